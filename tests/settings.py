@@ -1,0 +1,16 @@
+"""Test settings: the project's settings with the values a test run needs and nothing else."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("VOX_API_KEY", "clv_test_sk_set_by_the_simulator_fixture_")
+os.environ.setdefault("VOX_WEBHOOK_SECRET", "whsec_tests_only")
+# Each test run gets its own runtime folder (cache, embedded broker), never the demo's.
+os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-tests-"))
+
+from voxdash.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
