@@ -14,3 +14,5 @@ from voxdash.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STATIC_ROOT = os.path.join(os.environ["VOXDASH_VAR_DIR"], "staticfiles")  # exists: no WhiteNoise warning
+os.makedirs(STATIC_ROOT, exist_ok=True)

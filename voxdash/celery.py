@@ -8,3 +8,4 @@ app = Celery("voxdash")
 # Every Celery setting lives in voxdash/settings.py under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+

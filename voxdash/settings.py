@@ -15,6 +15,7 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded defaults (SQLite database, embedded broker, cache); gitignored.
 VAR_DIR = Path(os.environ.get("VOXDASH_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env(name: str, default: str = "") -> str:
@@ -74,6 +75,8 @@ VOX_READ_TIMEOUT = env_float("VOX_READ_TIMEOUT", 10.0)
 VOX_MAX_RETRIES = env_int("VOX_MAX_RETRIES", 3)
 # A web request never sleeps longer than this for a Retry-After; it shows a banner instead.
 VOX_MAX_RETRY_WAIT = env_float("VOX_MAX_RETRY_WAIT", 5.0)
+# Identical call-list requests within this many seconds share one answer (0 turns it off).
+VOX_LIST_CACHE_SECONDS = env_int("VOX_LIST_CACHE_SECONDS", 5)
 # National phone numbers typed without a country code are read in this region.
 VOX_DEFAULT_REGION = env("VOX_DEFAULT_REGION", "NG")
 
@@ -90,6 +93,7 @@ INSTALLED_APPS = [
     "voxdash.vox",
     "voxdash.simulator",
     "voxdash.accounts",
+    "voxdash.overview",
     "voxdash.calls",
     "voxdash.directory",
     "voxdash.webhooks",
@@ -123,7 +127,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "voxdash.accounts.context_processors.vox_connection",
+                "voxdash.overview.context_processors.vox_connection",
             ],
         },
     },
@@ -156,6 +160,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
     }
+    # The filesystem transport expects its folders to exist; the web or the worker may start first.
+    _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for the next one
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

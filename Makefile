@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Everything else here serves them.
+VENV ?= .venv
+PYTHON ?= $(shell scripts/find-python)
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test install migrate test-postgres clean run-web run-worker run-beat
+
+demo: install
+	$(PY) -m voxdash.demo
+
+test: install
+	@scripts/ensure-chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(INSTALLED)
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (see above)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when requirements.txt changes.
+$(INSTALLED): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+migrate: install
+	$(PY) manage.py migrate
+
+# Production processes (configure with the environment; see README "Running in production").
+run-web: install
+	$(VENV)/bin/gunicorn voxdash.wsgi --bind 0.0.0.0:$${PORT:-8000} --workers $${WEB_CONCURRENCY:-3}
+
+run-worker: install
+	$(VENV)/bin/celery -A voxdash worker --loglevel INFO
+
+run-beat: install
+	$(VENV)/bin/celery -A voxdash beat --loglevel INFO
+
+clean:
+	rm -rf var staticfiles .pytest_cache

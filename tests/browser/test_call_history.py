@@ -1,0 +1,66 @@
+"""A person browsing the call history, with JavaScript on (htmx) and off (plain links and forms)."""
+
+import re
+
+import pytest
+
+from .conftest import sign_in
+
+
+@pytest.fixture
+def staff(viewer):
+    return ("vera", "pw-vera-123")
+
+
+def test_filter_page_and_search_with_htmx(page, live_vox, staff):
+    base = live_vox.url
+    sign_in(page, base, *staff)
+    page.click("text=Call history")
+    page.wait_for_url(f"{base}/calls/")
+    assert page.locator("tr.call-row").count() == 20
+    # A marker that a full page load would wipe: htmx must update the results in place.
+    page.evaluate("window.stillTheSameDocument = true")
+
+    page.click("#changelist-filter >> text=Outbound")
+    page.wait_for_url(re.compile(r"direction=outbound"))
+    page.wait_for_selector("#changelist-filter li.selected >> text=Outbound")
+    directions = page.locator("tr.call-row td:nth-child(4)").all_inner_texts()
+    assert directions and set(directions) == {"Outbound"}
+
+    page.click("nav.paginator >> text=2")
+    page.wait_for_url(re.compile(r"page=2"))
+    assert "direction=outbound" in page.url
+    page.wait_for_selector('nav.paginator .this-page:text("2")')
+
+    page.fill("#searchbar", "zzzz-nobody")
+    page.wait_for_url(re.compile(r"search=zzzz-nobody"))
+    page.wait_for_selector("text=No calls match these filters")
+    assert "direction=outbound" in page.url and "page=" not in page.url
+
+    assert page.evaluate("window.stillTheSameDocument") is True
+    assert page.js_errors == []
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"page=2"))
+    page.wait_for_selector('nav.paginator .this-page:text("2")')
+
+
+def test_same_flow_without_javascript(page_without_js, live_vox, staff):
+    page = page_without_js
+    base = live_vox.url
+    sign_in(page, base, *staff)
+    page.goto(f"{base}/calls/")
+    page.click("#changelist-filter >> text=Inbound")
+    page.wait_for_url(re.compile(r"direction=inbound"))
+    directions = page.locator("tr.call-row td:nth-child(4)").all_inner_texts()
+    assert directions and set(directions) == {"Inbound"}
+
+    page.click("nav.paginator >> text=2")
+    page.wait_for_url(re.compile(r"page=2"))
+    assert "direction=inbound" in page.url
+
+    page.fill("#searchbar", "zzzz-nobody")
+    page.press("#searchbar", "Enter")
+    page.wait_for_url(re.compile(r"search=zzzz-nobody"))
+    assert "direction=inbound" in page.url
+    assert page.locator("text=No calls match these filters").is_visible()

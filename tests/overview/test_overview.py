@@ -1,0 +1,66 @@
+"""The overview page and the header every page shares."""
+
+import re
+
+from django.urls import reverse
+
+from voxdash.simulator import keys
+
+
+def test_overview_shows_the_connection_and_today(viewer_client, simulator):
+    response = viewer_client.get(reverse("overview"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    connection = response.context["connection"]
+    assert connection.ok and connection.environment == "test"
+    assert connection.business_id in body and connection.key_id in body
+    today = response.context["today"]
+    assert today.error is None
+    # Links into filtered history.
+    assert 'href="/calls/?status=failed"' in body
+
+
+def test_todays_counts_match_the_simulator(viewer_client, simulator):
+    from voxdash.overview.selectors import start_of_today
+
+    since = start_of_today()
+    from voxdash.vox import get_client
+
+    expected = sum(
+        1 for page in get_client().iter_calls(limit=100) for call in page.calls if call.created_at >= since
+    )
+    today = viewer_client.get(reverse("overview")).context["today"]
+    assert today.total == expected
+
+
+def test_header_shows_a_loud_test_badge(viewer_client):
+    body = viewer_client.get(reverse("calls:list")).content.decode()
+    badge = re.search(r'<span class="env-badge env-test"[^>]*>\s*(\w+)\s*</span>', body)
+    assert badge and badge.group(1) == "TEST"
+
+
+def test_live_key_has_no_test_badge(viewer_client, settings):
+    from voxdash.vox import reset_client
+
+    settings.VOX_API_KEY = keys.LIVE_KEY
+    reset_client()
+    body = viewer_client.get(reverse("overview")).content.decode()
+    assert "env-test" not in body and "env-live" in body
+
+
+def test_every_page_says_when_the_key_is_expired(viewer_client, settings):
+    from voxdash.vox import reset_client
+
+    settings.VOX_API_KEY = keys.EXPIRED_KEY
+    reset_client()
+    for url in (reverse("overview"), reverse("calls:list"), reverse("directory:numbers")):
+        response = viewer_client.get(url)
+        assert response.status_code == 200
+        assert b"expired" in response.content, url
+        assert keys.EXPIRED_KEY.encode() not in response.content
+
+
+def test_health_is_asked_once_for_many_pages(viewer_client, simulator):
+    for _ in range(3):
+        viewer_client.get(reverse("calls:list"))
+    assert simulator.stats()["requests"].get("/v1/vox/health") == 1

@@ -1,0 +1,73 @@
+"""How Vox values look to people: phone numbers, durations, statuses."""
+
+import phonenumbers
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+STATUS_LABELS = {
+    "queued": "Queued",
+    "ringing": "Ringing",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "failed": "Failed",
+    "no_answer": "No answer",
+    "busy": "Busy",
+    "canceled": "Canceled",
+}
+
+
+@register.filter
+def phone(value: str | None) -> str:
+    """+2348012345678 → "+234 801 234 5678"; anything unparseable is shown as it came."""
+    if not value:
+        return "—"
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@register.filter
+def phone_region(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(value, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """122 → "2:02"; 3723 → "1:02:03"; None (not started) → "—"."""
+    if seconds is None or seconds == "":
+        return "—"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+@register.filter
+def status_label(status: str) -> str:
+    # An unknown status is shown as it comes, never hidden or crashed on.
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize() if status else "—")
+
+
+# Statuses of numbers and agents share the badge colours of call outcomes.
+OTHER_STATUS_CSS = {"active": "ok", "inactive": "canceled", "disabled": "canceled", "suspended": "failed"}
+
+
+@register.filter
+def status_badge(status: str):
+    css = status if status in STATUS_LABELS else OTHER_STATUS_CSS.get(status, "unknown")
+    return format_html('<span class="badge badge-{}">{}</span>', css, status_label(status))
+
+
+@register.filter
+def kind(error) -> str:
+    """An error's class name, e.g. "VoxRateLimited": a stable hook for tests and styling."""
+    return type(error).__name__

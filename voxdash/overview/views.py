@@ -1,0 +1,11 @@
+from django.shortcuts import render
+
+from .connection import connection_status
+from .selectors import todays_calls
+
+
+def overview(request):
+    """The landing page: is Vox reachable, with which key, and how today's calls are going."""
+    connection = connection_status(refresh="refresh" in request.GET)
+    today = todays_calls() if connection.ok else None
+    return render(request, "overview/overview.html", {"connection": connection, "today": today})
