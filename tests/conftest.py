@@ -4,6 +4,8 @@ import pytest
 
 from voxdash.simulator import Simulator, keys
 
+pytest_plugins = ["tests.fixtures.celery_worker"]
+
 
 @pytest.fixture
 def simulator():

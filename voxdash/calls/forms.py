@@ -1,8 +1,6 @@
 from django import forms
 
-from voxdash.vox.types import KNOWN_STATUSES
-
-from voxdash.overview.templatetags.vox_format import status_label
+from voxdash.overview.templatetags.vox_format import STATUS_LABELS
 
 PAGE_SIZES = (20, 50, 100)
 
@@ -17,7 +15,7 @@ class CallFiltersForm(forms.Form):
         required=False, choices=[("", "All"), ("inbound", "Inbound"), ("outbound", "Outbound")]
     )
     status = forms.ChoiceField(
-        required=False, choices=[("", "All")] + [(s, status_label(s)) for s in KNOWN_STATUSES]
+        required=False, choices=[("", "All"), *STATUS_LABELS.items()]
     )
     search = forms.CharField(required=False, max_length=100, strip=True)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)

@@ -1,0 +1,33 @@
+from django.db import models
+
+
+class WebhookEvent(models.Model):
+    """One webhook delivery from Vox, stored once by its event id before any processing."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting to be processed"
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored (stale or duplicate)"
+        UNKNOWN_TYPE = "unknown_type", "Stored: unknown event type"
+        FAILED = "failed", "Processing failed"
+
+    event_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=100)
+    environment = models.CharField(max_length=16, blank=True)
+    created = models.DateTimeField(null=True, blank=True, help_text="The event's own time (Vox's clock)")
+    received_at = models.DateTimeField(auto_now_add=True)
+    raw_body = models.TextField()
+    payload = models.JSONField(default=dict, blank=True)
+    signature_valid = models.BooleanField(default=False)
+    deliveries = models.PositiveIntegerField(default=1, help_text="How often Vox delivered it")
+    call_vox_id = models.CharField(max_length=64, blank=True, db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_detail = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["event_type", "-received_at"], name="webhook_type_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
