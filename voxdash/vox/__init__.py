@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from . import errors, types
+from .budget import budget_from_settings
 from .client import VoxClient
 
 __all__ = ["VoxClient", "errors", "types", "get_client", "reset_client"]
@@ -30,6 +31,7 @@ def get_client() -> VoxClient:
                 read_timeout=settings.VOX_READ_TIMEOUT,
                 max_retries=settings.VOX_MAX_RETRIES,
                 max_retry_wait=settings.VOX_MAX_RETRY_WAIT,
+                budget=budget_from_settings(),
             )
         return _client
 

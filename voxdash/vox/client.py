@@ -6,6 +6,7 @@ the per-process instance from `voxdash.vox.get_client()`.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import logging
 import math
@@ -20,6 +21,7 @@ import httpx
 import voxdash
 
 from . import errors
+from .budget import INTERACTIVE, PRIORITIES, RequestBudget
 from .types import (
     MAX_PAGE_SIZE,
     Agent,
@@ -58,6 +60,8 @@ class VoxClient:
         user_agent: str = DEFAULT_USER_AGENT,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] = time.sleep,
+        budget: RequestBudget | None = None,
+        priority: str = INTERACTIVE,
     ):
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -71,6 +75,9 @@ class VoxClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._sleep = sleep
+        # Every attempt (retries too: Vox counts them) takes a token from the shared budget first.
+        self.budget = budget
+        self.priority = priority
         self.last_latency_ms: float | None = None
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -98,6 +105,18 @@ class VoxClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def using(self, priority: str) -> VoxClient:
+        """The same client (same connection pool) whose requests spend the budget at `priority`.
+
+        Sync work uses `get_client().using("background")`; closing the copy closes the shared pool,
+        so only the original's owner should close it.
+        """
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}")
+        clone = copy.copy(self)
+        clone.priority = priority
+        return clone
 
     def __enter__(self) -> VoxClient:
         return self
@@ -194,6 +213,8 @@ class VoxClient:
         attempt = 0
         while True:
             attempt += 1
+            if self.budget is not None:
+                self.budget.acquire(self.priority)  # raises VoxBudgetExhausted; nothing was sent
             started = time.monotonic()
             response: httpx.Response | None = None
             try:

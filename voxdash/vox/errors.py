@@ -31,6 +31,7 @@ __all__ = [
     "RequestInProgress",
     "VoxTransientError",
     "VoxRateLimited",
+    "VoxBudgetExhausted",
     "VoxUnavailable",
     "VoxTimeout",
     "VoxConnectionError",
@@ -250,6 +251,22 @@ class VoxRateLimited(VoxTransientError):
                 f"Try again in {max(1, round(self.retry_after))} s; the key's limit is shared by every user."
             )
         return "The key's limit is shared by every user and worker; wait a moment and try again."
+
+
+class VoxBudgetExhausted(VoxRateLimited):
+    """voxdash's own shared request budget (voxdash.vox.budget) is spent: no request was sent.
+
+    A subclass of VoxRateLimited so every caller that copes with Vox's 429 copes with this too.
+    """
+
+    default_status = None
+    default_message = "The shared Vox request budget for this minute is spent."
+    user_message = "voxdash has used this minute's Vox request budget."
+
+    @property
+    def hint(self) -> str:  # type: ignore[override]
+        wait = f" in {max(1, round(self.retry_after))} s" if self.retry_after is not None else ""
+        return f"Every user and worker shares the key's requests per minute; try again{wait}."
 
 
 class VoxUnavailable(VoxTransientError):
