@@ -77,6 +77,8 @@ VOX_MAX_RETRIES = env_int("VOX_MAX_RETRIES", 3)
 VOX_MAX_RETRY_WAIT = env_float("VOX_MAX_RETRY_WAIT", 5.0)
 # Identical call-list requests within this many seconds share one answer (0 turns it off).
 VOX_LIST_CACHE_SECONDS = env_int("VOX_LIST_CACHE_SECONDS", 5)
+# How many calls one user may place per minute: a brake for a runaway script or a stuck key.
+VOX_PLACE_CALLS_PER_MINUTE = env_int("VOX_PLACE_CALLS_PER_MINUTE", 10)
 # National phone numbers typed without a country code are read in this region.
 VOX_DEFAULT_REGION = env("VOX_DEFAULT_REGION", "NG")
 
@@ -97,6 +99,7 @@ INSTALLED_APPS = [
     "voxdash.calls",
     "voxdash.directory",
     "voxdash.webhooks",
+    "voxdash.placements",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +161,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),  # else kombu writes ./control
         "store_processed": False,
     }
     # The filesystem transport expects its folders to exist; the web or the worker may start first.
@@ -167,7 +171,55 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for the
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = env("TIME_ZONE", "UTC")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- The local mirror's sync (voxdash.calls.sync) and the shared request budget (voxdash.vox.budget)
+# The key's limit, shared by every web process and worker; 0 turns voxdash's own budget off.
+VOX_REQUESTS_PER_MINUTE = env_int("VOX_REQUESTS_PER_MINUTE", 120)
+# Background sync leaves this many requests a minute to the pages, and waits (up to
+# VOX_SYNC_BUDGET_WAIT seconds, then the task retries later) rather than draining the budget.
+VOX_SYNC_RESERVE_PER_MINUTE = env_int("VOX_SYNC_RESERVE_PER_MINUTE", 30)
+VOX_SYNC_BUDGET_WAIT = env_float("VOX_SYNC_BUDGET_WAIT", 120.0)
+VOX_SYNC_CALLS_EVERY = env_int("VOX_SYNC_CALLS_EVERY", 60)  # seconds, incremental call sync
+VOX_SYNC_DIRECTORY_EVERY = env_int("VOX_SYNC_DIRECTORY_EVERY", 600)  # seconds, numbers and agents
+# Nightly full sync at this UTC-or-TIME_ZONE "HH:MM"; empty turns it off.
+VOX_SYNC_FULL_AT = env("VOX_SYNC_FULL_AT", "03:30")
+# The "one sync at a time" lock expires this long after the last page, so a killed worker's
+# lock does not block the next run for long.
+VOX_SYNC_LOCK_SECONDS = env_int("VOX_SYNC_LOCK_SECONDS", 300)
+# Incremental sync keeps paging until it has re-read every call the mirror still holds as
+# non-terminal, but only those younger than this: a call stuck "ringing" for days is not worth
+# re-reading the whole history every minute (the nightly full sync catches it).
+VOX_SYNC_PENDING_MAX_AGE = env_int("VOX_SYNC_PENDING_MAX_AGE", 86_400)
+
+
+def _beat_schedule() -> dict:
+    from celery.schedules import crontab
+
+    # `expires`: if the worker was down, stale runs are dropped instead of queueing up.
+    schedule: dict = {
+        "sync-calls": {
+            "task": "voxdash.calls.tasks.sync_calls",
+            "schedule": float(VOX_SYNC_CALLS_EVERY),
+            "options": {"expires": VOX_SYNC_CALLS_EVERY},
+        },
+        "sync-directory": {
+            "task": "voxdash.directory.tasks.sync_directory",
+            "schedule": float(VOX_SYNC_DIRECTORY_EVERY),
+            "options": {"expires": VOX_SYNC_DIRECTORY_EVERY},
+        },
+    }
+    if VOX_SYNC_FULL_AT:
+        hour, minute = VOX_SYNC_FULL_AT.split(":")
+        schedule["sync-calls-full-nightly"] = {
+            "task": "voxdash.calls.tasks.sync_calls",
+            "schedule": crontab(hour=int(hour), minute=int(minute)),
+            "kwargs": {"full": True},
+            "options": {"expires": 3600},
+        }
+    return schedule
+
+
+CELERY_BEAT_SCHEDULE = _beat_schedule()
 
 # --- Cache: shared by every process (rate budget, short-lived list cache).
 _cache_url = env("CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")

@@ -42,3 +42,26 @@ class Call(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+class SyncState(models.Model):
+    """Where each sync stands, in the database so it survives a killed worker and a cleared cache.
+
+    `watermark` is the newest `createdAt` as of the start of the last sync walk that completed:
+    every call created at or before it has been mirrored at least once, so an incremental sync may
+    stop there. A killed run leaves it alone, which is what makes the next run finish the job.
+    """
+
+    name = models.CharField(max_length=32, unique=True)  # "calls" | "directory"
+    watermark = models.DateTimeField(null=True, blank=True)
+    # A full sync's resume point: the next page to read, and the watermark its walk started with.
+    full_next_page = models.PositiveIntegerField(null=True, blank=True)
+    full_watermark = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_page_at = models.DateTimeField(null=True, blank=True, help_text="When a page was last committed")
+    last_finished_at = models.DateTimeField(null=True, blank=True, help_text="When a run last completed")
+    last_full_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} sync"

@@ -2,25 +2,46 @@
 
 import hashlib
 import logging
+import math
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db.models import Q
 
 from voxdash.vox import errors, get_client
 from voxdash.vox.types import Call, PageMeta
 
+from . import models
+
 logger = logging.getLogger(__name__)
 
+# The columns a history row shows: the mirror never loads `raw` (a JSON blob) for a list.
+_ROW_FIELDS = (
+    "vox_id", "business_id", "direction", "status", "customer_phone", "customer_name",
+    "duration_seconds", "started_at", "ended_at", "created_at",
+)
 
 
 @dataclass
 class CallHistory:
     calls: list[Call] = field(default_factory=list)
     meta: PageMeta | None = None
-    source: str = "api"  # "api" | "none" (nothing could be shown)
+    # "api" | "mirror" (the API failed; the local copy answered) | "none" (nothing could be shown)
+    source: str = "api"
     error: errors.VoxError | None = None
+    mirror_as_of: datetime | None = None  # with source "mirror": when the copy was last synced
+
+    @property
+    def fallback_reason(self) -> str:
+        """The error as the end of "… because <reason>": "Vox took too long to answer"."""
+        if self.error is None:
+            return ""
+        reason = self.error.user_message.rstrip(".")
+        return reason if reason.startswith(("Vox", "voxdash")) else reason[:1].lower() + reason[1:]
 
     @property
     def past_the_end(self) -> bool:
@@ -43,10 +64,124 @@ def call_history(*, direction=None, status=None, search=None, page=1, limit=20) 
             page_of_calls = get_client().list_calls(**params)
         except errors.VoxError as exc:
             logger.warning("call history unavailable: %s (%s)", type(exc).__name__, exc)
+            # Any failure, even a key problem: a page of yesterday's calls with a banner saying so
+            # beats an error page. With an empty mirror there is nothing better than the error.
+            if models.Call.objects.exists():
+                return mirror_call_history(**params, error=exc)
             return CallHistory(source="none", error=exc)
         if settings.VOX_LIST_CACHE_SECONDS:
             cache.set(key, page_of_calls, settings.VOX_LIST_CACHE_SECONDS)
     return CallHistory(calls=list(page_of_calls.calls), meta=page_of_calls.meta)
+
+
+def mirror_calls(*, direction=None, status=None, search=None):
+    """The mirror's calls matching the API's filters, newest first (a queryset of history rows)."""
+    calls = models.Call.objects.all()
+    if direction:
+        calls = calls.filter(direction=direction)
+    if status:
+        calls = calls.filter(status=status)
+    if search:
+        calls = calls.filter(_search_q(search))
+    # The id breaks ties so paging is stable (the index call_newest covers this order).
+    return calls.order_by("-created_at", "-id")
+
+
+def _search_q(search: str) -> Q:
+    """Name or phone contains the text, as the API does; "0801 234" also finds "+234801234…"."""
+    q = Q(customer_name__icontains=search) | Q(customer_phone__icontains=search)
+    digits = re.sub(r"[\s\-()]", "", search)
+    if digits.isdigit() and digits != search:
+        q |= Q(customer_phone__contains=digits)
+    if digits.isdigit() and digits.startswith("0") and len(digits) > 1:
+        q |= Q(customer_phone__contains=digits[1:])  # the national trunk prefix is not in E.164
+    return q
+
+
+def mirror_call_history(
+    *, direction=None, status=None, search=None, page=1, limit=20, error: errors.VoxError | None = None
+) -> CallHistory:
+    """One page of the mirror, with the API's page/limit semantics and a PageMeta like the API's."""
+    calls = mirror_calls(direction=direction, status=status, search=search)
+    total = _mirror_count(calls, direction=direction, status=status, search=search)
+    offset = (page - 1) * limit
+    rows = calls.values(*_ROW_FIELDS)[offset : offset + limit] if offset < total else []
+    total_pages = math.ceil(total / limit)
+    meta = PageMeta(
+        total=total, page=page, per_page=limit, total_pages=total_pages, has_more=page < total_pages
+    )
+    return CallHistory(
+        calls=[_as_api_call(row) for row in rows],
+        meta=meta,
+        source="mirror",
+        error=error,
+        mirror_as_of=mirror_synced_at(),
+    )
+
+
+# Counting a million rows costs ~50 ms on PostgreSQL, more than the page itself: while the API is
+# down, every page view of the same filters shares one count for this long. The total may lag the
+# rows by the calls of those seconds, which the "as of" banner already owns up to.
+MIRROR_COUNT_SECONDS = 30
+
+
+def _mirror_count(calls, **filters) -> int:
+    key = _cache_key({"mirror_count": 1, **filters})
+    total = cache.get(key)
+    if total is None:
+        total = calls.count()
+        cache.set(key, total, MIRROR_COUNT_SECONDS)
+    return total
+
+
+def _as_api_call(row: dict) -> Call:
+    # The API's own type, so the template renders one kind of row whichever source answered.
+    return Call(
+        id=row["vox_id"],
+        business_id=row["business_id"] or None,
+        direction=row["direction"],
+        status=row["status"],
+        customer_phone=row["customer_phone"],
+        customer_name=row["customer_name"] or None,
+        duration_seconds=row["duration_seconds"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        created_at=row["created_at"],
+        raw={},
+    )
+
+
+def mirror_synced_at() -> datetime | None:
+    """When the mirror last heard from the list: the last completed sync, else the last page."""
+    state = models.SyncState.objects.filter(name="calls").first()
+    if state and (state.last_finished_at or state.last_page_at):
+        return state.last_finished_at or state.last_page_at
+    # Never synced (rows came from webhooks only): when the newest call last changed is the best
+    # we can say cheaply (the newest-first index finds it; a max over last_seen_at would scan).
+    return models.Call.objects.order_by("-created_at", "-id").values_list("last_seen_at", flat=True).first()
+
+
+def call_detail(vox_id: str) -> models.Call | None:
+    return models.Call.objects.filter(vox_id=vox_id).first()
+
+
+def call_events(vox_id: str):
+    """The webhook events about a call, in the order Vox says they happened."""
+    from voxdash.webhooks.models import WebhookEvent
+
+    return WebhookEvent.objects.filter(call_vox_id=vox_id).order_by("created", "received_at", "id")
+
+
+def placed_calls_for(call: models.Call) -> list:
+    """The placed-call records (voxdash.placements) that became this call, if that app is installed."""
+    try:
+        from voxdash.placements.models import PlacedCall
+    except ImportError:
+        return []
+    return list(
+        PlacedCall.objects.filter(Q(listed_call_id=call.vox_id) | Q(vox_placement_id=call.vox_id))
+        .order_by("attempted_at")
+    )
 
 
 def page_links(meta: PageMeta | None) -> list[int | None]:

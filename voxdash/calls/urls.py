@@ -5,4 +5,9 @@ from . import views
 app_name = "calls"
 urlpatterns = [
     path("", views.call_list, name="list"),
+    # Before <vox_id>/: "sync" is ours, not a call id.
+    path("sync/", views.sync_now, name="sync"),
+    path("sync/status/", views.sync_status, name="sync_status"),
+    path("<str:vox_id>/", views.call_detail, name="detail"),
+    path("<str:vox_id>/status/", views.call_status, name="status"),
 ]

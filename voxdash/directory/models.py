@@ -14,6 +14,9 @@ class VoiceNumber(models.Model):
     created_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
+    # Set when a complete listing no longer has it; cleared if it comes back. Rows are kept, not
+    # deleted, because placed calls and old call records still name them.
+    vanished_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -37,6 +40,9 @@ class Agent(models.Model):
     created_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
+    # Set when a complete listing no longer has it; cleared if it comes back. Rows are kept, not
+    # deleted, because placed calls and old call records still name them.
+    vanished_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:

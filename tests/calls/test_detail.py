@@ -1,0 +1,93 @@
+"""The call page at /calls/<vox id>/, from the mirror."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from voxdash.calls.models import Call
+from voxdash.webhooks.models import WebhookEvent
+
+
+@pytest.fixture
+def call(db):
+    return Call.objects.create(
+        vox_id="call_detail_1", direction="outbound", status="completed", customer_phone="+2348012345678",
+        customer_name="Adaeze Okonkwo", duration_seconds=125, created_at=timezone.now() - timedelta(hours=1),
+        started_at=timezone.now() - timedelta(minutes=59), ended_at=timezone.now() - timedelta(minutes=57),
+        recording_url="https://recordings.example/call_detail_1.wav",
+    )
+
+
+def event(call_id, type_, minutes_ago, **data):
+    n = WebhookEvent.objects.count()
+    return WebhookEvent.objects.create(
+        event_id=f"evt_{n}", event_type=type_, call_vox_id=call_id, raw_body="{}",
+        created=timezone.now() - timedelta(minutes=minutes_ago), payload={"data": data},
+        outcome=WebhookEvent.Outcome.APPLIED,
+    )
+
+
+def test_detail_shows_fields_recording_and_timeline_in_event_order(viewer_client, call):
+    # Received out of order, shown in the order Vox says they happened.
+    event(call.vox_id, "vox.recording.ready", 56)
+    event(call.vox_id, "vox.call.started", 59)
+    event(call.vox_id, "vox.call.completed", 57)
+    event("someone_else", "vox.call.failed", 58)
+    response = viewer_client.get(reverse("calls:detail", args=[call.vox_id]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Adaeze Okonkwo" in body and "+234 801 234 5678" in body and "2:05" in body
+    assert '<audio controls preload="none" src="https://recordings.example/call_detail_1.wav"' in body
+    assert 'download' in body
+    types = [e.event_type for e in response.context["events"]]
+    assert types == ["vox.call.started", "vox.call.completed", "vox.recording.ready"]
+    positions = [body.index(t) for t in ("vox.call.started", "vox.call.completed", "vox.recording.ready")]
+    assert positions == sorted(positions)
+    # Over: no polling.
+    assert 'hx-trigger="every 3s"' not in body
+
+
+def test_a_live_call_polls_its_status_until_it_ends(viewer_client, call):
+    Call.objects.filter(pk=call.pk).update(status="ringing", recording_url="")
+    url = reverse("calls:detail", args=[call.vox_id])
+    body = viewer_client.get(url).content.decode()
+    status_url = reverse("calls:status", args=[call.vox_id])
+    assert f'hx-get="{status_url}" hx-trigger="every 3s"' in body and "<audio" not in body
+
+    partial = viewer_client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in partial and 'hx-trigger="every 3s"' in partial and "Ringing" in partial
+
+    Call.objects.filter(pk=call.pk).update(status="completed", recording_url="https://r.example/x.wav")
+    partial = viewer_client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in partial and "Completed" in partial and "<audio" in partial
+
+
+def test_unknown_call_is_a_friendly_404(viewer_client, db):
+    response = viewer_client.get(reverse("calls:detail", args=["call_nope"]))
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "call_nope" in body and reverse("calls:list") in body and "Traceback" not in body
+    assert "Sync now" not in body  # viewers cannot sync
+
+
+def test_unknown_call_offers_staff_a_sync(staff_client):
+    response = staff_client.get(reverse("calls:detail", args=["call_nope"]))
+    assert response.status_code == 404 and "Sync now" in response.content.decode()
+
+
+def test_history_rows_link_to_the_detail_page(viewer_client, synced):
+    response = viewer_client.get(reverse("calls:list"))
+    first = response.context["history"].calls[0]
+    assert f'href="{reverse("calls:detail", args=[first.id])}"' in response.content.decode()
+    assert viewer_client.get(reverse("calls:detail", args=[first.id])).status_code == 200
+
+
+def test_placed_call_block_renders_when_the_placements_template_exists(viewer_client, call, monkeypatch):
+    from voxdash.calls import views
+
+    assert viewer_client.get(reverse("calls:detail", args=[call.vox_id])).status_code == 200
+    monkeypatch.setattr(views, "PLACED_CALL_TEMPLATE", "placements/_does_not_exist.html")
+    assert views._placed_call_template() is None
+    assert viewer_client.get(reverse("calls:detail", args=[call.vox_id])).status_code == 200

@@ -1,0 +1,63 @@
+"""The "Sync now" control and its progress panel (staff only)."""
+
+from django.urls import reverse
+
+from voxdash.calls.sync import SyncSummary, report_progress
+
+SYNC = reverse("calls:sync")
+STATUS = reverse("calls:sync_status")
+
+
+def test_viewers_cannot_sync_or_see_the_control(viewer_client):
+    assert viewer_client.post(SYNC).status_code == 403
+    assert viewer_client.get(STATUS).status_code == 403
+    assert "Sync now" not in viewer_client.get(reverse("calls:list")).content.decode()
+
+
+def test_staff_see_the_control_on_the_history(staff_client):
+    body = staff_client.get(reverse("calls:list")).content.decode()
+    assert "Sync now" in body and f'hx-post="{SYNC}"' in body and "Not synced yet" in body
+
+
+def test_sync_now_queues_the_task_after_commit(staff_client, django_capture_on_commit_callbacks, monkeypatch):
+    from voxdash.calls import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.sync_calls, "delay", lambda *a, **kw: sent.append((a, kw)))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_client.post(SYNC, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and len(callbacks) == 1 and sent == [((), {})]
+    body = response.content.decode()
+    assert "Sync queued" in body and f'hx-get="{STATUS}" hx-trigger="every 1s"' in body
+
+    # A second click while it waits for a worker does not queue another.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        staff_client.post(SYNC, headers={"HX-Request": "true"})
+    assert callbacks == []
+
+
+def test_sync_now_without_javascript_redirects_back(
+    staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from voxdash.calls import tasks
+
+    monkeypatch.setattr(tasks.sync_calls, "delay", lambda *a, **kw: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(SYNC, {"next": "/calls/?status=failed"})
+    assert response.status_code == 302 and response["Location"] == "/calls/?status=failed"
+
+
+def test_progress_panel_follows_the_sync(staff_client):
+    report_progress("calls", "running", SyncSummary(created=150, updated=2, pages=2, total_pages=3))
+    body = staff_client.get(STATUS, headers={"HX-Request": "true"}).content.decode()
+    assert "page 2 of 3" in body and "150 new" in body and 'hx-trigger="every 1s"' in body
+    assert "<html" not in body
+
+    report_progress("calls", "done", SyncSummary(created=300, unchanged=0, requests=3, pages=3))
+    body = staff_client.get(STATUS).content.decode()
+    assert "Synced: 300 new" in body and "3 requests" in body and "hx-trigger" not in body
+
+
+def test_a_real_sync_reports_to_the_panel(staff_client, synced):
+    body = staff_client.get(STATUS).content.decode()
+    assert 'data-sync-state="done"' in body and "Synced: 300 new" in body and "Local copy as of" in body
