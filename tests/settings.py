@@ -16,3 +16,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STATIC_ROOT = os.path.join(os.environ["VOXDASH_VAR_DIR"], "staticfiles")  # exists: no WhiteNoise warning
 os.makedirs(STATIC_ROOT, exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not pytest-django's default in-memory database, so that a real Celery worker
+    # process (tests/fixtures/celery_worker.py) sees what the tests commit.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["VOXDASH_VAR_DIR"], "test.sqlite3")}  # noqa: F405
