@@ -6,3 +6,13 @@ document.addEventListener("htmx:configRequest", (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
 });
+
+// A form's button marked data-disable-on-submit cannot be clicked twice. (Even if it were, the
+// idempotency key the form carries makes Vox dial once; this just spares the user the doubt.)
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  if (button && button.hasAttribute("data-disable-on-submit")) {
+    // After this tick: the submission has already taken the button's name and value.
+    setTimeout(() => { button.disabled = true; button.textContent = "Placing…"; }, 0);
+  }
+});

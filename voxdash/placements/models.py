@@ -1,0 +1,67 @@
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def payload_fingerprint(payload: dict) -> str:
+    """The same body gives the same fingerprint, whatever the key order."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class PlacedCall(models.Model):
+    """One attempt to place a call through voxdash: who, when, what, with which key, and the outcome.
+
+    The record is written before voxdash talks to Vox and updated with the outcome, so even an
+    attempt whose response was lost is on record. Attempts that share an idempotency key are the
+    same logical call: Vox dials it once.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Sending"
+        QUEUED = "queued", "Queued"
+        REPLAYED = "replayed", "Already placed"
+        REJECTED = "rejected", "Rejected by Vox"
+        UNKNOWN = "unknown", "Outcome unknown"
+        THROTTLED = "throttled", "Stopped by the per-user limit"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept when the user is deleted")
+    attempted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, db_index=True)
+    payload = models.JSONField(help_text="The body sent to Vox (holds no secrets)")
+    payload_fingerprint = models.CharField(max_length=64)
+    customer_phone = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    error_kind = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    # What Vox answered: its id for the placed call (which may differ from the listed call's id).
+    vox_placement_id = models.CharField(max_length=64, blank=True, db_index=True)
+    vox_created_at = models.DateTimeField(null=True, blank=True)
+    # The call in the history, once found (by id, or by phone and time when the ids differ).
+    listed_call_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        indexes = [models.Index(fields=["user", "-attempted_at"], name="placed_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_phone} by {self.username} ({self.get_outcome_display()})"
+
+    @property
+    def reached_vox(self) -> bool:
+        return self.outcome in (self.Outcome.QUEUED, self.Outcome.REPLAYED)
+
+    @property
+    def purpose(self) -> str:
+        return self.payload.get("purpose", "")
+
+    @property
+    def customer_name(self) -> str:
+        return self.payload.get("customer_name", "")
+
+    @property
+    def context(self) -> str:
+        return self.payload.get("context", "")

@@ -1,0 +1,186 @@
+"""Placing a call exactly once, and keeping a record of every attempt."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from voxdash.calls.models import Call
+from voxdash.vox import errors, get_client
+from voxdash.vox.types import CallRequest
+
+from .models import PlacedCall, payload_fingerprint
+
+logger = logging.getLogger(__name__)
+
+# Errors after which Vox may or may not have queued the call: only a retry with the same key
+# can tell, and it cannot dial twice. Everything else means Vox refused it.
+OUTCOME_UNKNOWN_ERRORS = (
+    errors.VoxTimeout,
+    errors.VoxConnectionError,
+    errors.VoxUnavailable,
+    errors.RequestInProgress,
+    errors.VoxBadResponse,
+)
+
+
+def placement_key(payload: dict, proposed_key: uuid.UUID) -> uuid.UUID:
+    """The key to send: the form's own, unless it was already used for a different body.
+
+    An unchanged resubmission (double click, browser resubmit, retry after a lost response) keeps
+    its key, so Vox dials once. A form changed after a failure is a new call and gets a new key;
+    reusing the old one would only earn a 409 idempotency_key_reused.
+    """
+    fingerprint = payload_fingerprint(payload)
+    used_differently = (
+        PlacedCall.objects.filter(idempotency_key=proposed_key).exclude(payload_fingerprint=fingerprint).exists()
+    )
+    return uuid.uuid4() if used_differently else proposed_key
+
+
+def placements_in_last_minute(user) -> int:
+    """Distinct calls (not retries of one) this user tried to place in the last minute."""
+    since = timezone.now() - timedelta(minutes=1)
+    return (
+        PlacedCall.objects.filter(user=user, attempted_at__gte=since)
+        .exclude(outcome=PlacedCall.Outcome.THROTTLED)
+        .values("idempotency_key")
+        .distinct()
+        .count()
+    )
+
+
+@dataclass
+class Attempt:
+    record: PlacedCall
+    error: errors.VoxError | None = None
+
+
+def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
+    """Record the attempt, send it to Vox with the key, and record the outcome."""
+    record = PlacedCall(
+        user=user,
+        username=user.get_username(),
+        idempotency_key=idempotency_key,
+        payload=payload,
+        payload_fingerprint=payload_fingerprint(payload),
+        customer_phone=payload["customer_phone"],
+    )
+    is_retry = PlacedCall.objects.filter(idempotency_key=idempotency_key).exists()
+    if not is_retry and placements_in_last_minute(user) >= settings.VOX_PLACE_CALLS_PER_MINUTE:
+        record.outcome = PlacedCall.Outcome.THROTTLED
+        record.error_message = (
+            f"You may place at most {settings.VOX_PLACE_CALLS_PER_MINUTE} calls a minute. Wait a moment."
+        )
+        record.save()
+        return Attempt(record)
+    record.save()  # on record before Vox hears of it: a lost response still leaves a trace
+
+    try:
+        placed = get_client().place_call(CallRequest(**payload), idempotency_key=str(idempotency_key))
+    except errors.VoxError as exc:
+        unknown = isinstance(exc, OUTCOME_UNKNOWN_ERRORS)
+        record.outcome = PlacedCall.Outcome.UNKNOWN if unknown else PlacedCall.Outcome.REJECTED
+        record.error_kind = type(exc).__name__
+        record.error_message = exc.message
+        record.save(update_fields=["outcome", "error_kind", "error_message"])
+        logger.warning("placing call %s: %s", idempotency_key, record.error_kind)
+        return Attempt(record, exc)
+
+    record.outcome = PlacedCall.Outcome.REPLAYED if placed.replayed else PlacedCall.Outcome.QUEUED
+    record.vox_placement_id = placed.id
+    record.vox_created_at = placed.created_at
+    record.save(update_fields=["outcome", "vox_placement_id", "vox_created_at"])
+    return Attempt(record)
+
+
+@dataclass
+class Progress:
+    """Where a placed call stands, for its live status panel."""
+
+    status: str  # a Vox call status, or the placement's own outcome when Vox never queued it
+    listed_call_id: str = ""
+    source: str = ""  # "mirror" | "api" | "placement"
+    call: object | None = None  # the mirrored Call or the API's Call, for duration etc.
+
+    @property
+    def is_final(self) -> bool:
+        from voxdash.vox.types import TERMINAL_STATUSES
+
+        return self.source == "placement" or self.status in TERMINAL_STATUSES
+
+
+def placed_call_progress(key: uuid.UUID) -> Progress:
+    attempts = list(PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id"))
+    accepted = next((a for a in attempts if a.reached_vox), None)
+    if accepted is None:
+        latest = attempts[-1]
+        return Progress(status=latest.outcome, source="placement")
+
+    call = _linked_mirror_call(accepted)
+    if call is not None:
+        return Progress(status=call.status, listed_call_id=call.vox_id, source="mirror", call=call)
+    listed = _find_in_listing(accepted)
+    if listed is not None:
+        return Progress(status=listed.status, listed_call_id=listed.id, source="api", call=listed)
+    return Progress(status="queued", source="placement-accepted")
+
+
+def _link(placed: PlacedCall, listed_call_id: str) -> None:
+    PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(listed_call_id=listed_call_id)
+    placed.listed_call_id = listed_call_id
+
+
+def _linked_mirror_call(placed: PlacedCall) -> Call | None:
+    """The mirrored call this placement became: by id when Vox uses one id, else by phone and time."""
+    if placed.listed_call_id:
+        return Call.objects.filter(vox_id=placed.listed_call_id).first()
+    call = Call.objects.filter(vox_id=placed.vox_placement_id).first()
+    if call is None and placed.vox_created_at:
+        taken = PlacedCall.objects.exclude(listed_call_id="").values("listed_call_id")
+        call = (
+            Call.objects.filter(
+                direction="outbound",
+                customer_phone=placed.customer_phone,
+                created_at__gte=placed.vox_created_at - timedelta(seconds=1),  # millisecond rounding
+            )
+            .exclude(vox_id__in=taken)
+            .order_by("created_at", "id")
+            .first()
+        )
+    if call is not None:
+        _link(placed, call.vox_id)
+    return call
+
+
+def _find_in_listing(placed: PlacedCall):
+    """Until the mirror has it, ask the API's list (at most every few seconds per placed call)."""
+    cache_key = f"voxdash:placed:{placed.idempotency_key}:listing"
+    cached = cache.get(cache_key) if settings.VOX_LIST_CACHE_SECONDS else None
+    if cached is not None:
+        return cached or None
+    try:
+        page = get_client().list_calls(search=placed.customer_phone, direction="outbound", limit=20)
+    except errors.VoxError:
+        return None
+    candidates = sorted(page.calls, key=lambda c: c.created_at)
+    found = next((c for c in candidates if c.id == placed.vox_placement_id), None)
+    if found is None and placed.vox_created_at:
+        taken = set(PlacedCall.objects.exclude(listed_call_id="").values_list("listed_call_id", flat=True))
+        found = next(
+            (
+                c for c in candidates
+                if c.customer_phone == placed.customer_phone and c.id not in taken
+                and c.created_at >= placed.vox_created_at - timedelta(seconds=1)
+            ),
+            None,
+        )
+    if found is not None and not placed.listed_call_id:
+        _link(placed, found.id)
+    if settings.VOX_LIST_CACHE_SECONDS:  # a live page polls; a few seconds between list requests
+        cache.set(cache_key, found or False, settings.VOX_LIST_CACHE_SECONDS)
+    return found
