@@ -55,7 +55,14 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> 
     raise SystemExit(f"Nothing answered on port {port} after {seconds} s.")
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # `kill`, a closed terminal or a CI timeout stop the demo as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     for port, what in ((WEB_PORT, "DEMO_PORT"), (SIMULATOR_PORT, "DEMO_SIMULATOR_PORT")):
         if not port_is_free(port):
             raise SystemExit(f"Port {port} is in use (another `make demo`?). Stop it, or set {what}=<port>.")
@@ -109,7 +116,8 @@ def main() -> None:
 def stop(processes: dict[str, subprocess.Popen]) -> None:
     for process in processes.values():
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            # The main process only: Celery's warm shutdown stops its own pool processes.
+            process.terminate()
     deadline = time.monotonic() + 10
     for process in processes.values():
         try:
