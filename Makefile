@@ -4,14 +4,17 @@ PYTHON ?= $(shell scripts/find-python)
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test install migrate test-postgres clean run-web run-worker run-beat
+.PHONY: demo test install migrate clean run-web run-worker run-beat
 
 demo: install
 	$(PY) -m voxdash.demo
 
+# The whole suite on SQLite, then the mirror's tests (calls, directory, webhooks, placements)
+# again on PostgreSQL, as production runs them.
 test: install
 	@scripts/ensure-chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
+	PY=$(PY) scripts/test-postgres $(PYTEST_ARGS)
 
 install: $(INSTALLED)
 
