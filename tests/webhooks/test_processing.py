@@ -18,10 +18,10 @@ REC = "https://sim.example/recordings/call_1.wav"
 
 def store(payload: dict) -> WebhookEvent:
     """A stored event as the receiver leaves it (pending)."""
-    from voxdash.webhooks.services import _parse_time
+    from voxdash.vox.types import parse_timestamp
 
     return WebhookEvent.objects.create(
-        event_id=payload["id"], event_type=payload["type"], created=_parse_time(payload["created"]),
+        event_id=payload["id"], event_type=payload["type"], created=parse_timestamp(payload["created"]),
         raw_body=body_of(payload).decode(), payload=payload, signature_valid=True,
     )
 

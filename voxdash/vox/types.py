@@ -32,6 +32,7 @@ __all__ = [
     "Agent",
     "CallRequest",
     "PlacedCall",
+    "parse_timestamp",
 ]
 
 MAX_PAGE_SIZE = 100  # the server's cap on `limit` [assumed in the contract]
@@ -70,7 +71,8 @@ def _bool(data: _Json, key: str) -> bool:
     return data.get(key) is True
 
 
-def _to_datetime(value: Any) -> datetime | None:
+def parse_timestamp(value: Any) -> datetime | None:
+    """A Vox timestamp as an aware UTC datetime; None for anything that is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -84,7 +86,7 @@ def _to_datetime(value: Any) -> datetime | None:
 
 
 def _req_datetime(data: _Json, key: str, what: str) -> datetime:
-    parsed = _to_datetime(data.get(key))
+    parsed = parse_timestamp(data.get(key))
     if parsed is None:
         raise _missing(what, key, data.get(key))
     return parsed
@@ -94,7 +96,7 @@ def _opt_datetime(data: _Json, key: str, what: str) -> datetime | None:
     value = data.get(key)
     if value is None:
         return None
-    parsed = _to_datetime(value)
+    parsed = parse_timestamp(value)
     if parsed is None:
         logger.warning("vox: ignoring unparsable %s on %s", key, what)
     return parsed

@@ -63,7 +63,7 @@ def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[Webhoo
         event_id=payload["id"],
         event_type=payload["type"],
         environment=str(payload.get("environment") or "")[:16],
-        created=_parse_time(payload.get("created")),
+        created=vox_types.parse_timestamp(payload.get("created")),
         raw_body=body.decode("utf-8"),
         payload=payload,
         signature_valid=True,
@@ -105,16 +105,6 @@ def _parse_body(body: bytes, header_id: str | None) -> dict[str, Any]:
     if header_id and header_id != event_id:
         raise InvalidEvent("Cloove-Webhook-Id does not match the body's id")
     return payload
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 # --- processing
