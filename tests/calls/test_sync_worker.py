@@ -1,24 +1,16 @@
 """The sync task in a real Celery worker process, on real Redis, against the test database.
 
-The shared `celery_worker` fixture (tests/fixtures/celery_worker.py) starts one worker per session
-with the environment of that moment, so it cannot know this test's simulator URL. This module
-starts its own worker the same way (same helpers), with the simulator's URL and key in its env.
+The shared `celery_worker` fixture starts one worker per session with the environment of that
+moment, so it cannot know this test's simulator URL: this module runs its own, with the
+simulator's URL and key in its environment.
 """
-
-import os
-import subprocess
-import sys
-import uuid
 
 import pytest
 
-from tests.fixtures.celery_worker import ROOT, Worker, _database_url, _point_app_at, _purge, _redis_or_skip
+from tests.fixtures.celery_worker import _database_url, _point_app_at, running_worker
 from voxdash.simulator import Simulator, keys
 
 pytestmark = pytest.mark.redis
-
-REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-
 
 @pytest.fixture(scope="module")
 def module_simulator():
@@ -30,40 +22,12 @@ def module_simulator():
 
 @pytest.fixture(scope="module")
 def sync_worker(module_simulator, django_db_setup, django_db_blocker, tmp_path_factory):
-    redis = _redis_or_skip(REDIS_URL)
     with django_db_blocker.unblock():
         database_url = _database_url()
-    queue = f"voxdash-sync-tests-{uuid.uuid4().hex[:12]}"
-    _purge(redis, queue)
-    log_path = tmp_path_factory.mktemp("celery-sync") / "worker.log"
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=database_url,
-        CELERY_BROKER_URL=REDIS_URL,
-        VOX_API_BASE_URL=module_simulator.base_url,
-        VOX_API_KEY=keys.DEMO_KEY,
-        PYTHONUNBUFFERED="1",
-    )
-    command = [
-        sys.executable, "-m", "celery", "-A", "voxdash", "worker", "--pool", "threads",
-        "--concurrency", "2", "--queues", queue, "--hostname", f"{queue}@%h", "--loglevel", "INFO",
-        "--without-mingle", "--without-gossip", "--without-heartbeat",
-    ]
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    worker = Worker(REDIS_URL, queue, log_path, process)
-    try:
-        worker.wait_for(lambda: " ready." in worker.log(), timeout=30, what="the Celery worker to start")
+    extra_env = {"VOX_API_BASE_URL": module_simulator.base_url, "VOX_API_KEY": keys.DEMO_KEY}
+    log_dir = tmp_path_factory.mktemp("celery-sync")
+    with running_worker(database_url, log_dir, extra_env=extra_env, concurrency=2) as worker:
         yield worker
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        _purge(redis, queue)
 
 
 @pytest.fixture
