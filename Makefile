@@ -13,6 +13,7 @@ demo: install
 # again on PostgreSQL, as production runs them.
 test: install
 	@scripts/ensure-chromium
+	@scripts/ensure-axe
 	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 	PY=$(PY) scripts/test-postgres $(PYTEST_ARGS)
 
@@ -33,7 +34,7 @@ migrate: install
 
 # Production processes (configure with the environment; see README "Running in production").
 run-web: install
-	$(VENV)/bin/gunicorn voxdash.wsgi --bind 0.0.0.0:$${PORT:-8000} --workers $${WEB_CONCURRENCY:-3}
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py voxdash.wsgi
 
 run-worker: install
 	$(VENV)/bin/celery -A voxdash worker --loglevel INFO

@@ -6,6 +6,8 @@ import tempfile
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 os.environ.setdefault("VOX_API_KEY", "clv_test_sk_set_by_the_simulator_fixture_")
 os.environ.setdefault("VOX_WEBHOOK_SECRET", "whsec_tests_only")
+# Production defaults redirect plain HTTP to HTTPS; the test client and live server speak HTTP.
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 # Each test run gets its own runtime folder (cache, embedded broker), never the demo's.
 os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-tests-"))
 

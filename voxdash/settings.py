@@ -77,10 +77,14 @@ VOX_MAX_RETRIES = env_int("VOX_MAX_RETRIES", 3)
 VOX_MAX_RETRY_WAIT = env_float("VOX_MAX_RETRY_WAIT", 5.0)
 # Identical call-list requests within this many seconds share one answer (0 turns it off).
 VOX_LIST_CACHE_SECONDS = env_int("VOX_LIST_CACHE_SECONDS", 5)
+# The stats page caches each past day's figures this long; today is always counted afresh (0: off).
+VOX_STATS_CACHE_SECONDS = env_int("VOX_STATS_CACHE_SECONDS", 300)
 # How many calls one user may place per minute: a brake for a runaway script or a stuck key.
 VOX_PLACE_CALLS_PER_MINUTE = env_int("VOX_PLACE_CALLS_PER_MINUTE", 10)
 # National phone numbers typed without a country code are read in this region.
 VOX_DEFAULT_REGION = env("VOX_DEFAULT_REGION", "NG")
+# /readyz answers 503 when Vox is unreachable only if this is set (the mirror keeps pages useful).
+VOXDASH_READYZ_REQUIRES_VOX = env_bool("VOXDASH_READYZ_REQUIRES_VOX", False)
 
 # --- Application
 INSTALLED_APPS = [
@@ -100,18 +104,29 @@ INSTALLED_APPS = [
     "voxdash.directory",
     "voxdash.webhooks",
     "voxdash.placements",
+    "voxdash.stats",
+    "voxdash.health",
 ]
 
 MIDDLEWARE = [
+    # First: it times and logs everything below it, redirects and refusals included.
+    "voxdash.health.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After AuthenticationMiddleware (it needs request.user), before LoginRequiredMiddleware (a
+    # user signed in by the proxy's header must not be sent to the login page). Off unless
+    # VOXDASH_SSO_HEADER is set.
+    "voxdash.accounts.sso.TrustedHeaderMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After XFrameOptionsMiddleware, so that its response passes here first: it exempts responses
+    # from X-Frame-Options when portals may frame voxdash.
+    "voxdash.accounts.embed.EmbedMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -131,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "voxdash.overview.context_processors.vox_connection",
+                "voxdash.accounts.embed.embedded",
             ],
         },
     },
@@ -242,6 +258,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every attempt for a username+address that failed too often (admin login too).
+    "voxdash.accounts.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Used only by voxdash.accounts.sso.TrustedHeaderMiddleware (it passes remote_user=...).
+    "voxdash.accounts.sso.TrustedHeaderBackend",
+]
+# Failed password logins allowed per username and client address within the window (seconds).
+VOXDASH_LOGIN_ATTEMPTS = env_int("VOXDASH_LOGIN_ATTEMPTS", 5)
+VOXDASH_LOGIN_WINDOW = env_int("VOXDASH_LOGIN_WINDOW", 900)
+
+# Single sign-on behind an authenticating proxy (README "Single sign-on"). The header is believed
+# only from VOXDASH_SSO_TRUSTED_PROXIES: anyone else could simply send it.
+VOXDASH_SSO_HEADER = env("VOXDASH_SSO_HEADER")  # e.g. X-Remote-User; empty: off
+VOXDASH_SSO_TRUSTED_PROXIES = env_list("VOXDASH_SSO_TRUSTED_PROXIES")  # IPs or CIDRs
+VOXDASH_SSO_GROUPS_HEADER = env("VOXDASH_SSO_GROUPS_HEADER")  # e.g. X-Remote-Groups
+VOXDASH_SSO_CALLER_GROUPS = env_list("VOXDASH_SSO_CALLER_GROUPS", "voxdash-callers")
+VOXDASH_SSO_VIEWER_GROUPS = env_list("VOXDASH_SSO_VIEWER_GROUPS", "voxdash-viewers")
+VOXDASH_SSO_DEFAULT_ROLE = env("VOXDASH_SSO_DEFAULT_ROLE", "viewer")  # viewer, caller or none
 
 # --- Internationalisation
 LANGUAGE_CODE = "en-gb"
@@ -251,6 +286,17 @@ USE_TZ = True
 
 # --- Static files
 STATIC_URL = "static/"
+
+# --- Serving under a URL prefix (https://intranet.example/voxdash/; README "Serving under a URL
+# prefix"). Every URL Django builds starts with it. STATIC_URL is set outright because Django
+# reads a relative one once, before any request has told it the script name.
+VOXDASH_URL_PREFIX = env("VOXDASH_URL_PREFIX").strip().strip("/")
+VOXDASH_URL_PREFIX = f"/{VOXDASH_URL_PREFIX}" if VOXDASH_URL_PREFIX else ""
+if VOXDASH_URL_PREFIX:
+    FORCE_SCRIPT_NAME = VOXDASH_URL_PREFIX
+    STATIC_URL = f"{VOXDASH_URL_PREFIX}/static/"
+    # Other applications on the same host never see voxdash's cookies.
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = f"{VOXDASH_URL_PREFIX}/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
@@ -285,11 +331,41 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
+# HTTPS. Defaults pass `manage.py check --deploy`; an intranet that terminates TLS at a proxy sets
+# DJANGO_BEHIND_PROXY=1 (the proxy must set X-Forwarded-Proto and drop the client's own), and may
+# leave the http->https redirect to the proxy with DJANGO_SECURE_SSL_REDIRECT=0.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain HTTP; a redirect would read as "down". (Matched against the
+# path without its leading slash, URL prefix included.)
+SECURE_REDIRECT_EXEMPT = [r"(^|/)(healthz|readyz)$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a promise to browser vendors' lists, not a default: opt in with the variable.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if env_bool("DJANGO_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Embedding in a portal (README "Embedding in a portal"): origins allowed to frame voxdash. Empty:
+# nobody may. X-Frame-Options cannot name origins, so voxdash.accounts.embed drops it and CSP
+# frame-ancestors alone decides; a portal on another site needs cross-site cookies, which
+# browsers accept only when Secure.
+VOXDASH_FRAME_ANCESTORS = env_list("VOXDASH_FRAME_ANCESTORS")
+if VOXDASH_FRAME_ANCESTORS:
+    SECURE_CSP["frame-ancestors"] = VOXDASH_FRAME_ANCESTORS
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+
 # --- Logging: one line per event, never a secret (the client redacts the API key).
+# LOG_FORMAT=json: one JSON object a line (for a log collector); otherwise readable key=value.
+# Each request and each Celery task is one line (voxdash.health.logs).
+LOG_FORMAT = env("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"line": {"()": "voxdash.health.logs.LineFormatter", "json": LOG_FORMAT == "json"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from voxdash.accounts import views as accounts_views
+
 admin.site.site_header = "voxdash administration"
 admin.site.site_title = "voxdash"
 admin.site.site_url = "/"
@@ -10,9 +12,11 @@ urlpatterns = [
     path("", include("voxdash.overview.urls")),
     path("calls/", include("voxdash.placements.urls")),
     path("calls/", include("voxdash.calls.urls")),
+    path("stats/", include("voxdash.stats.urls")),
     path("", include("voxdash.directory.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", accounts_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/", include("voxdash.webhooks.urls")),
     path("admin/", admin.site.urls),
+    path("", include("voxdash.health.urls")),
 ]

@@ -1,0 +1,74 @@
+"""Failed logins are limited per username and address, with a clear message, admin login included."""
+
+import pytest
+from django.urls import reverse
+
+from voxdash.accounts import throttle
+
+WRONG = {"username": "vera", "password": "not-her-password"}
+RIGHT = {"username": "vera", "password": "pw-vera-123"}
+
+
+@pytest.fixture
+def limits(vox_settings, viewer):
+    settings = vox_settings
+    settings.VOXDASH_LOGIN_ATTEMPTS = 3
+    settings.VOXDASH_LOGIN_WINDOW = 600
+    return settings
+
+
+def fail(client, times: int, addr: str = "198.51.100.1", data=WRONG):
+    for _ in range(times):
+        assert client.post(reverse("login"), data, REMOTE_ADDR=addr).status_code == 200
+
+
+def test_locked_after_the_limit_even_with_the_right_password(client, limits):
+    fail(client, 3)
+    response = client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1")
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.text
+    assert "Try again in 10 minutes" in response.text
+    assert "_auth_user_id" not in client.session
+
+
+def test_below_the_limit_the_right_password_works_and_clears_the_count(client, limits):
+    fail(client, 2)
+    assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 302
+    client.logout()
+    fail(client, 2)  # counting starts again
+    assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 302
+
+
+def test_the_lock_is_per_address_and_per_username(client, limits, caller):
+    fail(client, 3)
+    assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.2").status_code == 302
+    client.logout()
+    other = {"username": "cal", "password": "pw-cal-123"}
+    assert client.post(reverse("login"), other, REMOTE_ADDR="198.51.100.1").status_code == 302
+
+
+def test_user_names_differing_in_case_share_a_count(client, limits):
+    fail(client, 3, data={"username": "VERA", "password": "x"})
+    assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 429
+
+
+def test_the_lock_lifts_when_the_window_has_passed(client, limits, monkeypatch):
+    fail(client, 3)
+    now = throttle.time.time()
+    monkeypatch.setattr(throttle.time, "time", lambda: now + 601)
+    assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 302
+
+
+def test_the_admin_login_is_limited_too(client, limits, viewer):
+    viewer.is_staff = True
+    viewer.save()
+    fail(client, 3)
+    response = client.post(reverse("admin:login"), RIGHT, REMOTE_ADDR="198.51.100.1")
+    assert response.status_code == 200  # the admin's own "please enter the correct..." page
+    assert "_auth_user_id" not in client.session
+
+
+def test_zero_attempts_turns_the_limit_off(client, limits):
+    limits.VOXDASH_LOGIN_ATTEMPTS = 0
+    fail(client, 6)
+    assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 302
