@@ -84,10 +84,16 @@ def test_history_rows_link_to_the_detail_page(viewer_client, synced):
     assert viewer_client.get(reverse("calls:detail", args=[first.id])).status_code == 200
 
 
-def test_placed_call_block_renders_when_the_placements_template_exists(viewer_client, call, monkeypatch):
-    from voxdash.calls import views
+def test_detail_shows_who_placed_the_call(viewer_client, call, caller):
+    from voxdash.placements.models import PlacedCall, payload_fingerprint
 
-    assert viewer_client.get(reverse("calls:detail", args=[call.vox_id])).status_code == 200
-    monkeypatch.setattr(views, "PLACED_CALL_TEMPLATE", "placements/_does_not_exist.html")
-    assert views._placed_call_template() is None
-    assert viewer_client.get(reverse("calls:detail", args=[call.vox_id])).status_code == 200
+    assert b'id="placed-call"' not in viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content
+    payload = {"customer_phone": call.customer_phone, "purpose": "payment_reminder", "context": "Invoice 42 <b>due</b>",
+               "business_voice_number_id": "n", "ai_agent_id": "a"}
+    PlacedCall.objects.create(
+        user=caller, username=caller.username, payload=payload, payload_fingerprint=payload_fingerprint(payload),
+        customer_phone=call.customer_phone, outcome="queued", vox_placement_id="r-1", listed_call_id=call.vox_id,
+    )
+    body = viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content.decode()
+    assert 'id="placed-call"' in body and "cal" in body and "payment_reminder" in body
+    assert "Invoice 42 &lt;b&gt;due&lt;/b&gt;" in body

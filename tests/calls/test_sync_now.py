@@ -45,6 +45,10 @@ def test_sync_now_without_javascript_redirects_back(
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(SYNC, {"next": "/calls/?status=failed"})
     assert response.status_code == 302 and response["Location"] == "/calls/?status=failed"
+    # Never off the site, whatever the form says.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(SYNC, {"next": "https://evil.example/phish"})
+    assert response["Location"] == "/calls/"
 
 
 def test_progress_panel_follows_the_sync(staff_client):

@@ -1,14 +1,27 @@
+from datetime import date
+
 from django import forms
 
 from voxdash.overview.templatetags.vox_format import STATUS_LABELS
 
 PAGE_SIZES = (20, 50, 100)
 
+# Filters the API cannot apply: using any of them serves the history from the local mirror.
+MIRROR_ONLY_FILTERS = (
+    "created_after", "created_before", "agent", "from_number", "duration_min", "duration_max",
+    "placed_by", "hour",
+)
+# Dates outside this range are typos; refusing them also keeps day arithmetic from overflowing.
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
+PLACED_ONLY_HELP = "Only calls placed through voxdash carry an agent and a from-number."
+
 
 class CallFiltersForm(forms.Form):
     """The history's query string, with the API's own parameter names and meanings.
 
-    A bad value is reported and dropped; the rest of the filters still apply.
+    A bad value is reported and dropped; the rest of the filters still apply. The fields after
+    `limit` are the mirror's own (MIRROR_ONLY_FILTERS); dates are whole days in TIME_ZONE, both
+    ends included.
     """
 
     direction = forms.ChoiceField(
@@ -23,6 +36,58 @@ class CallFiltersForm(forms.Form):
         required=False, coerce=int, empty_value=PAGE_SIZES[0],
         choices=[(str(n), f"{n} per page") for n in PAGE_SIZES],
     )
+    created_after = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Created on or after this day.",
+    )
+    created_before = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Created on or before this day.",
+    )
+    agent = forms.ChoiceField(required=False, label="Agent", help_text=PLACED_ONLY_HELP)
+    from_number = forms.ChoiceField(required=False, label="From number", help_text=PLACED_ONLY_HELP)
+    placed_by = forms.ChoiceField(
+        required=False, label="Placed by", help_text="The voxdash user who placed the call."
+    )
+    duration_min = forms.IntegerField(
+        required=False, min_value=0, max_value=86_400, label="Duration at least (s)"
+    )
+    duration_max = forms.IntegerField(
+        required=False, min_value=0, max_value=86_400, label="Duration at most (s)"
+    )
+    # Not in the panel: the stats page's "busiest hours" bars link here.
+    hour = forms.IntegerField(required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [("", "All"), *agent_choices()]
+        self.fields["from_number"].choices = [("", "All"), *number_choices()]
+        self.fields["placed_by"].choices = [("", "Anyone"), *placed_by_choices()]
+
+    def _clean_day(self, name: str) -> date | None:
+        day = self.cleaned_data.get(name)
+        if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+            raise forms.ValidationError(f"Enter a date between {FIRST_DATE.year} and {LAST_DATE.year}.")
+        return day
+
+    def clean_created_after(self) -> date | None:
+        return self._clean_day("created_after")
+
+    def clean_created_before(self) -> date | None:
+        return self._clean_day("created_before")
+
+    def clean(self):
+        data = super().clean()
+        # An inverted range would silently match nothing: say so and drop both ends.
+        after, before = data.get("created_after"), data.get("created_before")
+        if after and before and after > before:
+            self.add_error("created_before", "“To” is before “From”; the date range was ignored.")
+            data.pop("created_after", None)
+        low, high = data.get("duration_min"), data.get("duration_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("duration_max", "The longest duration is below the shortest; ignored.")
+            data.pop("duration_min", None)
+        return data
 
     def api_params(self) -> dict:
         """The valid filters as keyword arguments for `list_calls` (call after is_valid())."""
@@ -35,3 +100,36 @@ class CallFiltersForm(forms.Form):
             "limit": data.get("limit") or PAGE_SIZES[0],
         }
         return params
+
+    def mirror_params(self) -> dict:
+        """The valid mirror-only filters (None when unset), for `call_history` and `mirror_calls`."""
+        data = getattr(self, "cleaned_data", {})
+        # 0 is a real duration and a real hour: only None and "" mean "not set".
+        return {name: (None if data.get(name) in (None, "") else data[name]) for name in MIRROR_ONLY_FILTERS}
+
+    def filters(self) -> dict:
+        """Every valid filter but paging: what an export or a count of "these filters" needs."""
+        params = self.api_params()
+        return {
+            "direction": params["direction"], "status": params["status"], "search": params["search"],
+            **self.mirror_params(),
+        }
+
+
+def agent_choices() -> list[tuple[str, str]]:
+    from voxdash.directory.models import Agent
+
+    return [(vox_id, name) for vox_id, name in Agent.objects.order_by("name").values_list("vox_id", "name")]
+
+
+def number_choices() -> list[tuple[str, str]]:
+    from voxdash.directory.models import VoiceNumber
+
+    return list(VoiceNumber.objects.order_by("phone_number").values_list("vox_id", "phone_number"))
+
+
+def placed_by_choices() -> list[tuple[str, str]]:
+    from voxdash.placements.models import PlacedCall
+
+    names = PlacedCall.objects.order_by("username").values_list("username", flat=True).distinct()
+    return [(name, name) for name in names if name]

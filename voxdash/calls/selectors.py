@@ -5,12 +5,13 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.utils import timezone
 
 from voxdash.vox import errors, get_client
 from voxdash.vox.types import Call, PageMeta
@@ -34,6 +35,8 @@ class CallHistory:
     source: str = "api"
     error: errors.VoxError | None = None
     mirror_as_of: datetime | None = None  # with source "mirror": when the copy was last synced
+    # With source "mirror": True when a filter only the mirror can apply chose it (not an error).
+    filtered_locally: bool = False
 
     @property
     def fallback_reason(self) -> str:
@@ -53,8 +56,16 @@ def _cache_key(params: dict) -> str:
     return "voxdash:calls:list:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def call_history(*, direction=None, status=None, search=None, page=1, limit=20) -> CallHistory:
+def call_history(*, direction=None, status=None, search=None, page=1, limit=20, **mirror_filters) -> CallHistory:
+    """A page of history: the API's, unless a filter only the mirror knows is used or the API fails.
+
+    `mirror_filters` are the keyword arguments of `mirror_calls` beyond the API's (dates, agent,
+    number, duration, placed by, hour); None means unset.
+    """
     params = dict(direction=direction, status=status, search=search, page=page, limit=limit)
+    if any(value is not None for value in mirror_filters.values()):
+        # The API would ignore these filters and answer with the wrong calls; only the copy can.
+        return mirror_call_history(**params, **mirror_filters, filtered_locally=True)
     key = _cache_key(params)
     # A room full of staff opening the same page must not spend the key's 120 requests a minute:
     # identical list requests share one answer for a few seconds, across users and processes.
@@ -74,8 +85,22 @@ def call_history(*, direction=None, status=None, search=None, page=1, limit=20) 
     return CallHistory(calls=list(page_of_calls.calls), meta=page_of_calls.meta)
 
 
-def mirror_calls(*, direction=None, status=None, search=None):
-    """The mirror's calls matching the API's filters, newest first (a queryset of history rows)."""
+def local_day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in TIME_ZONE, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def mirror_calls(
+    *, direction=None, status=None, search=None, created_after: date | None = None,
+    created_before: date | None = None, agent: str | None = None, from_number: str | None = None,
+    duration_min: int | None = None, duration_max: int | None = None, placed_by: str | None = None,
+    hour: int | None = None,
+):
+    """The mirror's calls matching the filters, newest first (a queryset of history rows).
+
+    Dates are whole days in TIME_ZONE, both ends included. Agent, from-number and "placed by" are
+    known only for calls placed through voxdash: they select through PlacedCall.listed_call_id.
+    """
     calls = models.Call.objects.all()
     if direction:
         calls = calls.filter(direction=direction)
@@ -83,8 +108,37 @@ def mirror_calls(*, direction=None, status=None, search=None):
         calls = calls.filter(status=status)
     if search:
         calls = calls.filter(_search_q(search))
+    if created_after:
+        calls = calls.filter(created_at__gte=local_day_start(created_after))
+    if created_before:
+        calls = calls.filter(created_at__lt=local_day_start(created_before + timedelta(days=1)))
+    if duration_min is not None:
+        calls = calls.filter(duration_seconds__gte=duration_min)
+    if duration_max is not None:
+        calls = calls.filter(duration_seconds__lte=duration_max)
+    if hour is not None:
+        calls = calls.filter(created_at__hour=hour)  # in TIME_ZONE, as USE_TZ makes lookups
+    placed = placed_calls_filter(agent=agent, from_number=from_number, placed_by=placed_by)
+    if placed is not None:
+        calls = calls.filter(vox_id__in=placed)
     # The id breaks ties so paging is stable (the index call_newest covers this order).
     return calls.order_by("-created_at", "-id")
+
+
+def placed_calls_filter(*, agent=None, from_number=None, placed_by=None):
+    """The listed-call ids of voxdash's placed calls with this agent/number/user; None: no filter."""
+    if not (agent or from_number or placed_by):
+        return None
+    from voxdash.placements.models import PlacedCall
+
+    placed = PlacedCall.objects.exclude(listed_call_id="")
+    if agent:
+        placed = placed.filter(payload__ai_agent_id=agent)
+    if from_number:
+        placed = placed.filter(payload__business_voice_number_id=from_number)
+    if placed_by:
+        placed = placed.filter(username=placed_by)
+    return placed.values("listed_call_id")
 
 
 def _search_q(search: str) -> Q:
@@ -99,11 +153,13 @@ def _search_q(search: str) -> Q:
 
 
 def mirror_call_history(
-    *, direction=None, status=None, search=None, page=1, limit=20, error: errors.VoxError | None = None
+    *, direction=None, status=None, search=None, page=1, limit=20, error: errors.VoxError | None = None,
+    filtered_locally: bool = False, **mirror_filters,
 ) -> CallHistory:
     """One page of the mirror, with the API's page/limit semantics and a PageMeta like the API's."""
-    calls = mirror_calls(direction=direction, status=status, search=search)
-    total = _mirror_count(calls, direction=direction, status=status, search=search)
+    filters = dict(direction=direction, status=status, search=search, **mirror_filters)
+    calls = mirror_calls(**filters)
+    total = _mirror_count(calls, **filters)
     offset = (page - 1) * limit
     rows = calls.values(*_ROW_FIELDS)[offset : offset + limit] if offset < total else []
     total_pages = math.ceil(total / limit)
@@ -116,6 +172,7 @@ def mirror_call_history(
         source="mirror",
         error=error,
         mirror_as_of=mirror_synced_at(),
+        filtered_locally=filtered_locally,
     )
 
 
@@ -172,15 +229,15 @@ def call_events(vox_id: str):
     return WebhookEvent.objects.filter(call_vox_id=vox_id).order_by("created", "received_at", "id")
 
 
-def placed_calls_for(call: models.Call) -> list:
-    """The placed-call records (voxdash.placements) that became this call, if that app is installed."""
-    try:
-        from voxdash.placements.models import PlacedCall
-    except ImportError:
-        return []
-    return list(
+def placed_call_for(call: models.Call):
+    """The placement through voxdash that became this call (its first accepted attempt), if any."""
+    from voxdash.placements.models import PlacedCall
+
+    return (
         PlacedCall.objects.filter(Q(listed_call_id=call.vox_id) | Q(vox_placement_id=call.vox_id))
-        .order_by("attempted_at")
+        .filter(outcome__in=[PlacedCall.Outcome.QUEUED, PlacedCall.Outcome.REPLAYED])
+        .order_by("attempted_at", "id")
+        .first()
     )
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     # Before <vox_id>/: "sync" is ours, not a call id.
     path("sync/", views.sync_now, name="sync"),
     path("sync/status/", views.sync_status, name="sync_status"),
+    path("export.csv", views.call_export, name="export"),
     path("<str:vox_id>/", views.call_detail, name="detail"),
     path("<str:vox_id>/status/", views.call_status, name="status"),
 ]

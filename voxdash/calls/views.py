@@ -1,19 +1,30 @@
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from .export import csv_chunks, export_filename
 from .forms import PAGE_SIZES, CallFiltersForm
+from .models import Call
 from .selectors import call_detail as get_call
-from .selectors import call_events, call_history, mirror_synced_at, page_links, placed_calls_for
+from .selectors import (
+    call_events,
+    call_history,
+    mirror_calls,
+    mirror_synced_at,
+    page_links,
+    placed_call_for,
+)
 from .sync import report_progress, sync_is_running, sync_progress
 
-# Rendered on the detail page when the placements app provides it (it may not exist yet).
-PLACED_CALL_TEMPLATE = "placements/_placed_call_summary.html"
+# The mirror-only filters offered in the side panel ("hour" is set by the stats page's links).
+MIRROR_PANEL_FIELDS = (
+    "created_after", "created_before", "agent", "from_number", "placed_by", "duration_min", "duration_max",
+)
 
 
 def can_sync(user) -> bool:
@@ -31,10 +42,18 @@ def call_list(request):
     form = CallFiltersForm(request.GET)
     form.is_valid()
     params = form.api_params()
-    history = call_history(**params)
+    mirror_params = form.mirror_params()
+    history = call_history(**params, **mirror_params)
     context = {
         "form": form,
         "params": params,
+        "mirror_params": mirror_params,
+        "has_mirror_filters": any(v is not None for v in mirror_params.values()),
+        # The mirror filters as query values, for the hidden inputs that keep them across a search.
+        "mirror_carry": [(k, v.isoformat() if isinstance(v, date) else v)
+                         for k, v in mirror_params.items() if v is not None],
+        "mirror_fields": [form[name] for name in MIRROR_PANEL_FIELDS],
+        "mirror_is_empty": history.source != "mirror" and not Call.objects.exists(),
         "history": history,
         "page_links": page_links(history.meta),
         "page_sizes": PAGE_SIZES,
@@ -53,10 +72,21 @@ def call_detail(request, vox_id: str):
     context = {
         "call": call,
         "events": call_events(vox_id),
-        "placed_calls": placed_calls_for(call),
-        "placed_call_template": _placed_call_template(),
+        "placed_call": placed_call_for(call),
     }
     return render(request, "calls/detail.html", context)
+
+
+@require_GET
+def call_export(request):
+    """The current filters' calls as CSV, all pages, from the mirror (the API has no export)."""
+    form = CallFiltersForm(request.GET)
+    form.is_valid()  # a bad value is dropped, as on the page, so the file matches what was shown
+    filters = form.filters()
+    response = StreamingHttpResponse(csv_chunks(mirror_calls(**filters)), content_type="text/csv; charset=utf-8")
+    filename = export_filename(filters, timezone.localdate())
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @require_GET
@@ -81,7 +111,11 @@ def sync_now(request):
         sync_calls.delay_on_commit()
     if request.htmx:
         return render(request, "calls/_sync.html", _sync_context(request))
-    return redirect(request.POST.get("next") or "calls:list")
+    # Back to the page the button was on, but never off this site (an open redirect).
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = "calls:list"
+    return redirect(next_url)
 
 
 @require_GET
@@ -110,11 +144,3 @@ def _sync_context(request) -> dict:
         "sync_active": progress.get("state") in ("queued", "running"),
         "mirror_synced_at": mirror_synced_at(),
     }
-
-
-def _placed_call_template() -> str | None:
-    try:
-        get_template(PLACED_CALL_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    return PLACED_CALL_TEMPLATE

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import time
 
+from django.views.decorators.debug import sensitive_variables
+
 # The contract's replay window, in both directions: a `t` from the future is as suspect as an old one.
 TOLERANCE_SECONDS = 300
 
@@ -20,6 +22,8 @@ class SignatureError(Exception):
     """The request is not provably from Vox; the message is safe to return to the sender."""
 
 
+# sensitive_variables: DEBUG's error page lists every frame's variables; `secret` must not be one.
+@sensitive_variables("secret")
 def sign(secret: str, body: bytes, timestamp: int) -> str:
     """The hex digest Vox sends as `v1` (used by verify() and by tests and the benchmark)."""
     return hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -48,6 +52,7 @@ def parse_header(header: str) -> tuple[int, list[str]]:
     return timestamp, signatures
 
 
+@sensitive_variables("secret")
 def verify(secret: str, header: str | None, body: bytes, *, now: float | None = None,
            tolerance: int = TOLERANCE_SECONDS) -> int:
     """Check `header` against the raw `body`; return the signed timestamp or raise SignatureError."""

@@ -1,0 +1,158 @@
+"""The webhook log at /webhooks/log/: staff see every stored delivery and can re-run its processing."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from voxdash.calls.models import Call
+from voxdash.webhooks.models import WebhookEvent
+
+from .conftest import call_data, event
+
+LOG = reverse("webhooks:log")
+Outcome = WebhookEvent.Outcome
+
+
+def store(payload: dict, *, outcome: str = Outcome.APPLIED, raw_body: str | None = None) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        event_id=payload["id"], event_type=payload["type"], raw_body=raw_body or json.dumps(payload),
+        payload=payload, signature_valid=True, outcome=outcome,
+        call_vox_id=(payload.get("data") or {}).get("callId", ""),
+    )
+
+
+@pytest.fixture
+def staff(client, db, vox_settings):
+    client.force_login(User.objects.create_user("stan", password="pw-stan-123", is_staff=True))
+    return client
+
+
+@pytest.fixture
+def events(db):
+    return [
+        store(event("vox.call.started", call_data("call_1", "in_progress"), event_id="evt_started")),
+        store(event("vox.call.completed", call_data("call_1", "completed", durationSeconds=42),
+                    event_id="evt_completed"), outcome=Outcome.FAILED),
+        store(event("vox.agent.updated", {"id": "agent-1", "name": "Ada"}, event_id="evt_agent"),
+              outcome=Outcome.IGNORED),
+    ]
+
+
+def test_anonymous_is_sent_to_login(client, events):
+    assert client.get(LOG).status_code == 302
+
+
+@pytest.mark.parametrize("name, args, method", [
+    ("webhooks:log", [], "get"), ("webhooks:log_detail", ["pk"], "get"), ("webhooks:log_rerun", ["pk"], "post"),
+])
+def test_viewers_get_403(client, viewer, events, name, args, method):
+    client.force_login(viewer)
+    url = reverse(name, args=[events[0].pk for _ in args])
+    assert getattr(client, method)(url).status_code == 403
+    assert WebhookEvent.objects.get(pk=events[0].pk).outcome == Outcome.APPLIED  # nothing re-run
+
+
+def test_staff_see_every_delivery_newest_first(staff, events):
+    response = staff.get(LOG)
+    assert response.status_code == 200
+    assert [e.event_id for e in response.context["page"].object_list] == ["evt_agent", "evt_completed", "evt_started"]
+    body = response.content.decode()
+    assert body.count('<tr class="event-row">') == 3 and "3 deliveries" in body
+    assert "Processing failed" in body and "valid" in body
+
+
+def test_nav_entry_for_staff_only(staff, viewer, events):
+    assert "Webhook log</a>" in staff.get(LOG).content.decode()
+    other = Client()
+    other.force_login(viewer)
+    assert "Webhook log</a>" not in other.get(reverse("stats:overview")).content.decode()
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"type": "vox.call.completed"}, ["evt_completed"]),
+    ({"outcome": "failed"}, ["evt_completed"]),
+    ({"type": "vox.call.started", "outcome": "applied"}, ["evt_started"]),
+    ({"type": "vox.call.started", "outcome": "failed"}, []),
+])
+def test_filters(staff, events, params, expected):
+    response = staff.get(LOG, params)
+    assert [e.event_id for e in response.context["page"].object_list] == expected
+
+
+@pytest.mark.parametrize("params", [{"type": "vox.nope"}, {"outcome": "<b>"}, {"page": "x"}, {"page": "999"}])
+def test_bad_parameters_get_a_message_not_a_500(staff, events, params):
+    response = staff.get(LOG, params)
+    assert response.status_code == 200
+
+
+def test_pagination(staff, db):
+    for n in range(55):
+        store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:03}"))
+    first, second = staff.get(LOG), staff.get(LOG, {"page": 2})
+    assert len(first.context["page"].object_list) == 50 and len(second.context["page"].object_list) == 5
+    assert "page 1 of 2" in first.content.decode()
+
+
+def test_detail_pretty_prints_and_escapes_the_body(staff, db):
+    payload = event("vox.call.failed", call_data("call_x", "failed", reason="<script>alert(1)</script>"),
+                    event_id="evt_xss")
+    stored = store(payload, raw_body=json.dumps(payload, separators=(",", ":")))
+    body = staff.get(reverse("webhooks:log_detail", args=[stored.pk])).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert '\n  &quot;type&quot;: &quot;vox.call.failed&quot;,' in body  # indented, one key a line
+
+
+def test_detail_of_a_body_that_is_not_json(staff, db):
+    stored = WebhookEvent.objects.create(event_id="evt_raw", event_type="vox.x", raw_body="not json <b>",
+                                         signature_valid=True)
+    body = staff.get(reverse("webhooks:log_detail", args=[stored.pk])).content.decode()
+    assert "not json &lt;b&gt;" in body
+
+
+def test_rerun_applies_the_stored_event_and_shows_the_new_outcome(staff, events):
+    failed = events[1]  # a completed event whose processing had failed (say, a bug since fixed)
+    response = staff.post(reverse("webhooks:log_rerun", args=[failed.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("webhooks:log_detail", args=[failed.pk])
+    failed.refresh_from_db()
+    assert failed.outcome == Outcome.APPLIED and failed.outcome_detail.startswith("Re-run by stan: ")
+    assert failed.processed_at is not None
+    call = Call.objects.get(vox_id="call_1")
+    assert call.status == "completed" and call.duration_seconds == 42
+    body = response.content.decode()
+    assert "Processing re-run: Applied." in body and 'id="event-outcome">Applied<' in body
+
+    # Again: applying is idempotent, so nothing changes and the log says so.
+    staff.post(reverse("webhooks:log_rerun", args=[failed.pk]))
+    failed.refresh_from_db()
+    assert failed.outcome == Outcome.IGNORED and "nothing new" in failed.outcome_detail
+    # An older event re-run later never undoes the newer status.
+    staff.post(reverse("webhooks:log_rerun", args=[events[0].pk]))
+    assert Call.objects.get(vox_id="call_1").status == "completed"
+
+
+def test_rerun_of_unusable_data_records_failed(staff, db):
+    broken = store(event("vox.call.started", {"status": "in_progress"}, event_id="evt_broken"))
+    staff.post(reverse("webhooks:log_rerun", args=[broken.pk]))
+    broken.refresh_from_db()
+    assert broken.outcome == Outcome.FAILED and "callId" in broken.outcome_detail
+
+
+def test_rerun_needs_post_and_csrf(db, events, vox_settings):
+    user = User.objects.create_user("stan", password="pw-stan-123", is_staff=True)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user)
+    url = reverse("webhooks:log_rerun", args=[events[1].pk])
+    assert strict.get(url).status_code == 405
+    assert strict.post(url).status_code == 403
+    assert WebhookEvent.objects.get(pk=events[1].pk).outcome == Outcome.FAILED
+    detail = strict.get(reverse("webhooks:log_detail", args=[events[1].pk])).content.decode()
+    assert 'name="csrfmiddlewaretoken"' in detail
+
+
+def test_unknown_event_is_404(staff, db):
+    assert staff.get(reverse("webhooks:log_detail", args=[999])).status_code == 404
+    assert staff.post(reverse("webhooks:log_rerun", args=[999])).status_code == 404

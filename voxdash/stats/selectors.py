@@ -1,0 +1,203 @@
+"""How the calls went over a period: figures from the local mirror, as plain functions.
+
+The API has no date filter and no aggregates, so statistics read the mirror only. Two queries
+over the period, whatever its length: calls grouped by local hour, status and direction (every
+count, rate and per-day or per-hour figure rolls up from those groups), and calls grouped by local
+day and duration in whole seconds (average, p90 and the histogram, exactly, from a few hundred
+rows a day). Past days are cached one by one (see `call_stats`).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
+
+from voxdash.calls.models import Call
+from voxdash.calls.selectors import local_day_start, placed_calls_filter
+from voxdash.vox.types import TERMINAL_STATUSES
+
+# The statuses that mean the customer was not served, in the order the chart lists them.
+FAILURE_STATUSES = ("failed", "no_answer", "busy", "canceled")
+# Histogram buckets of duration in seconds: [low, high), the last one open-ended.
+DURATION_BUCKETS = ((0, 30), (30, 60), (60, 120), (120, 300), (300, 600), (600, None))
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days in TIME_ZONE, both ends included."""
+
+    first_day: date
+    last_day: date
+
+    @property
+    def since(self) -> datetime:
+        return local_day_start(self.first_day)
+
+    @property
+    def until(self) -> datetime:
+        return local_day_start(self.last_day + timedelta(days=1))
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first_day + timedelta(days=n) for n in range((self.last_day - self.first_day).days + 1)]
+
+
+@dataclass
+class CallStats:
+    period: Period
+    total: int = 0
+    by_day: dict[date, Counter] = field(default_factory=dict)  # day -> status -> calls
+    by_hour: list[int] = field(default_factory=lambda: [0] * 24)  # local hour of day -> calls
+    by_status: Counter = field(default_factory=Counter)
+    by_direction: Counter = field(default_factory=Counter)
+    answered: int = 0  # finished calls the customer picked up (started, or completed)
+    durations: Counter = field(default_factory=Counter)  # whole seconds -> calls
+
+    @property
+    def finished(self) -> int:
+        return sum(n for status, n in self.by_status.items() if status in TERMINAL_STATUSES)
+
+    @property
+    def answer_rate(self) -> float | None:
+        """Share of finished calls that were answered, in percent (None: nothing finished)."""
+        return 100 * self.answered / self.finished if self.finished else None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return 100 * self.by_status["completed"] / self.finished if self.finished else None
+
+    @property
+    def timed_calls(self) -> int:
+        return sum(self.durations.values())
+
+    @property
+    def average_duration(self) -> float | None:
+        if not self.timed_calls:
+            return None
+        return sum(seconds * n for seconds, n in self.durations.items()) / self.timed_calls
+
+    @property
+    def p90_duration(self) -> int | None:
+        """The nearest-rank 90th percentile: 90 % of timed calls lasted this long or less."""
+        return percentile(self.durations, 90)
+
+    @property
+    def failures(self) -> list[tuple[str, int]]:
+        """Failure statuses with at least one call, most frequent first."""
+        counts = [(status, self.by_status[status]) for status in FAILURE_STATUSES if self.by_status[status]]
+        return sorted(counts, key=lambda item: -item[1])
+
+    @property
+    def duration_buckets(self) -> list[tuple[int, int | None, int]]:
+        """(low, high or None, calls) for each DURATION_BUCKETS range, low <= seconds < high."""
+        return [
+            (low, high, sum(n for s, n in self.durations.items() if s >= low and (high is None or s < high)))
+            for low, high in DURATION_BUCKETS
+        ]
+
+
+def percentile(counts: Counter, pct: int) -> int | None:
+    """Nearest-rank percentile of values given as value -> how many times it occurs."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    rank = -(-total * pct // 100)  # ceil(total * pct / 100) in integers: no float rounding surprises
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    return None  # unreachable: seen ends at total >= rank
+
+
+def stats_calls(period: Period, *, agent: str | None = None, from_number: str | None = None):
+    """The mirror's calls in the period (and of that agent/number, through voxdash's placements)."""
+    calls = Call.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
+    placed = placed_calls_filter(agent=agent, from_number=from_number)
+    if placed is not None:
+        calls = calls.filter(vox_id__in=placed)
+    return calls.order_by()
+
+
+@dataclass
+class DayFigures:
+    """One local day's groups, the unit that is cached: (hour, status, direction, calls, answered)."""
+
+    groups: list[tuple[int, str, str, int, int]] = field(default_factory=list)
+    durations: Counter = field(default_factory=Counter)
+
+
+def call_stats(period: Period, *, agent: str | None = None, from_number: str | None = None,
+               today: date | None = None) -> CallStats:
+    """The period's figures. Days before today come from the cache when they can.
+
+    Aggregating a million calls takes most of a second, and 30 days of a busy business is about
+    that. A past day hardly changes (a late webhook, a sync catching up), so each one is cached
+    for VOX_STATS_CACHE_SECONDS and only today is always counted afresh.
+    """
+    today = today or timezone.localdate()
+    keys = {}
+    if settings.VOX_STATS_CACHE_SECONDS:
+        keys = {day: _day_key(day, agent, from_number) for day in period.days if day < today}
+    cached = cache.get_many(list(keys.values())) if keys else {}
+    figures = {day: cached[key] for day, key in keys.items() if key in cached}
+    missing = [day for day in period.days if day not in figures]
+    if missing:
+        # One query over the span of the missing days (usually all of them, or today alone).
+        fresh = day_figures(Period(missing[0], missing[-1]), agent=agent, from_number=from_number)
+        figures.update({day: fresh[day] for day in missing})
+        if keys:
+            cache.set_many({keys[day]: fresh[day] for day in missing if day in keys},
+                           settings.VOX_STATS_CACHE_SECONDS)
+    return _roll_up(period, [figures[day] for day in period.days])
+
+
+def _day_key(day: date, agent: str | None, from_number: str | None) -> str:
+    return f"voxdash:stats:day:v1:{settings.TIME_ZONE}:{day.isoformat()}:{agent or ''}:{from_number or ''}"
+
+
+def day_figures(period: Period, *, agent: str | None = None, from_number: str | None = None) -> dict[date, DayFigures]:
+    """Each day's groups, straight from the mirror: two queries, whatever the period's length."""
+    calls = stats_calls(period, agent=agent, from_number=from_number)
+    tz = timezone.get_current_timezone()
+    figures = {day: DayFigures() for day in period.days}
+    answered = Q(started_at__isnull=False) | Q(status="completed")
+    groups = (
+        calls.annotate(hour=TruncHour("created_at", tzinfo=tz))
+        .values("hour", "status", "direction")
+        .annotate(n=Count("id"), answered=Count("id", filter=answered))
+    )
+    for group in groups:
+        hour = timezone.localtime(group["hour"], tz)
+        figures[hour.date()].groups.append(
+            (hour.hour, group["status"], group["direction"], group["n"], group["answered"])
+        )
+    timed = (
+        calls.filter(duration_seconds__isnull=False)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day", "duration_seconds")
+        .annotate(n=Count("id"))
+    )
+    for row in timed:
+        figures[row["day"]].durations[row["duration_seconds"]] += row["n"]
+    return figures
+
+
+def _roll_up(period: Period, days: list[DayFigures]) -> CallStats:
+    stats = CallStats(period=period, by_day={day: Counter() for day in period.days})
+    for day, figures in zip(period.days, days, strict=True):
+        for hour, status, direction, n, answered in figures.groups:
+            stats.total += n
+            stats.by_day[day][status] += n
+            stats.by_hour[hour] += n
+            stats.by_status[status] += n
+            stats.by_direction[direction] += n
+            if status in TERMINAL_STATUSES:
+                stats.answered += answered
+        stats.durations.update(figures.durations)
+    return stats

@@ -1,0 +1,96 @@
+"""The webhook log: every stored delivery, its raw body, and a button to re-run its processing.
+
+Staff only: bodies carry customers' phone numbers and the re-run writes to the mirror. Deliveries
+refused for their signature are not here: the receiver stores nothing it cannot verify (an
+unverified event id could be anyone's choice) and logs one line instead.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .models import WebhookEvent
+from .rerun import webhook_event_rerun
+
+PAGE_SIZE = 50
+
+
+def staff_only(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.is_active and (request.user.is_staff or request.user.is_superuser)):
+            raise PermissionDenied("Only staff may see the webhook log.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class WebhookLogFiltersForm(forms.Form):
+    type = forms.ChoiceField(required=False)
+    outcome = forms.ChoiceField(required=False, choices=[("", "All"), *WebhookEvent.Outcome.choices])
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The types actually received (a handful; the type index answers this).
+        types = WebhookEvent.objects.order_by("event_type").values_list("event_type", flat=True).distinct()
+        self.fields["type"].choices = [("", "All"), *((t, t) for t in types)]
+
+
+def webhook_events(*, event_type: str | None = None, outcome: str | None = None):
+    """Stored events, newest delivery first, optionally of one type and outcome."""
+    events = WebhookEvent.objects.defer("raw_body", "payload").order_by("-received_at", "-id")
+    if event_type:
+        events = events.filter(event_type=event_type)
+    if outcome:
+        events = events.filter(outcome=outcome)
+    return events
+
+
+def pretty_body(raw_body: str) -> str:
+    """The body as indented JSON when it parses, else exactly as received (the template escapes it)."""
+    try:
+        return json.dumps(json.loads(raw_body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return raw_body
+
+
+@require_GET
+@staff_only
+def webhook_log(request):
+    form = WebhookLogFiltersForm(request.GET)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    events = webhook_events(event_type=data.get("type") or None, outcome=data.get("outcome") or None)
+    page = Paginator(events, PAGE_SIZE).get_page(data.get("page") or 1)
+    context = {
+        "form": form,
+        "page": page,
+        "page_links": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "filtered": bool(data.get("type") or data.get("outcome")),
+    }
+    return render(request, "webhooks/log.html", context)
+
+
+@require_GET
+@staff_only
+def webhook_log_detail(request, pk: int):
+    event = get_object_or_404(WebhookEvent, pk=pk)
+    return render(request, "webhooks/log_detail.html", {"event": event, "body": pretty_body(event.raw_body)})
+
+
+@require_POST
+@staff_only
+def webhook_log_rerun(request, pk: int):
+    get_object_or_404(WebhookEvent.objects.only("pk"), pk=pk)
+    event = webhook_event_rerun(event_pk=pk, username=request.user.get_username())
+    messages.info(request, f"Processing re-run: {event.get_outcome_display()}.")
+    return redirect("webhooks:log_detail", pk=pk)
