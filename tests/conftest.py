@@ -4,7 +4,7 @@ import pytest
 
 from voxdash.simulator import Simulator, keys
 
-pytest_plugins = ["tests.fixtures.celery_worker"]
+pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.secret_grep"]
 
 
 @pytest.fixture

@@ -1,0 +1,199 @@
+"""Every URL pattern, requested as each role, answers what the table below says.
+
+The table is explicit on purpose: a new view that is not in it fails `test_every_pattern_is_in_the_table`
+("add <name> to the table"), so nobody can ship a view without deciding who may see it. The
+Django admin's patterns follow one rule (non-staff are sent to the admin's login) and need no entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.test import Client
+
+from .conftest import ROLES, make_user
+from .urlwalk import Pattern, sample_url, url_patterns
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """302 to `to`; with `next_param`, the login page must offer to come back (?next=<the URL>)."""
+
+    to: str
+    next_param: bool = False
+
+    def problem(self, response, url: str) -> str | None:
+        location = response.headers.get("Location", "")
+        wanted = f"{self.to}?next={quote(url)}" if self.next_param else self.to
+        if response.status_code != 302 or not location.startswith(wanted):
+            return f"wanted a redirect to {wanted}, got {response.status_code} {location}".strip()
+        return None
+
+
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple
+
+    def problem(self, response, url: str) -> str | None:
+        problems = [choice.problem(response, url) for choice in self.choices]
+        return None if None in problems else " or ".join(problems)
+
+
+@dataclass(frozen=True)
+class AnyStaffAnswer:
+    """What the admin answers staff depends on their model permissions; never a login or a 5xx."""
+
+    def problem(self, response, url: str) -> str | None:
+        location = response.headers.get("Location", "")
+        if response.status_code >= 500 or "/login/" in location:
+            return f"wanted the admin's own answer, got {response.status_code} {location}".strip()
+        return None
+
+
+LOGIN = Redirect("/accounts/login/", next_param=True)
+ADMIN_LOGIN = Redirect("/admin/login/", next_param=True)
+TO_OVERVIEW = Redirect("/")
+# Anonymous visitors of the admin meet LoginRequiredMiddleware (the site's login) or the admin's own.
+SOME_LOGIN = OneOf((LOGIN, ADMIN_LOGIN))
+
+
+@dataclass(frozen=True)
+class Rule:
+    anonymous: object
+    viewer: object
+    caller: object
+    staff: object
+    superuser: object
+    method: str = "GET"
+    headers: dict = field(default_factory=dict)
+
+    def expected(self, role: str):
+        return getattr(self, role)
+
+
+def everyone(answer, method="GET") -> Rule:
+    return Rule(answer, answer, answer, answer, answer, method=method)
+
+
+PAGE = Rule(LOGIN, 200, 200, 200, 200)
+CALLERS_ONLY = Rule(LOGIN, 403, 200, 403, 200)
+STAFF_ONLY = Rule(LOGIN, 403, 403, 200, 200)
+
+# name -> what each role gets. Unnamed patterns are listed as "route:<route>".
+TABLE: dict[str, Rule] = {
+    # Public: signing in and out, the load balancer's probes, Vox's signed webhook.
+    "login": Rule(200, TO_OVERVIEW, TO_OVERVIEW, TO_OVERVIEW, TO_OVERVIEW),
+    "logout": everyone(Redirect("/accounts/login/"), method="POST"),
+    "healthz": everyone(200),
+    "readyz": everyone(200),
+    "webhooks:vox": everyone(405),  # POST only; its signature is the authentication
+    # Pages every signed-in user sees.
+    "overview": PAGE,
+    "calls:list": PAGE,
+    "calls:detail": PAGE,
+    "calls:status": PAGE,
+    "calls:export": PAGE,
+    "placements:list": PAGE,
+    "placements:detail": PAGE,
+    "directory:numbers": PAGE,
+    "directory:agents": PAGE,
+    "stats:overview": PAGE,
+    # Placing calls: Callers (and superusers).
+    "placements:new": CALLERS_ONLY,
+    # Staff: syncing spends everyone's request budget; the webhook log shows raw payloads.
+    "calls:sync": Rule(LOGIN, 403, 403, Redirect("/calls/"), Redirect("/calls/"), method="POST"),
+    "calls:sync_status": STAFF_ONLY,
+    "webhooks:log": STAFF_ONLY,
+    "webhooks:log_detail": STAFF_ONLY,
+    "webhooks:log_rerun": Rule(LOGIN, 403, 403, 302, 302, method="POST"),
+}
+
+# The admin's own rules, for the patterns it shows people who are not (yet) staff.
+ADMIN_EXCEPTIONS: dict[str, Rule] = {
+    "admin:login": Rule(200, 200, 200, Redirect("/admin/"), Redirect("/admin/")),
+    "admin:logout": Rule(
+        Redirect("/admin/login/"), Redirect("/admin/"), Redirect("/admin/"),
+        Redirect("/accounts/login/"), Redirect("/accounts/login/"), method="POST",
+    ),
+}
+ADMIN_RULE = Rule(SOME_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, AnyStaffAnswer(), AnyStaffAnswer())
+
+
+def rule_for(pattern: Pattern) -> Rule | None:
+    if pattern.name in TABLE:
+        return TABLE[pattern.name]
+    if pattern.is_admin:
+        return ADMIN_EXCEPTIONS.get(pattern.name, ADMIN_RULE)
+    return None
+
+
+def test_every_pattern_is_in_the_table():
+    patterns = url_patterns()
+    assert len(patterns) > 20  # the walk found the project's URLs, not an empty resolver
+    missing = [p.name for p in patterns if rule_for(p) is None]
+    assert not missing, "\n".join(
+        f"add {name} to the table in tests/security/test_url_walk.py (who may see it?)" for name in missing
+    )
+    stale = sorted(set(TABLE) - {p.name for p in patterns})
+    assert not stale, f"these views are gone; remove them from the table: {stale}"
+
+
+def _problem(expected, response, url: str) -> str | None:
+    if isinstance(expected, int):
+        if response.status_code != expected:
+            location = response.headers.get("Location", "")
+            return f"wanted {expected}, got {response.status_code} {location}".strip()
+        return None
+    return expected.problem(response, url)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_what_the_table_says(role, samples, vox_settings):
+    client = Client()
+    user = make_user(role)
+    problems = []
+    for pattern in url_patterns():
+        rule = rule_for(pattern)
+        if rule is None:
+            continue  # test_every_pattern_is_in_the_table reports it
+        if user is not None:
+            client.force_login(user)  # logout (and the admin's) end the session
+        url = sample_url(pattern, samples)
+        response = client.generic(rule.method, url, headers=rule.headers)
+        problem = _problem(rule.expected(role), response, url)
+        if problem:
+            problems.append(f"{pattern.name}: {rule.method} {url} as {role}: {problem}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_post_needs_the_csrf_token_except_the_signed_webhook(samples, vox_settings):
+    """CSRF everywhere: a POST without the token is refused before any view (or its method check)
+    runs. Only Vox's webhook is exempt; its signature authenticates it (and it refuses this one)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("superuser"))
+    problems = []
+    for pattern in url_patterns():
+        if pattern.name in ("admin:logout", "logout"):
+            continue  # would end the session; checked below
+        url = sample_url(pattern, samples)
+        response = client.post(url, {"anything": "1"})
+        if pattern.name == "webhooks:vox":
+            if response.status_code != 400:
+                problems.append(f"{pattern.name}: an unsigned POST got {response.status_code}, not 400")
+        elif response.status_code != 403 or b"CSRF" not in response.content:
+            problems.append(f"{pattern.name}: POST {url} without a CSRF token got {response.status_code}")
+    for url in ("/accounts/logout/", "/admin/logout/"):
+        response = client.post(url)
+        if response.status_code != 403:
+            problems.append(f"POST {url} without a CSRF token got {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_static_files_and_unknown_urls_are_not_a_way_around_sign_in(client, db):
+    # Unknown URLs: 404 for everyone (after the login redirect would leak nothing either).
+    response = client.get("/no-such-page/")
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:
+        assert urlsplit(response.headers["Location"]).path == "/accounts/login/"
