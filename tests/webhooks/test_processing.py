@@ -78,6 +78,13 @@ def test_recording_before_completed_keeps_the_url():
     assert call.recording_url == REC and call.status == "completed" and call.duration_seconds == 42
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>", "ftp://x/y.wav"])
+def test_a_recording_url_that_is_not_http_is_never_stored(url):
+    e = lifecycle()
+    apply(e["completed"], dict(e["recording"], data=dict(e["recording"]["data"], recordingUrl=url)))
+    assert Call.objects.get().recording_url == ""
+
+
 def test_every_order_ends_in_the_same_state():
     e = lifecycle()
     seen = set()

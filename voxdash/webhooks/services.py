@@ -177,6 +177,9 @@ def _apply_call_event(event: WebhookEvent) -> tuple[str, str]:
     at = event.created or event.received_at
     duration = data.get("durationSeconds")
     recording_url = _text(data, "recordingUrl")[:1000]
+    if not recording_url.lower().startswith(("https://", "http://")):
+        # Pages link to it and play it: a javascript: or data: URL must never be stored.
+        recording_url = ""
 
     # Create what we know about a call never listed, then lock the row: two workers applying
     # events for one call serialize here, so neither can overwrite the other with stale values.
