@@ -16,17 +16,18 @@ Target: < 50 ms median per mirror page.
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ensure_database, fill_calls, median_ms  # noqa: E402
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voxdash_bench_mirror")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # one line per request would drown the figures
 os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-bench-mirror-"))
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Nothing listens here: every API request fails fast and the history falls back to the mirror.
@@ -75,25 +76,6 @@ FROM generate_series(1::bigint, %s::bigint) AS i
 """
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm: plans, caches, template loading
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
@@ -113,14 +95,7 @@ def main() -> None:
     from voxdash.calls.selectors import mirror_call_history
 
     call_command("migrate", verbosity=0)
-    if Call.objects.count() != args.calls:
-        print(f"generating {args.calls:,} calls…", flush=True)
-        started = time.monotonic()
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE calls_call")
-            cursor.execute(GENERATE, [args.calls])
-            cursor.execute("VACUUM ANALYZE calls_call")
-        print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+    fill_calls(args.calls, GENERATE)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('calls_call'))")
         size = cursor.fetchone()[0]

@@ -19,16 +19,16 @@ voxdash for every 50th call (4 agents, 2 numbers), then measures:
 import argparse
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ensure_database, fill_calls, median_ms  # noqa: E402
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voxdash_bench_stats")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-bench-stats-"))
@@ -74,25 +74,6 @@ FROM generate_series(50::bigint, %s::bigint, 50) AS i
 """
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm: plans, caches, template loading
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -119,14 +100,7 @@ def main() -> None:
     from voxdash.stats.selectors import Period, call_stats
 
     call_command("migrate", verbosity=0)
-    if Call.objects.count() != args.calls:
-        print(f"generating {args.calls:,} calls…", flush=True)
-        started = time.monotonic()
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE calls_call")
-            cursor.execute(GENERATE_CALLS, [args.calls])
-            cursor.execute("VACUUM ANALYZE calls_call")
-        print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+    fill_calls(args.calls, GENERATE_CALLS)
     with connection.cursor() as cursor:  # 20,000 rows: cheap enough to make afresh every run
         cursor.execute("TRUNCATE placements_placedcall")
         cursor.execute(GENERATE_PLACED, [args.calls])
