@@ -97,3 +97,21 @@ def test_detail_shows_who_placed_the_call(viewer_client, call, caller):
     body = viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content.decode()
     assert 'id="placed-call"' in body and "cal" in body and "payment_reminder" in body
     assert "Invoice 42 &lt;b&gt;due&lt;/b&gt;" in body
+
+
+def test_a_call_known_only_from_webhooks_shows_the_placements_phone(viewer_client, caller):
+    from django.utils import timezone
+
+    from voxdash.calls.models import Call
+    from voxdash.placements.models import PlacedCall, payload_fingerprint
+
+    call = Call.objects.create(vox_id="c-webhook-only", direction="outbound", status="in_progress",
+                               customer_phone="", created_at=timezone.now())
+    payload = {"customer_phone": "+2348035550120", "customer_name": "Demo Person", "purpose": "p", "context": "c",
+               "business_voice_number_id": "n", "ai_agent_id": "a"}
+    PlacedCall.objects.create(
+        user=caller, username=caller.username, payload=payload, payload_fingerprint=payload_fingerprint(payload),
+        customer_phone="+2348035550120", outcome="queued", vox_placement_id=call.vox_id,
+    )
+    body = viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content.decode()
+    assert "+234 803 555 0120" in body and "Demo Person" in body
