@@ -312,3 +312,51 @@ def test_admin_shows_placed_calls_read_only(admin_client, caller_client, simulat
     assert change.status_code == 200 and b'name="_save"' not in change.content
     assert admin_client.get(reverse("admin:placements_placedcall_add")).status_code == 403
     assert admin_client.post(reverse("admin:placements_placedcall_delete", args=[record.pk])).status_code == 403
+
+
+def test_a_throttled_call_stays_throttled_when_resubmitted(caller_client, simulator, settings):
+    settings.VOX_PLACE_CALLS_PER_MINUTE = 1
+    assert place(caller_client, form_defaults(caller_client)).status_code == 302
+    refused = form_defaults(caller_client)
+    assert place(caller_client, refused).status_code == 200
+    again = place(caller_client, refused)  # the same form, pressed again
+    assert again.status_code == 200 and "at most 1 calls a minute" in again.content.decode()
+    assert simulator.stats()["dialed"] == 1
+
+
+def test_a_rate_limit_after_a_lost_response_is_an_unknown_outcome(caller_client, caller, simulator, settings):
+    """The first attempt is queued but its response lost; the client's retry then finds the shared
+    request budget spent. Vox dialled: the record must not say "rejected"."""
+    import uuid
+
+    from django.core.cache import cache
+
+    from voxdash.placements.services import call_place
+
+    data = form_defaults(caller_client)
+    payload = {k: v for k, v in data.items() if k != "idempotency_key"}
+    settings.VOX_REQUESTS_PER_MINUTE = 1
+    reset_client()
+    cache.clear()
+    simulator.faults.lose_response_next()
+    attempt = call_place(user=caller, payload=payload, idempotency_key=uuid.UUID(data["idempotency_key"]))
+    assert type(attempt.error).__name__ == "VoxBudgetExhausted"
+    assert simulator.stats()["dialed"] == 1
+    assert attempt.record.outcome == "unknown"
+    settings.VOX_REQUESTS_PER_MINUTE = 120
+    reset_client()
+    cache.clear()
+    retry = place(caller_client, data)  # pressed again, unchanged: the same key
+    assert retry.status_code == 302 and simulator.stats()["dialed"] == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the link is made after the sync's page commits
+def test_the_mirror_links_placed_calls_without_anyone_opening_them(caller_client, simulator):
+    from voxdash.calls.sync import calls_sync
+
+    place(caller_client, form_defaults(caller_client))
+    record = PlacedCall.objects.get()
+    assert record.listed_call_id == ""
+    calls_sync(full=True)  # the new call arrives in the mirror
+    record.refresh_from_db()
+    assert record.listed_call_id == record.vox_placement_id  # this simulator lists it under the same id

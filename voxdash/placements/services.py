@@ -18,14 +18,10 @@ from .models import PlacedCall, payload_fingerprint
 logger = logging.getLogger(__name__)
 
 # Errors after which Vox may or may not have queued the call: only a retry with the same key
-# can tell, and it cannot dial twice. Everything else means Vox refused it.
-OUTCOME_UNKNOWN_ERRORS = (
-    errors.VoxTimeout,
-    errors.VoxConnectionError,
-    errors.VoxUnavailable,
-    errors.RequestInProgress,
-    errors.VoxBadResponse,
-)
+# can tell, and it cannot dial twice. A rate limit belongs here too: the client's earlier attempt
+# may have been queued with its response lost before a retry met the limit. Everything else
+# (validation, auth, scope, key reuse) means Vox refused the call.
+OUTCOME_UNKNOWN_ERRORS = (errors.VoxTransientError, errors.VoxBadResponse)
 
 
 def placement_key(payload: dict, proposed_key: uuid.UUID) -> uuid.UUID:
@@ -70,7 +66,12 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         payload_fingerprint=payload_fingerprint(payload),
         customer_phone=payload["customer_phone"],
     )
-    is_retry = PlacedCall.objects.filter(idempotency_key=idempotency_key).exists()
+    # A retry of a call already sent is not a new call; a throttled attempt was never sent.
+    is_retry = (
+        PlacedCall.objects.filter(idempotency_key=idempotency_key)
+        .exclude(outcome=PlacedCall.Outcome.THROTTLED)
+        .exists()
+    )
     if not is_retry and placements_in_last_minute(user) >= settings.VOX_PLACE_CALLS_PER_MINUTE:
         record.outcome = PlacedCall.Outcome.THROTTLED
         record.error_message = (
@@ -104,7 +105,9 @@ class Progress:
 
     status: str  # a Vox call status, or the placement's own outcome when Vox never queued it
     listed_call_id: str = ""
-    source: str = ""  # "mirror" | "api" | "placement"
+    # "mirror" or "api": where the listed call was found; "placement-accepted": Vox accepted it but
+    # it is not listed yet; "placement": it never reached Vox (status is the placement's outcome).
+    source: str = ""
     call: object | None = None  # the mirrored Call or the API's Call, for duration etc.
 
     @property
@@ -128,6 +131,32 @@ def placed_call_progress(key: uuid.UUID) -> Progress:
     if listed is not None:
         return Progress(status=listed.status, listed_call_id=listed.id, source="api", call=listed)
     return Progress(status="queued", source="placement-accepted")
+
+
+# A placement not found in the listing within this long is not going to be linked by a new call.
+LINK_WINDOW = timedelta(days=2)
+
+
+def placements_link() -> int:
+    """Link recent placed calls to the calls the mirror now has; return how many were linked.
+
+    Runs when the mirror gains calls (sync pages, webhooks), so "placed by", agent and number
+    filters and the stats know every placed call, not just those whose page someone opened.
+    """
+    since = timezone.now() - LINK_WINDOW
+    unlinked = (
+        PlacedCall.objects.filter(listed_call_id="", attempted_at__gte=since)
+        .filter(outcome__in=[PlacedCall.Outcome.QUEUED, PlacedCall.Outcome.REPLAYED])
+        .order_by("attempted_at", "id")
+    )
+    linked, seen_keys = 0, set()
+    for placed in unlinked:
+        if placed.idempotency_key in seen_keys:
+            continue  # attempts sharing a key are one call, linked together
+        seen_keys.add(placed.idempotency_key)
+        if _linked_mirror_call(placed) is not None:
+            linked += 1
+    return linked
 
 
 def _link(placed: PlacedCall, listed_call_id: str) -> None:

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from voxdash.calls.models import Call
+from voxdash.calls.sync import calls_mirrored
 from voxdash.directory.models import Agent
 from voxdash.vox import errors as vox_errors
 from voxdash.vox import types as vox_types
@@ -219,6 +220,8 @@ def _apply_call_event(event: WebhookEvent) -> tuple[str, str]:
 
     if created:
         call.save()
+        # After commit, like the sync's pages: placements link a placed call to it.
+        transaction.on_commit(lambda: calls_mirrored.send(sender=Call, created=[call_id], updated=[]))
         return Outcome.APPLIED, f"created call {call_id} as {call.status}"
     if not changed:
         return Outcome.IGNORED, f"call {call_id}: nothing new (stays {call.status})"
