@@ -196,3 +196,25 @@ def test_key_problems_are_explained(viewer_client, settings, key, error_kind, te
     body = response.content.decode()
     assert f'data-error="{error_kind}"' in body and text in body
     assert key not in body
+
+
+def test_a_status_vox_invented_can_still_be_filtered(viewer_client, simulator):
+    """The contract: show any other status as it comes. Its filter (e.g. from a stats bar) works."""
+    response = viewer_client.get(URL, {"status": "voicemail"})
+    body = response.content.decode()
+    assert "Some filters were ignored" not in body
+    assert response.context["params"]["status"] == "voicemail"
+    assert "No calls match these filters" in body
+    assert re.search(r'<li class="selected">\s*<a[^>]*>Voicemail</a>', body)
+
+
+def test_the_placed_calls_pager_follows_the_page(client, caller, vox_settings):
+    from voxdash.placements.models import PlacedCall
+
+    PlacedCall.objects.bulk_create(
+        PlacedCall(username="cal", payload={}, payload_fingerprint="x", customer_phone="+2348030000000")
+        for _ in range(50 * 12)
+    )
+    client.force_login(caller)
+    body = client.get(reverse("placements:list"), {"page": 9}).content.decode()
+    assert 'aria-current="page">9<' in body

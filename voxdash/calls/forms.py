@@ -2,7 +2,7 @@ from datetime import date
 
 from django import forms
 
-from voxdash.overview.templatetags.vox_format import STATUS_LABELS
+from voxdash.overview.templatetags.vox_format import STATUS_LABELS, status_label
 
 PAGE_SIZES = (20, 50, 100)
 
@@ -27,8 +27,11 @@ class CallFiltersForm(forms.Form):
     direction = forms.ChoiceField(
         required=False, choices=[("", "All"), ("inbound", "Inbound"), ("outbound", "Outbound")]
     )
-    status = forms.ChoiceField(
-        required=False, choices=[("", "All"), *STATUS_LABELS.items()]
+    # Not a ChoiceField: Vox may report statuses beyond the known ones, and each must be filterable
+    # (the stats page links to them). The pattern keeps out anything that is not a status name.
+    status = forms.RegexField(
+        required=False, regex=r"^[a-z][a-z_]{0,31}$",
+        error_messages={"invalid": "Not a call status (lower-case letters and underscores)."},
     )
     search = forms.CharField(required=False, max_length=100, strip=True)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
@@ -88,6 +91,14 @@ class CallFiltersForm(forms.Form):
             self.add_error("duration_max", "The longest duration is below the shortest; ignored.")
             data.pop("duration_min", None)
         return data
+
+    def status_choices(self) -> list[tuple[str, str]]:
+        """The filter panel's statuses: the known ones, and the current one if Vox invented it."""
+        choices = [("", "All"), *STATUS_LABELS.items()]
+        current = getattr(self, "cleaned_data", {}).get("status")
+        if current and current not in STATUS_LABELS:
+            choices.append((current, status_label(current)))
+        return choices
 
     def api_params(self) -> dict:
         """The valid filters as keyword arguments for `list_calls` (call after is_valid())."""

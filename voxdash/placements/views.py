@@ -88,6 +88,7 @@ def placed_call_detail(request, key: uuid.UUID):
 
 def placed_call_list(request):
     """Every attempt to place a call, newest first: who placed what, and what came of it."""
-    paginator = Paginator(PlacedCall.objects.select_related(None), 50)
+    paginator = Paginator(PlacedCall.objects.all(), 50)
     page = paginator.get_page(request.GET.get("page"))
-    return render(request, "placements/list.html", {"page": page})
+    page_range = paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=2)
+    return render(request, "placements/list.html", {"page": page, "page_range": page_range})
