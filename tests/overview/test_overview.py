@@ -16,8 +16,10 @@ def test_overview_shows_the_connection_and_today(viewer_client, simulator):
     assert connection.business_id in body and connection.key_id in body
     today = response.context["today"]
     assert today.error is None
-    # Links into filtered history.
-    assert 'href="/calls/?status=failed"' in body
+    # Links into today's filtered history, and that history holds exactly today's failed calls.
+    day = today.since.date().isoformat()
+    link = f"/calls/?status=failed&amp;created_after={day}"
+    assert f'href="{link}"' in body
 
 
 def test_todays_counts_match_the_simulator(viewer_client, simulator):

@@ -33,10 +33,6 @@ class TodaysCalls:
         return sum(n for status, n in self.by_status.items() if status not in TERMINAL_STATUSES)
 
     @property
-    def failed(self) -> int:
-        return sum(self.by_status[s] for s in ("failed", "no_answer", "busy"))
-
-    @property
     def completion_rate(self) -> float | None:
         finished = self.total - self.unfinished
         return round(100 * self.by_status["completed"] / finished) if finished else None
