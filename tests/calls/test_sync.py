@@ -249,3 +249,20 @@ def test_command_explains_an_upstream_failure(vox_settings, simulator, db, no_sl
     simulator.faults.queue(503, count=20)
     with pytest.raises(CommandError, match="run again to continue"):
         call_command("vox_sync", stdout=io.StringIO())
+
+
+def test_odd_values_from_vox_fit_the_columns():
+    """A name longer than the column or a negative duration must not make a page unsaveable."""
+    from datetime import UTC, datetime
+
+    from voxdash.calls.sync import merge_listed
+    from voxdash.vox.types import Call as ApiCall
+
+    listed = ApiCall.from_api({
+        "id": "c-odd", "businessId": "b", "direction": "outbound", "status": "completed",
+        "customerPhone": "+2348030000000", "customerName": "N" * 500, "durationSeconds": -5,
+        "startedAt": None, "endedAt": None, "createdAt": datetime.now(UTC).isoformat(),
+    })
+    values = merge_listed(None, listed)
+    assert len(values["customer_name"]) == Call._meta.get_field("customer_name").max_length
+    assert values["duration_seconds"] is None

@@ -262,13 +262,16 @@ def _advance_watermark(state: SyncState, newest) -> None:
 
 
 def _listed_values(call: types.Call) -> dict:
+    # Cut to the columns' sizes (as the webhook path does): one odd row from Vox must not make
+    # PostgreSQL refuse the whole page, and with it every later sync.
+    duration = call.duration_seconds
     return {
-        "business_id": call.business_id or "",
-        "direction": call.direction,
-        "status": call.status,
-        "customer_phone": call.customer_phone,
-        "customer_name": call.customer_name or "",
-        "duration_seconds": call.duration_seconds,
+        "business_id": (call.business_id or "")[:64],
+        "direction": call.direction[:16],
+        "status": call.status[:32],
+        "customer_phone": call.customer_phone[:32],
+        "customer_name": (call.customer_name or "")[:200],
+        "duration_seconds": duration if duration is None or duration >= 0 else None,
         "started_at": call.started_at,
         "ended_at": call.ended_at,
         "created_at": call.created_at,
