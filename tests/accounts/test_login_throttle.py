@@ -72,3 +72,31 @@ def test_zero_attempts_turns_the_limit_off(client, limits):
     limits.VOXDASH_LOGIN_ATTEMPTS = 0
     fail(client, 6)
     assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 302
+
+
+def test_parallel_guesses_cannot_share_a_free_attempt(limits, viewer, monkeypatch):
+    """Attempts are counted before the password is checked: of many simultaneous guesses, only
+    the allowed number ever reach the password check."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.contrib.auth import authenticate
+    from django.contrib.auth.backends import ModelBackend
+    from django.test import RequestFactory
+
+    checked, lock = [], threading.Lock()
+    original = ModelBackend.authenticate
+
+    def counting(self, request, username=None, password=None, **kwargs):
+        with lock:
+            checked.append(username)
+        return original(self, request, username=username, password=password, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", counting)
+
+    def guess(_):
+        authenticate(RequestFactory().post("/", REMOTE_ADDR="198.51.100.9"), username="vera", password="x")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(guess, range(24)))
+    assert len(checked) == limits.VOXDASH_LOGIN_ATTEMPTS
