@@ -28,26 +28,15 @@ class ConnectionStatus:
     problem: str = ""  # what went wrong, for a banner; empty when healthy
     hint: str = ""  # what to do about it
     problem_kind: str = ""  # the error's class name, for tests and styling
+    # The key itself is wrong (invalid, expired, missing a scope, refused for this IP or origin):
+    # every page must say so, not only the ones that happen to call Vox.
+    is_key_problem: bool = False
+    is_test: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problem
 
-    @property
-    def is_test(self) -> bool:
-        return self.environment == "test"
-
-    @property
-    def is_key_problem(self) -> bool:
-        """The key itself is wrong (invalid, expired, missing a scope): every page must say so."""
-        return self.problem_kind in KEY_PROBLEMS
-
-
-KEY_PROBLEMS = {
-    cls.__name__
-    for cls in (errors.VoxAuthError, errors.InvalidApiKey, errors.ExpiredApiKey, errors.MissingScope,
-                errors.VoxForbidden, errors.IpNotAllowed, errors.OriginNotAllowed)
-}
 
 
 def check_connection() -> ConnectionStatus:
@@ -57,7 +46,8 @@ def check_connection() -> ConnectionStatus:
         health = get_client().health()
     except errors.VoxError as exc:
         return ConnectionStatus(
-            checked_at=now, problem=exc.user_message, hint=exc.hint, problem_kind=type(exc).__name__
+            checked_at=now, problem=exc.user_message, hint=exc.hint, problem_kind=type(exc).__name__,
+            is_key_problem=isinstance(exc, (errors.VoxAuthError, errors.VoxForbidden)),
         )
     return ConnectionStatus(
         checked_at=now,
@@ -65,6 +55,8 @@ def check_connection() -> ConnectionStatus:
         business_id=health.business_id,
         key_id=health.key_id,
         latency_ms=health.latency_ms,
+        # Anything but "live" is test data to the user: better a TEST badge too many than too few.
+        is_test=health.is_test,
     )
 
 
