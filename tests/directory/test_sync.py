@@ -59,3 +59,24 @@ def test_task_and_lock(vox_settings, simulator, db):
         with pytest.raises(SyncAlreadyRunning):
             directory_sync()
     assert sync_directory()["created"] == 9
+
+
+def test_pages_and_the_call_form_fall_back_to_the_mirror(viewer_client, caller, simulator, settings):
+    """Vox down: numbers, agents and the place-a-call pickers come from the local copy."""
+    from django.urls import reverse
+
+    from voxdash.directory.sync import directory_sync
+    from voxdash.vox import reset_client
+
+    directory_sync()
+    settings.VOX_MAX_RETRIES = 0
+    reset_client()
+    simulator.faults.queue(503, count=50)
+    numbers = viewer_client.get(reverse("directory:numbers"))
+    assert numbers.context["listing"].source == "mirror" and numbers.context["listing"].items
+    assert b'data-source="mirror"' in numbers.content and b"Showing the local copy" in numbers.content
+    agents = viewer_client.get(reverse("directory:agents"))
+    assert agents.context["listing"].source == "mirror"
+    viewer_client.force_login(caller)
+    form = viewer_client.get(reverse("placements:new")).context["form"]
+    assert form.fields["business_voice_number_id"].choices and form.fields["ai_agent_id"].choices
