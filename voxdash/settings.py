@@ -122,6 +122,7 @@ MIDDLEWARE = [
     # VOXDASH_SSO_HEADER is set.
     "voxdash.accounts.sso.TrustedHeaderMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "voxdash.accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After XFrameOptionsMiddleware, so that its response passes here first: it exempts responses

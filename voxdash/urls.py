@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from voxdash.accounts import views as accounts_views
+from voxdash.accounts.preferences import preferences
 
 admin.site.site_header = "voxdash administration"
 admin.site.site_title = "voxdash"
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", include("voxdash.directory.urls")),
     path("accounts/login/", accounts_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/preferences/", preferences, name="preferences"),
     path("webhooks/", include("voxdash.webhooks.urls")),
     path("admin/", admin.site.urls),
     path("", include("voxdash.health.urls")),

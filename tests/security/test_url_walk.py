@@ -91,6 +91,7 @@ TABLE: dict[str, Rule] = {
     "webhooks:vox": everyone(405),  # POST only; its signature is the authentication
     # Pages every signed-in user sees.
     "overview": PAGE,
+    "preferences": PAGE,
     "calls:list": PAGE,
     "calls:detail": PAGE,
     "calls:status": PAGE,
