@@ -64,7 +64,7 @@ def test_payloads_render_as_text(new_page, hostile_site):
         "placed call": (f"/calls/placed/{site.placed_key}/", IMG, SCRIPT),
         "overview": ("/",),
         # Reflected: the query string comes back in inputs, links and the "ignored filters" banner.
-        "history, hostile query": (f"/calls/?search={IMG}&status={SCRIPT}&direction=%22%3E{IMG}", SCRIPT),
+        "history, hostile query": (f"/calls/?search={IMG}&status={SCRIPT}&direction=%22%3E{IMG}", IMG),
     }
     from django.urls import NoReverseMatch, reverse
 
