@@ -5,7 +5,9 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
+
+from voxdash.accounts.roles import is_staff_member
 
 from .export import csv_chunks, export_filename
 from .forms import PAGE_SIZES, CallFiltersForm
@@ -27,11 +29,9 @@ MIRROR_PANEL_FIELDS = (
 )
 
 
-def can_sync(user) -> bool:
-    # Syncing spends the shared request budget for everyone: staff decide when.
-    return user.is_active and (user.is_staff or user.is_superuser)
 
 
+@require_safe
 def call_list(request):
     """Call history: the API's list, filtered and paged by the query string.
 
@@ -63,6 +63,7 @@ def call_list(request):
     return render(request, "calls/list.html#results" if partial else "calls/list.html", context)
 
 
+@require_safe
 def call_detail(request, vox_id: str):
     """Everything the mirror knows about one call: fields, webhook timeline, recording, placement."""
     call = get_call(vox_id)
@@ -101,7 +102,7 @@ def call_status(request, vox_id: str):
 @require_POST
 def sync_now(request):
     """Queue an incremental sync of the call list (staff only); htmx gets the progress panel."""
-    if not can_sync(request.user):
+    if not is_staff_member(request.user):
         raise PermissionDenied("Only staff may start a sync.")
     progress = sync_progress("calls") or {}
     if not sync_is_running("calls") and not _recently_queued(progress):
@@ -121,7 +122,7 @@ def sync_now(request):
 @require_GET
 def sync_status(request):
     """The progress panel alone (htmx polls it while a sync is queued or running)."""
-    if not can_sync(request.user):
+    if not is_staff_member(request.user):
         raise PermissionDenied("Only staff may see sync progress.")
     return render(request, "calls/_sync.html", _sync_context(request))
 
@@ -135,7 +136,7 @@ def _recently_queued(progress: dict) -> bool:
 
 
 def _sync_context(request) -> dict:
-    if not can_sync(request.user):
+    if not is_staff_member(request.user):
         return {"can_sync": False}
     progress = sync_progress("calls") or {}
     return {

@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from voxdash.calls.sync import SyncAlreadyRunning
-from voxdash.calls.tasks import _countdown
 from voxdash.vox import errors
 
 from .sync import directory_sync
@@ -16,6 +15,6 @@ def sync_directory(self) -> dict | None:
     except SyncAlreadyRunning:
         return None
     except errors.VoxTransientError as exc:
-        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries)) from None
+        raise self.retry(exc=exc, countdown=errors.retry_delay(exc, self.request.retries)) from None
     return {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged,
             "requests": summary.requests}

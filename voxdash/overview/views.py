@@ -1,9 +1,11 @@
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from .connection import connection_status
 from .selectors import todays_calls
 
 
+@require_safe
 def overview(request):
     """The landing page: is Vox reachable, with which key, and how today's calls are going."""
     connection = connection_status(refresh="refresh" in request.GET)

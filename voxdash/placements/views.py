@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from voxdash.accounts.roles import callers_only
 from voxdash.directory import selectors as directory
@@ -75,6 +75,7 @@ def place_call(request):
     return _render_form(request, form, pickers, attempt=record, error=error)
 
 
+@require_safe
 def placed_call_detail(request, key: uuid.UUID):
     """One placed call (every attempt that shared its key) and its live status."""
     attempts = list(PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id"))
@@ -86,6 +87,7 @@ def placed_call_detail(request, key: uuid.UUID):
     return render(request, template, context)
 
 
+@require_safe
 def placed_call_list(request):
     """Every attempt to place a call, newest first: who placed what, and what came of it."""
     paginator = Paginator(PlacedCall.objects.all(), 50)

@@ -38,6 +38,7 @@ __all__ = [
     "VoxBadResponse",
     "mask_key",
     "redact",
+    "retry_delay",
 ]
 
 # Cloove keys look like clv_<env>_<type>_<random>. Anything shaped like one is masked wherever a
@@ -293,3 +294,12 @@ class VoxBadResponse(VoxError):
     default_message = "The Vox API answered with a response voxdash does not understand."
     user_message = "Vox sent a response voxdash could not read."
     hint = "Try again; if it keeps happening, check VOX_API_BASE_URL and the server logs."
+
+
+def retry_delay(error: VoxError, retries: int) -> float:
+    """Seconds a background job should wait before trying again after `error`: what Vox said
+    (Retry-After, or the budget's own wait), else a doubling backoff capped at five minutes."""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        return max(1.0, retry_after)
+    return min(300.0, 15.0 * 2**retries)

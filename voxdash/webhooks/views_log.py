@@ -8,29 +8,19 @@ unverified event id could be anyone's choice) and logs one line instead.
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+
+from voxdash.accounts.roles import staff_only
 
 from .models import WebhookEvent
 from .rerun import webhook_event_rerun
 
 PAGE_SIZE = 50
-
-
-def staff_only(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not (request.user.is_active and (request.user.is_staff or request.user.is_superuser)):
-            raise PermissionDenied("Only staff may see the webhook log.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 class WebhookLogFiltersForm(forms.Form):

@@ -39,16 +39,6 @@ def _format_phone(value: str) -> str:
 
 
 @register.filter
-def phone_region(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(value, None)) or ""
-    except phonenumbers.NumberParseException:
-        return ""
-
-
-@register.filter
 def duration(seconds: int | None) -> str:
     """122 → "2:02"; 3723 → "1:02:03"; None (not started) → "—"."""
     if seconds is None or seconds == "":
