@@ -225,6 +225,13 @@ def _beat_schedule() -> dict:
             "options": {"expires": VOX_SYNC_DIRECTORY_EVERY},
         },
     }
+    if VOX_STATS_CACHE_SECONDS:
+        every = max(60, VOX_STATS_CACHE_SECONDS // 2)
+        schedule["refresh-stats-days"] = {
+            "task": "voxdash.stats.tasks.refresh_stats_days",
+            "schedule": float(every),
+            "options": {"expires": every},
+        }
     if VOX_SYNC_FULL_AT:
         hour, minute = VOX_SYNC_FULL_AT.split(":")
         schedule["sync-calls-full-nightly"] = {

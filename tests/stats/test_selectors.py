@@ -93,3 +93,30 @@ def test_past_days_are_cached_and_today_is_not(call_set, settings):
     assert again.total == 11 and sum(again.by_day[date(2026, 11, 20)].values()) == 3
     settings.VOX_STATS_CACHE_SECONDS = 0
     assert call_stats(PERIOD, today=today).total == 12
+
+
+def test_the_workers_refresh_leaves_only_today_for_the_page(call_set, django_assert_num_queries):
+    from voxdash.stats.selectors import stats_days_refresh
+    from voxdash.stats.tasks import refresh_stats_days
+
+    today = date(2026, 11, 22)
+    assert stats_days_refresh(days=2, today=today) == 2  # the 20th and the 21st
+    with django_assert_num_queries(2):  # today's groups and durations: the past came cached
+        stats = call_stats(PERIOD, today=today)
+    assert stats.total == 10
+    assert refresh_stats_days.name == "voxdash.stats.tasks.refresh_stats_days"  # what beat runs
+
+
+def test_a_users_own_time_zone_has_its_own_cached_days(call_set, settings):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    today = date(2026, 11, 22)
+    call_stats(PERIOD, today=today)  # Lagos (the site's zone) caches the 20th and the 21st
+    with timezone.override(ZoneInfo("America/New_York")):
+        new_york = call_stats(PERIOD, today=today)
+        settings.VOX_STATS_CACHE_SECONDS = 0
+        counted_afresh = call_stats(PERIOD, today=today)
+    # c04 is 23:30 UTC on the 20th: the 21st in Lagos, the 20th in New York.
+    assert new_york.by_day == counted_afresh.by_day
