@@ -156,3 +156,31 @@ def test_rerun_needs_post_and_csrf(db, events, vox_settings):
 def test_unknown_event_is_404(staff, db):
     assert staff.get(reverse("webhooks:log_detail", args=[999])).status_code == 404
     assert staff.post(reverse("webhooks:log_rerun", args=[999])).status_code == 404
+
+
+def test_refused_deliveries_are_listed_apart_and_untrusted(staff, settings):
+    """Every delivery received shows in the log with its verdict; a refused one never becomes
+    an event, so its claimed id cannot take a real event's place."""
+    from voxdash.webhooks.models import RefusedDelivery
+
+    body = b'{"id": "evt_forged", "type": "vox.call.completed", "data": {"callId": "c1"}}'
+    response = staff.post(
+        reverse("webhooks:vox"), body, content_type="application/json",
+        headers={"Cloove-Signature": "t=1,v1=00", "Cloove-Webhook-Id": "evt_forged",
+                 "Cloove-Webhook-Event": "vox.call.completed"},
+    )
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.filter(event_id="evt_forged").exists()
+    refusal = RefusedDelivery.objects.get()
+    assert refusal.claimed_event_id == "evt_forged" and refusal.reason.startswith("signature")
+    page = staff.get(reverse("webhooks:log")).content.decode()
+    assert "Refused deliveries (1)" in page and "evt_forged" in page and "refused" in page
+
+
+def test_a_flood_of_refusals_is_bounded(client, db):
+    from voxdash.webhooks import services
+    from voxdash.webhooks.models import RefusedDelivery
+
+    for _ in range(services.REFUSALS_PER_MINUTE + 15):
+        client.post(reverse("webhooks:vox"), b"junk", content_type="application/json")
+    assert RefusedDelivery.objects.count() == services.REFUSALS_PER_MINUTE

@@ -31,3 +31,25 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class RefusedDelivery(models.Model):
+    """A delivery the receiver refused (bad or stale signature, unusable body), for the webhook log.
+
+    Nothing here is trusted or acted on: the claimed id and type are whatever the sender wrote,
+    kept apart from WebhookEvent so a forged id can never take a real event's place.
+    """
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.CharField(max_length=200)
+    claimed_event_id = models.CharField(max_length=100, blank=True)
+    claimed_type = models.CharField(max_length=100, blank=True)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    body_excerpt = models.TextField(blank=True, help_text="The first 2,000 characters, as received")
+    body_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"refused {self.claimed_type or 'delivery'} ({self.reason})"

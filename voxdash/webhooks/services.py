@@ -265,3 +265,32 @@ def _apply_agent_event(event: WebhookEvent) -> tuple[str, str]:
         # Vox has one default agent; the newly default one takes the mark from the others.
         Agent.objects.exclude(pk=agent.pk).filter(is_default=True).update(is_default=False)
     return Outcome.APPLIED, f"{'created' if created else 'updated'} agent {parsed.id}"
+
+
+# Refusals kept for the log: bounded, so a flood of junk costs at most this many rows a minute
+# (past it, only the log line) and the table never holds more than the newest REFUSALS_KEPT.
+REFUSALS_PER_MINUTE = 60
+REFUSALS_KEPT = 1000
+
+
+def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: str) -> None:
+    from django.core.cache import cache
+
+    from .models import RefusedDelivery
+
+    window = f"voxdash:webhooks:refused:{int(timezone.now().timestamp() // 60)}"
+    cache.add(window, 0, 120)
+    try:
+        if cache.incr(window) > REFUSALS_PER_MINUTE:
+            return
+    except ValueError:
+        pass
+    refusal = RefusedDelivery.objects.create(
+        reason=reason[:200],
+        claimed_event_id=(headers.get("Cloove-Webhook-Id") or "")[:100],
+        claimed_type=(headers.get("Cloove-Webhook-Event") or "")[:100],
+        remote_addr=(remote_addr or "")[:64],
+        body_excerpt=body[:2000].decode("utf-8", errors="replace"),
+        body_size=len(body),
+    )
+    RefusedDelivery.objects.filter(pk__lte=refusal.pk - REFUSALS_KEPT).delete()

@@ -23,10 +23,11 @@ def vox(request: HttpRequest) -> JsonResponse:
     try:
         signature.verify(settings.VOX_WEBHOOK_SECRET, request.headers.get("Cloove-Signature"), request.body)
     except signature.SignatureError as exc:
-        # Nothing from an unverified request is stored (its event id could be anyone's choice);
-        # one log line is the audit trail.
+        # Nothing from an unverified request becomes an event (its id could be anyone's choice);
+        # the refusal is logged, and kept apart, untrusted, for the webhook log.
         logger.warning("webhook rejected from %s: %s (id %.100r)", request.META.get("REMOTE_ADDR"), exc,
                        request.headers.get("Cloove-Webhook-Id"))
+        _refused(request, f"signature: {exc}")
         return JsonResponse({"error": str(exc)}, status=400)
     try:
         event, duplicate = services.webhook_event_receive(
@@ -34,5 +35,12 @@ def vox(request: HttpRequest) -> JsonResponse:
         )
     except services.InvalidEvent as exc:
         logger.error("webhook with a valid signature but unusable body: %s", exc)
+        _refused(request, f"unusable body: {exc}")
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"received": event.event_id, "duplicate": duplicate})
+
+
+def _refused(request: HttpRequest, reason: str) -> None:
+    services.refused_delivery_record(
+        reason=reason, headers=request.headers, body=request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
+    )

@@ -1,8 +1,8 @@
 """The webhook log: every stored delivery, its raw body, and a button to re-run its processing.
 
 Staff only: bodies carry customers' phone numbers and the re-run writes to the mirror. Deliveries
-refused for their signature are not here: the receiver stores nothing it cannot verify (an
-unverified event id could be anyone's choice) and logs one line instead.
+the receiver refused (bad signature, unusable body) are listed apart: they never became events
+(an unverified event id could be anyone's choice), and nothing in them is trusted.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from voxdash.accounts.roles import staff_only
 
-from .models import WebhookEvent
+from .models import RefusedDelivery, WebhookEvent
 from .rerun import webhook_event_rerun
 
 PAGE_SIZE = 50
+REFUSED_SHOWN = 20
 
 
 class WebhookLogFiltersForm(forms.Form):
@@ -66,6 +67,9 @@ def webhook_log(request):
         "page": page,
         "page_links": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "filtered": bool(data.get("type") or data.get("outcome")),
+        # Refused deliveries never became events; shown apart, newest first, as received.
+        "refused": RefusedDelivery.objects.all()[:REFUSED_SHOWN],
+        "refused_total": RefusedDelivery.objects.count(),
     }
     return render(request, "webhooks/log.html", context)
 
