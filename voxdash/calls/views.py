@@ -23,10 +23,6 @@ from .selectors import (
 )
 from .sync import report_progress, sync_is_running, sync_progress
 
-# The mirror-only filters offered in the side panel ("hour" is set by the stats page's links).
-MIRROR_PANEL_FIELDS = (
-    "created_after", "created_before", "agent", "from_number", "placed_by", "duration_min", "duration_max",
-)
 
 
 
@@ -52,7 +48,7 @@ def call_list(request):
         # The mirror filters as query values, for the hidden inputs that keep them across a search.
         "mirror_carry": [(k, v.isoformat() if isinstance(v, date) else v)
                          for k, v in mirror_params.items() if v is not None],
-        "mirror_fields": [form[name] for name in MIRROR_PANEL_FIELDS],
+        "mirror_panel": form.mirror_panel(),
         "mirror_is_empty": history.source != "mirror" and not Call.objects.exists(),
         "history": history,
         "page_links": page_links(history.meta),
