@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -343,3 +343,23 @@ def store_calls(
     if new or changed:
         calls_mirrored.send(sender=Call, created=list(new), updated=list(changed))
     return outcomes
+
+
+def calls_sync_request() -> bool:
+    """Queue an incremental call sync for "Sync now"; False when one is running or already waiting.
+
+    A second click while the first is still waiting for a worker adds nothing; a minute later
+    (the worker was down?) it may ask again.
+    """
+    progress = sync_progress("calls") or {}
+    if sync_is_running("calls"):
+        return False
+    if progress.get("state") == "queued" and progress.get("updated_at"):
+        queued_at = datetime.fromisoformat(progress["updated_at"])
+        if timezone.now() - queued_at < timedelta(seconds=60):
+            return False
+    from .tasks import sync_calls  # imports Celery's app: only when a sync is really asked for
+
+    report_progress("calls", "queued")
+    sync_calls.delay_on_commit()
+    return True

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
@@ -21,10 +21,7 @@ from .selectors import (
     page_links,
     placed_call_for,
 )
-from .sync import report_progress, sync_is_running, sync_progress
-
-
-
+from .sync import calls_sync_request, sync_progress
 
 
 @require_safe
@@ -100,12 +97,7 @@ def sync_now(request):
     """Queue an incremental sync of the call list (staff only); htmx gets the progress panel."""
     if not is_staff_member(request.user):
         raise PermissionDenied("Only staff may start a sync.")
-    progress = sync_progress("calls") or {}
-    if not sync_is_running("calls") and not _recently_queued(progress):
-        from .tasks import sync_calls  # a module that imports Celery: only when needed
-
-        report_progress("calls", "queued")
-        sync_calls.delay_on_commit()
+    calls_sync_request()
     if request.htmx:
         return render(request, "calls/_sync.html", _sync_context(request))
     # Back to the page the button was on, but never off this site (an open redirect).
@@ -121,14 +113,6 @@ def sync_status(request):
     if not is_staff_member(request.user):
         raise PermissionDenied("Only staff may see sync progress.")
     return render(request, "calls/_sync.html", _sync_context(request))
-
-
-def _recently_queued(progress: dict) -> bool:
-    # A second click while the first is still waiting for a worker adds nothing; a minute later
-    # (the worker was down?) it may ask again.
-    if progress.get("state") != "queued" or not progress.get("updated_at"):
-        return False
-    return timezone.now() - datetime.fromisoformat(progress["updated_at"]) < timedelta(seconds=60)
 
 
 def _sync_context(request) -> dict:
