@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 
 from voxdash.overview.templatetags.vox_format import phone as format_phone
+from voxdash.vox import errors
 
 # The API's limits [assumed in the contract; the simulator enforces the same].
 PURPOSE_MAX = 64
@@ -92,3 +93,10 @@ class PlaceCallForm(forms.Form):
         if data.get("customer_name"):
             body["customer_name"] = data["customer_name"]
         return body
+
+    def add_vox_errors(self, error) -> None:
+        """Vox's 422 details on the fields they name; a detail for an unknown field on the form."""
+        if isinstance(error, errors.VoxValidationError):
+            for field, messages in error.field_errors.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)

@@ -56,22 +56,15 @@ def place_call(request):
             messages.success(request, "Call queued. Vox is dialling; this page follows its progress.")
         return redirect("placements:detail", key=key)
 
-    # Not placed: keep every value, and show why on the form (field errors where Vox named a field).
+    # Not placed: keep every value, and show why (on the fields Vox named, when it named them).
+    error = attempt.error
     data = request.POST.copy()
-    data["idempotency_key"] = str(key)
+    # Vox holds this key for another body: the next submit must be a new logical call.
+    reused = isinstance(error, errors.IdempotencyKeyReused)
+    data["idempotency_key"] = str(uuid.uuid4() if reused else key)
     form, pickers = _form(data)
     form.is_valid()
-    error = attempt.error
-    if isinstance(error, errors.VoxValidationError):
-        for field, field_messages in error.field_errors.items():
-            target = field if field in form.fields else None
-            for message in field_messages:
-                form.add_error(target, message)
-    elif isinstance(error, errors.IdempotencyKeyReused):
-        # Vox has this key for another body: the next submit must be a new logical call.
-        data["idempotency_key"] = str(uuid.uuid4())
-        form, pickers = _form(data)
-        form.is_valid()
+    form.add_vox_errors(error)
     return _render_form(request, form, pickers, attempt=record, error=error)
 
 
