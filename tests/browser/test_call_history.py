@@ -64,3 +64,19 @@ def test_same_flow_without_javascript(page_without_js, live_vox, staff):
     page.wait_for_url(re.compile(r"search=zzzz-nobody"))
     assert "direction=inbound" in page.url
     assert page.locator("text=No calls match these filters").is_visible()
+
+
+def test_usable_on_a_narrow_screen(browser, live_vox, staff):
+    """A phone-sized window: every menu entry on screen, and no sideways scrolling of the page."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        sign_in(page, live_vox.url, *staff)
+        page.goto(f"{live_vox.url}/calls/?status=completed")
+        assert page.locator("tr.call-row").count() > 0
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        for link in page.locator("nav.voxdash-nav a").all():
+            box = link.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
+    finally:
+        context.close()
