@@ -56,11 +56,16 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> 
 
 
 def _interrupt(signum, frame):
+    # Only the first interrupt counts: a second Ctrl-C (people press twice) landing while the
+    # first is stopping the children would otherwise abandon some of them, still running.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def main() -> None:
     # `kill`, a closed terminal or a CI timeout stop the demo as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     for port, what in ((WEB_PORT, "DEMO_PORT"), (SIMULATOR_PORT, "DEMO_SIMULATOR_PORT")):

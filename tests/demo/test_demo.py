@@ -1,0 +1,74 @@
+"""`make demo`'s runner: starts everything, prints the URL and logins, and leaves nothing behind."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def processes_with(marker: str) -> list[int]:
+    """Every live process whose environment carries `marker` (the demo's children inherit it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if marker.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_demo_starts_prints_logins_and_two_ctrl_c_stop_everything(tmp_path):
+    marker = f"VOXDASH_DEMO_TEST={uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        VOXDASH_VAR_DIR=str(tmp_path), DEMO_PORT=str(free_port()), DEMO_SIMULATOR_PORT=str(free_port()),
+        VOXDASH_DEMO_TEST=marker.split("=", 1)[1],
+    )
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "voxdash.demo"], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    output = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            output.append(line)
+            if "Press Ctrl-C to stop everything" in line or not line:
+                break
+        text = "".join(output)
+        assert f"http://127.0.0.1:{env['DEMO_PORT']}/" in text, text[-2000:]
+        assert "admin / voxdash-admin" in text and "staff / voxdash-staff" in text
+        assert len(processes_with(marker)) >= 4  # simulator, web, worker, beat (and pools)
+    finally:
+        # Ctrl-C pressed again and again while it stops: none of it may abandon a child.
+        for _ in range(40):
+            if demo.poll() is not None:
+                break
+            demo.send_signal(signal.SIGINT)
+            time.sleep(0.005)
+        rest = demo.communicate(timeout=60)[0]
+    # It finished its own shutdown (which ends with SIGKILL for any child that will not stop),
+    # rather than dying half-way with a traceback.
+    assert "Traceback" not in rest and rest.rstrip().endswith("Stopped."), rest[-1500:]
+    deadline = time.monotonic() + 15
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with(marker) == []
