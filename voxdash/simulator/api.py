@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -122,6 +123,14 @@ class VoxApi:
         if path == "/" and request.method == "GET":
             return control.index(self.sim)
         self.sim.store.count_request(request.method, path)
+        arrived = time.time()
+        response = self._handle_api(request, path)
+        # Every API request with its arrival time and answer, so tests and benchmarks can count
+        # what Vox would have seen in any true rolling minute (GET /_simulator/requests).
+        self.sim.request_log.append((arrived, request.method, path, response.status))
+        return response
+
+    def _handle_api(self, request: Request, path: str) -> Response:
         if path.startswith("/recordings/"):
             return self.recording(request, path)
 

@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--calls", type=int, default=300, help="seeded call history size")
     parser.add_argument("--rate-limit", type=int, default=120, help="requests per minute per key")
+    parser.add_argument("--rate-limit-window", type=float, default=60.0,
+                        help="seconds of the rate limit's sliding window")
     parser.add_argument("--no-rate-limit", action="store_true")
     parser.add_argument("--lifecycle-step-seconds", type=float, default=2.0,
                         help="seconds between a placed call's lifecycle steps")
@@ -38,6 +40,7 @@ def simulator_from_options(options: dict[str, Any]) -> Simulator:
         seed=options["seed"],
         calls=options["calls"],
         rate_limit=None if options["no_rate_limit"] else options["rate_limit"],
+        rate_limit_window_seconds=options.get("rate_limit_window", 60.0),
         lifecycle_step_seconds=None if options["manual_lifecycle"] else options["lifecycle_step_seconds"],
         webhook_url=options["webhook_url"],
         webhook_secret=options["webhook_secret"],

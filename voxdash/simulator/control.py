@@ -33,6 +33,9 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
             return Response.json(200, sim.state())
         if route == "deliveries" and method == "GET":
             return Response.json(200, sim.deliveries())
+        if route == "requests" and method == "GET":
+            # [[unix time, method, path, status], ...] in arrival order
+            return Response.json(200, [list(entry) for entry in list(sim.request_log)])
         if route == "events" and method == "GET":
             return Response.json(200, sim.events())
         if route == "reset" and method == "POST":
@@ -61,7 +64,7 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
             return Response.json(200, agent)
     except (KeyError, TypeError, ValueError) as exc:
         return error(400, "bad_request", f"{type(exc).__name__}: {exc}")
-    known = {"state", "deliveries", "events", "reset", "faults", "advance", "webhook", "keys"}
+    known = {"state", "deliveries", "requests", "events", "reset", "faults", "advance", "webhook", "keys"}
     if route in known or route.startswith("agents/"):
         return error(405, "method_not_allowed", f"Method {method} not allowed on {path}")
     return error(404, "not_found", f"Cannot {method} {path}")

@@ -6,6 +6,7 @@ import logging
 import selectors
 import socket
 import threading
+from collections import deque
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -130,6 +131,8 @@ class Simulator:
         self.store = Store(seed, calls, idempotency_ttl_seconds)
         self.faults = Faults(seed)
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_window_seconds)
+        # (unix time, method, path, status) of each API request, newest last; bounded for long runs.
+        self.request_log: deque[tuple[float, str, str, int]] = deque(maxlen=500_000)
         self.dispatcher = Dispatcher(backoff=tuple(webhook_backoff), timeout=webhook_timeout,
                                      duplicate_rate=webhook_duplicate_rate, seed=seed)
         self.api = VoxApi(self)
@@ -245,6 +248,7 @@ class Simulator:
         self.store.reset()
         self.faults.clear()
         self.rate_limiter.clear()
+        self.request_log.clear()
         self.dispatcher.clear()
         with self._events_lock:
             self._events.clear()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import VoxBudgetExhausted
@@ -35,6 +36,14 @@ BACKGROUND = "background"
 PRIORITIES = (INTERACTIVE, BACKGROUND)
 
 _SLOTS = 6  # per window: the precision of the sliding minute
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One admitted request's token, for `RequestBudget.refund`."""
+
+    slot: int
+    priority: str
 
 
 class RequestBudget:
@@ -102,13 +111,17 @@ class RequestBudget:
         # The next slot boundary is the earliest moment the oldest requests leave the window.
         return max(0.05, (slot + 1) * self.slot_seconds - now)
 
-    def acquire(self, priority: str = INTERACTIVE) -> None:
-        """Take a token or raise VoxBudgetExhausted; background work first waits its turn."""
+    def acquire(self, priority: str = INTERACTIVE) -> Ticket:
+        """Take a token or raise VoxBudgetExhausted; background work first waits its turn.
+
+        The ticket names the token, so a request that never left this machine (the connection
+        was refused) can give it back with `refund`.
+        """
         deadline = self._clock() + (self.background_wait if priority == BACKGROUND else 0.0)
         while True:
             wait = self.try_take(priority)
             if not wait:
-                return
+                return Ticket(slot=math.floor(self._clock() / self.slot_seconds), priority=priority)
             if self._clock() + wait > deadline:
                 raise VoxBudgetExhausted(
                     f"The Vox request budget ({self.allowance(priority)}/min for {priority} "
@@ -116,6 +129,13 @@ class RequestBudget:
                     retry_after=wait,
                 )
             self._sleep(wait)
+
+    def refund(self, ticket: Ticket) -> None:
+        """Give back a token whose request never reached Vox (it did not count against the key)."""
+        try:
+            self.cache.decr(self._key(ticket.slot))
+        except ValueError:
+            pass
 
     def used(self) -> int:
         """Requests counted in the last minute (for status pages and tests)."""
