@@ -12,33 +12,7 @@ from voxdash.placements.models import PlacedCall
 from voxdash.simulator import keys
 from voxdash.vox import reset_client
 
-URL = reverse("placements:new")
-
-
-@pytest.fixture
-def caller_client(client, caller, vox_settings):
-    client.force_login(caller)
-    return client
-
-
-def form_defaults(client) -> dict:
-    """What a person submits: the rendered form's key and pickers, plus typed values."""
-    response = client.get(URL)
-    assert response.status_code == 200
-    form = response.context["form"]
-    return {
-        "customer_phone": "+2348031234560",
-        "customer_name": "Adaeze Okonkwo",
-        "purpose": "payment_reminder",
-        "context": "Remind about invoice INV-2026-001 for NGN 15,000 due tomorrow.",
-        "business_voice_number_id": form.fields["business_voice_number_id"].choices[0][0],
-        "ai_agent_id": form.initial["ai_agent_id"],
-        "idempotency_key": str(form.initial["idempotency_key"]),
-    }
-
-
-def place(client, data, **extra):
-    return client.post(URL, {**data, "action": "place", **extra})
+from .submit import URL, form_defaults, place
 
 
 def test_viewer_gets_403_on_get_and_post(client, viewer, vox_settings):
