@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from . import errors, types
+from . import deadline, errors, types
 from .budget import budget_from_settings
 from .client import VoxClient
 
-__all__ = ["VoxClient", "errors", "types", "get_client", "reset_client"]
+__all__ = ["VoxClient", "deadline", "errors", "types", "get_client", "reset_client"]
 
 _client: VoxClient | None = None
 _lock = threading.Lock()

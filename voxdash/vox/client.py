@@ -2,6 +2,11 @@
 
 Django-free, so Celery tasks, management commands and tests can build one directly. Views get
 the per-process instance from `voxdash.vox.get_client()`.
+
+Inside a web request every attempt also fits the request's one deadline (`voxdash.vox.deadline`):
+its timeouts are cut to the time left, a retry is made only if the time left allows it, and once
+the time is spent the request is not sent at all. Background work opens no deadline and keeps the
+full timeouts and retries.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import httpx
 
 import voxdash
 
-from . import errors
+from . import deadline, errors
 from .budget import INTERACTIVE, PRIORITIES, RequestBudget
 from .types import (
     MAX_PAGE_SIZE,
@@ -43,6 +48,12 @@ DEFAULT_USER_AGENT = f"voxdash/{voxdash.__version__} (+httpx)"
 
 # 501/505 mean "never going to work", so they are not worth a retry.
 _RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Under a deadline, an attempt with less time than this left would only time out: not worth a
+# request from the key's budget (nor a retry's wait), so it is not sent.
+MIN_ATTEMPT_SECONDS = 0.05
+# These never left this machine (no connection was made, or none was free in our own pool), so
+# Vox did not count them: their budget token is given back.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class VoxClient:
@@ -79,6 +90,10 @@ class VoxClient:
         self.budget = budget
         self.priority = priority
         self.last_latency_ms: float | None = None
+        # connect is short so a dead host fails fast; pool waits no longer than a connect would.
+        self.timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        )
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -86,10 +101,7 @@ class VoxClient:
                 "Accept": "application/json",
                 "User-Agent": user_agent,
             },
-            # connect is short so a dead host fails fast; pool waits no longer than a connect would.
-            timeout=httpx.Timeout(
-                connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
-            ),
+            timeout=self.timeout,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0),
             # A redirect means a misconfigured base URL; following it could forward the key elsewhere.
             follow_redirects=False,
@@ -213,21 +225,31 @@ class VoxClient:
         attempt = 0
         while True:
             attempt += 1
-            if self.budget is not None:
-                self.budget.acquire(self.priority)  # raises VoxBudgetExhausted; nothing was sent
+            left = deadline.remaining()
+            if left is not None and left < MIN_ATTEMPT_SECONDS:
+                # Checked before the budget: a request never sent must not cost a token.
+                self._log(logging.INFO, method, path, None, "not sent: deadline spent", 0.0, attempt)
+                raise errors.VoxTimeout(
+                    f"{method} {path} was not sent: this page's time for Vox was already spent."
+                )
+            ticket = self.budget.acquire(self.priority) if self.budget is not None else None
             started = time.monotonic()
             response: httpx.Response | None = None
             try:
-                response = self._http.request(method, path, params=params, json=json, headers=headers)
-            except httpx.TimeoutException as exc:
-                error: errors.VoxError = errors.VoxTimeout(
-                    f"Vox did not answer {method} {path} in time ({_describe(exc)})."
+                response = self._http.request(
+                    method, path, params=params, json=json, headers=headers, timeout=self._timeout_for(left)
                 )
             except httpx.DecodingError as exc:  # a body the server claimed to compress but did not
                 raise errors.VoxBadResponse(f"Vox sent an undecodable body ({_describe(exc)}).") from exc
             except httpx.RequestError as exc:
-                error = errors.VoxConnectionError(
-                    f"Could not reach Vox for {method} {path} ({_describe(exc)})."
+                if ticket is not None and isinstance(exc, _NOT_SENT):
+                    # Else, while Vox is unreachable, failed connects would spend the budget and
+                    # pages would blame the budget instead of saying Vox cannot be reached.
+                    self.budget.refund(ticket)
+                error: errors.VoxError = (
+                    errors.VoxTimeout(f"Vox did not answer {method} {path} in time ({_describe(exc)}).")
+                    if isinstance(exc, httpx.TimeoutException)
+                    else errors.VoxConnectionError(f"Could not reach Vox for {method} {path} ({_describe(exc)}).")
                 )
             else:
                 if response.is_success:
@@ -242,6 +264,10 @@ class VoxClient:
 
             retry = may_retry and attempt <= self.max_retries and _should_retry(error)
             wait = self._wait(attempt, error) if retry else None
+            left = deadline.remaining()
+            if wait is not None and left is not None and wait + MIN_ATTEMPT_SECONDS > left:
+                # A page retries only while its deadline allows; the banner says what happened.
+                wait = None
             self._log(
                 logging.INFO,
                 method,
@@ -255,6 +281,20 @@ class VoxClient:
             if wait is None:
                 raise error
             self._sleep(wait)
+
+    def _timeout_for(self, left: float | None) -> httpx.Timeout:
+        """The client's timeouts, each cut to the deadline's time left (when there is one).
+
+        Each phase is cut, not their sum: an attempt that both connects slowly and then waits for
+        its answer can overrun by the connect time, which on a healthy network is milliseconds.
+        """
+        if left is None:
+            return self.timeout
+        t = self.timeout
+        return httpx.Timeout(
+            connect=_cut(t.connect, left), read=_cut(t.read, left), write=_cut(t.write, left),
+            pool=_cut(t.pool, left),
+        )
 
     def _wait(self, attempt: int, error: errors.VoxError) -> float | None:
         """Seconds to sleep before the next attempt, or None to give up now.
@@ -334,6 +374,10 @@ class VoxClient:
         if wait is not None:
             extra += f" retry_in={wait:.2f}s"
         logger.log(level, "vox %s %s -> %s %.0fms attempt=%d%s", method, path, outcome, ms, attempt, extra)
+
+
+def _cut(timeout: float | None, left: float) -> float:
+    return left if timeout is None else min(timeout, left)
 
 
 def _should_retry(error: errors.VoxError) -> bool:
