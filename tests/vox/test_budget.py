@@ -1,15 +1,31 @@
-"""The shared request budget (voxdash.vox.budget) and the client's hook into it."""
+"""The shared request budget (voxdash.vox.budget) and the client's hook into it.
+
+The rules run twice: on the Lua script against the real Redis on 127.0.0.1:6379 (a key prefix of
+each test's own) and on the local log used without Redis, with a fake clock for both.
+"""
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
 
 import pytest
-from django.core.cache import cache
+import redis
 
 from voxdash.vox import VoxClient, errors, get_client, reset_client
-from voxdash.vox.budget import BACKGROUND, INTERACTIVE, RequestBudget, budget_from_settings
+from voxdash.vox.budget import BACKGROUND, INTERACTIVE, RequestBudget, budget_from_settings, redis_for_budget
+
+REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class Clock:
     def __init__(self, now=1_000_000.0):
         self.now = now
+        self.slept = []
 
     def __call__(self):
         return self.now
@@ -18,100 +34,325 @@ class Clock:
         self.slept.append(seconds)
         self.now += seconds
 
-    slept: list
-
 
 @pytest.fixture
 def clock():
-    c = Clock()
-    c.slept = []
-    return c
+    return Clock()
 
 
-def make(clock, **kw):
-    return RequestBudget(cache, clock=clock, sleep=clock.sleep, **{"per_minute": 10, "reserve": 3, **kw})
+@pytest.fixture
+def shared_redis():
+    """The system Redis, and a key prefix no one else uses (deleted afterwards)."""
+    client = redis_for_budget(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({exc})")
+    prefix = f"voxdash-test:{uuid.uuid4().hex}:budget"
+    yield client, prefix
+    keys = list(client.scan_iter(f"*{prefix}*"))
+    if keys:
+        client.delete(*keys)
 
 
-def test_interactive_may_use_the_whole_minute_then_is_refused(clock):
-    budget = make(clock)
-    for _ in range(10):
-        budget.acquire(INTERACTIVE)
+def builder(client, prefix, clock):
+    def build(**kw):
+        options = {"per_minute": 10, "reserve": 3, "background_min": 2, "margin": 0.0, **kw}
+        return RequestBudget(client, key_prefix=prefix, clock=clock, sleep=clock.sleep, **options)
+
+    return build
+
+
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "local"])
+def make(request, clock):
+    """Budgets on either store: the same rules must hold on both."""
+    if request.param == "redis":
+        return builder(*request.getfixturevalue("shared_redis"), clock)
+    return builder(None, "unused", clock)
+
+
+@pytest.fixture
+def make_shared(shared_redis, clock):
+    """Budgets sharing one Redis log, like processes do."""
+    return builder(*shared_redis, clock)
+
+
+def settle(budget, clock):
+    """Let the conservative start pass: one request, then a window of quiet."""
+    budget.refund(budget.acquire(BACKGROUND))
+    clock.now += budget.window + 1
+    clock.slept.clear()
+
+
+def take_all(budget, priority, limit=1000):
+    tickets = []
+    for _ in range(limit):
+        try:
+            tickets.append(budget.acquire(priority))
+        except errors.VoxBudgetExhausted:
+            return tickets
+    raise AssertionError("the budget never ran out")
+
+
+# --- the priority rules, on both stores
+def test_interactive_leaves_the_background_share_then_is_refused(make, clock):
+    budget = make()
+    settle(budget, clock)
+    assert len(take_all(budget, INTERACTIVE)) == 8  # 10 less the background's 2
     with pytest.raises(errors.VoxBudgetExhausted) as caught:
         budget.acquire(INTERACTIVE)
     assert isinstance(caught.value, errors.VoxRateLimited)  # views already handle these
-    assert 0 < caught.value.retry_after <= 10
-    assert budget.used() == 10  # the refused request gave its token back
+    assert 0 < caught.value.retry_after <= budget.window
+    assert budget.used() == 8
     assert clock.slept == []  # interactive never waits
 
 
-def test_background_leaves_the_reserve_to_interactive(clock):
-    budget = make(clock, background_wait=0)
+def test_background_gets_its_share_however_busy_the_pages(make, clock):
+    budget = make(background_wait=0)
+    settle(budget, clock)
+    take_all(budget, INTERACTIVE)
+    assert len(take_all(budget, BACKGROUND)) == 2
+    assert budget.used() == 10  # and never more than the whole budget
+
+
+def test_background_leaves_the_reserve_to_interactive(make, clock):
+    budget = make(background_wait=0)
+    settle(budget, clock)
+    assert len(take_all(budget, BACKGROUND)) == 7  # 10 less the pages' reserve of 3
+    assert len(take_all(budget, INTERACTIVE)) == 3
+
+
+def test_background_waits_for_a_token_instead_of_failing(make, clock):
+    budget = make(background_wait=120)
+    settle(budget, clock)
     for _ in range(7):
         budget.acquire(BACKGROUND)
-    with pytest.raises(errors.VoxBudgetExhausted):
-        budget.acquire(BACKGROUND)
-    for _ in range(3):  # the reserve is still there for pages
-        budget.acquire(INTERACTIVE)
-    with pytest.raises(errors.VoxBudgetExhausted):
-        budget.acquire(INTERACTIVE)
+    clock.now += 10
+    budget.acquire(BACKGROUND)  # waits exactly until the oldest request leaves the window
+    assert sum(clock.slept) == pytest.approx(50, abs=0.01)
 
 
-def test_background_waits_for_a_token_instead_of_failing(clock):
-    budget = make(clock, background_wait=120)
-    for _ in range(7):
-        budget.acquire(BACKGROUND)
-    budget.acquire(BACKGROUND)  # waits until old requests leave the window
-    assert clock.slept and 50 <= sum(clock.slept) <= 70
-
-
-def test_background_gives_up_after_its_wait(clock):
-    budget = make(clock, background_wait=5)
-    for _ in range(10):
-        budget.acquire(INTERACTIVE)
+def test_background_gives_up_after_its_wait(make, clock):
+    budget = make(background_wait=5)
+    settle(budget, clock)
+    take_all(budget, INTERACTIVE)
+    take_all(budget, BACKGROUND)
     with pytest.raises(errors.VoxBudgetExhausted):
         budget.acquire(BACKGROUND)
     assert sum(clock.slept) <= 5
 
 
-def test_the_window_slides(clock):
-    budget = make(clock)
-    for _ in range(10):
-        budget.acquire(INTERACTIVE)
+def test_saturating_pages_never_starve_the_sync(make, clock):
+    # Pages ask ten times a second for five minutes; the sync asks once a second and never waits.
+    budget = make(per_minute=60, reserve=10, background_min=12, background_wait=0)
+    settle(budget, clock)
+    start, admitted = clock.now, {INTERACTIVE: [], BACKGROUND: []}
+    for step in range(3000):
+        clock.now = start + step / 10
+        for priority in (INTERACTIVE, BACKGROUND) if step % 10 == 0 else (INTERACTIVE,):
+            try:
+                admitted[priority].append(budget.acquire(priority).at)
+            except errors.VoxBudgetExhausted:
+                pass
+    assert_never_over(admitted[INTERACTIVE] + admitted[BACKGROUND], 60, budget.window)
+    for minute in range(1, 5):  # every full window after the first
+        lo = start + minute * 60
+        assert sum(lo <= t < lo + 60 for t in admitted[BACKGROUND]) >= 12
+    assert len(admitted[INTERACTIVE]) >= 4 * 48  # the pages still get everything else
+
+
+def assert_never_over(times, limit, window):
+    times = sorted(times)
+    for i, t in enumerate(times):
+        inside = sum(1 for u in times[i:i + limit + 1] if u < t + window)
+        assert inside <= limit, f"{inside} requests in the {window} s from t={t}"
+
+
+def test_the_issues_counter_example_never_exceeds_a_true_minute(make, clock):
+    # 60 at t=9.9 s, 60 at t=10.1 s, then one every 10 ms from t=60 s: the old slot counter
+    # admitted 155 inside one true 60 s window.
+    budget = make(per_minute=120, reserve=0, background_min=0, margin=0.0)
+    settle(budget, clock)
+    start, admitted = clock.now, []
+
+    def ask(at):
+        clock.now = start + at
+        try:
+            admitted.append(budget.acquire(INTERACTIVE).at)
+        except errors.VoxBudgetExhausted:
+            pass
+
+    for at in [9.9] * 60 + [10.1] * 60 + [60 + i / 100 for i in range(4000)]:
+        ask(at)
+    assert_never_over(admitted, 120, 60.0)
+    assert len(admitted) >= 120 + 110  # and the minute does reopen once the bursts leave it
+
+
+def test_refund_removes_exactly_that_entry(make, clock):
+    budget = make()
+    settle(budget, clock)
+    tickets = take_all(budget, INTERACTIVE)
     clock.now += 30
-    assert budget.try_take(INTERACTIVE) > 0  # still within the minute
-    clock.now += 40  # a request leaves the count 60 to 70 s later (slots are 10 s)
-    for _ in range(10):
+    budget.refund(tickets[3])
+    budget.refund(tickets[3])  # twice is once
+    assert budget.used() == 7
+    budget.acquire(INTERACTIVE)
+    with pytest.raises(errors.VoxBudgetExhausted) as caught:
         budget.acquire(INTERACTIVE)
+    # the oldest of the remaining entries leaves first: the refunded one is really gone
+    assert caught.value.retry_after == pytest.approx(30, abs=0.01)
 
 
-def test_no_burst_across_a_minute_boundary(clock):
-    # A fixed per-minute key would allow 10 at 0:59 and 10 more at 1:00.
-    clock.now = 1_000_019.5  # just before a slot (and minute-ish) boundary
-    budget = make(clock)
-    for _ in range(10):
-        budget.acquire(INTERACTIVE)
-    clock.now += 1
-    with pytest.raises(errors.VoxBudgetExhausted):
-        budget.acquire(INTERACTIVE)
+@pytest.mark.redis
+def test_budgets_share_the_log_like_processes_do(make_shared, clock):
+    web, worker = make_shared(), make_shared(background_wait=0)
+    settle(web, clock)
+    assert len(take_all(worker, BACKGROUND)) == 7
+    assert len(take_all(web, INTERACTIVE)) == 3
+    assert web.used() == worker.used() == 10
 
 
-def test_budgets_share_the_cache_like_processes_do(clock):
-    web, worker = make(clock), make(clock)
-    for _ in range(7):
-        worker.acquire(BACKGROUND)
-    for _ in range(3):
+@pytest.mark.redis
+def test_pause_holds_every_budget_off(make_shared, clock):
+    web, worker = make_shared(), make_shared(background_wait=0)
+    settle(web, clock)
+    worker.pause(20)
+    web.pause(5)  # a shorter pause never cuts a longer one short
+    with pytest.raises(errors.VoxBudgetExhausted) as caught:
         web.acquire(INTERACTIVE)
-    with pytest.raises(errors.VoxBudgetExhausted):
-        web.acquire(INTERACTIVE)
+    assert caught.value.retry_after == pytest.approx(20, abs=0.01)
+    clock.now += 20
+    web.acquire(INTERACTIVE)
 
 
+# --- the conservative start
+@pytest.mark.redis
+def test_a_log_that_vanished_ramps_up_over_a_window(make_shared, shared_redis, clock):
+    # Pages ask ten times a second; after the keys vanish (Redis restarted empty) the budget may
+    # not hand out a full minute at once: the previous minute may have been spent already.
+    budget = make_shared(per_minute=120, reserve=0, background_min=0)
+    settle(budget, clock)
+    take_all(budget, INTERACTIVE)
+    client, prefix = shared_redis
+    client.delete(*client.scan_iter(f"*{prefix}*"))
+    start, admitted = clock.now, []
+    for step in range(1200):
+        clock.now = start + step / 10
+        try:
+            admitted.append(budget.acquire(INTERACTIVE).at - start)
+        except errors.VoxBudgetExhausted:
+            pass
+    assert sum(t < 15 for t in admitted) <= 120 * 15 / 60 + 1  # a quarter of the window: a quarter
+    assert sum(t < 30 for t in admitted) <= 120 * 30 / 60 + 1
+    assert 110 <= sum(t < 60 for t in admitted) <= 120  # and all of it by the end of the window
+    assert_never_over(admitted, 120, 60.0)
+
+
+@pytest.mark.redis
+def test_the_very_first_request_is_admitted(make_shared):
+    # Ramping must not turn a fresh install's first page into a "budget spent" banner.
+    budget = make_shared(per_minute=120)
+    budget.acquire(INTERACTIVE)
+    budget.acquire(BACKGROUND)
+
+
+# --- Redis down
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OwnRedis:
+    """A redis-server of this test's own, on a spare port, that the test may kill."""
+
+    def __init__(self, directory):
+        self.port, self.directory, self.process = free_port(), directory, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        probe = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                probe.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.mark.redis
+def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
+    budget = RequestBudget(
+        redis_for_budget(own_redis.url), per_minute=80, reserve=0, background_min=8,
+        local_per_minute=10, redis_retry_seconds=0.3, background_wait=0,
+    )
+    budget.acquire(INTERACTIVE)
+    assert budget.used() == 1
+    own_redis.kill()
+    caplog.set_level(logging.WARNING, logger="voxdash.vox.budget")
+    started = time.monotonic()
+    admitted = take_all(budget, INTERACTIVE)  # never a Redis error: the local log answers
+    assert len(admitted) == 9  # 10 a minute in this process, less background's share of 1
+    assert len(take_all(budget, BACKGROUND)) == 1
+    budget.refund(admitted[0])
+    assert budget.used() == 9
+    time.sleep(0.4)  # Redis is asked again now and then, still dead: no second warning
+    take_all(budget, INTERACTIVE)
+    assert time.monotonic() - started < 5  # a dead Redis fails fast
+    warnings = [r for r in caplog.records if r.name == "voxdash.vox.budget"]
+    assert len(warnings) == 1 and "not answering" in warnings[0].getMessage()
+
+    own_redis.start()  # back, and empty
+    time.sleep(0.4)
+    budget.acquire(INTERACTIVE)
+    assert budget.used() == 1  # counted in Redis again, not in the local log
+    assert redis.Redis.from_url(own_redis.url).zcard("voxdash:vox:budget:interactive") == 1
+    assert "answers again" in caplog.records[-1].getMessage()
+
+
+# --- the one factory
 def test_settings_build_it_and_zero_turns_it_off(settings):
     settings.VOX_REQUESTS_PER_MINUTE = 120
     settings.VOX_SYNC_RESERVE_PER_MINUTE = 30
+    settings.VOX_BACKGROUND_MIN_PER_MINUTE = 20
     budget = budget_from_settings()
-    assert (budget.allowance(INTERACTIVE), budget.allowance(BACKGROUND)) == (120, 90)
+    assert budget.redis is None  # the tests' locmem cache: a local log
+    assert (budget.allowance(INTERACTIVE), budget.allowance(BACKGROUND)) == (100, 90)
     settings.VOX_REQUESTS_PER_MINUTE = 0
     assert budget_from_settings() is None
+
+
+def test_settings_share_the_budget_through_the_caches_redis(settings):
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6399/3,redis://127.0.0.1:6398/3",
+    }}
+    settings.VOX_BUDGET_LOCAL_PER_MINUTE = 12
+    budget = budget_from_settings()
+    kwargs = budget.redis.connection_pool.connection_kwargs
+    assert (kwargs["port"], kwargs["db"], kwargs["socket_timeout"]) == (6399, 3, 0.5)  # the first one
+    assert budget.local_limits.per_minute == 12
 
 
 # --- the client's hook
@@ -148,7 +389,8 @@ def test_retries_take_a_token_each(simulator):
 
 
 def test_a_spent_budget_raises_before_anything_is_sent(vox_settings, simulator):
-    vox_settings.VOX_REQUESTS_PER_MINUTE = 2
+    vox_settings.VOX_REQUESTS_PER_MINUTE = 3
+    vox_settings.VOX_BACKGROUND_MIN_PER_MINUTE = 1
     reset_client()
     client = get_client()
     client.health()

@@ -1,128 +1,371 @@
 """The shared request budget: every request to Vox, from any process, takes a token here first.
 
 Vox allows 120 requests a minute per API key, shared by every web process and worker. Hitting
-that limit turns pages into banners, so we count our own requests in the shared cache (Redis in
-production) and stop before Vox has to stop us.
+that limit turns pages into banners, so we count our own requests and stop before Vox has to.
 
-The bucket is a sliding minute counted in six 10-second slots: a request increments the current
-slot (`cache.incr`, atomic on Redis) and is admitted when the last 60 seconds hold no more than the
-allowance. The oldest slot counts only for the part of it still inside the window, which is the
-usual "sliding window counter": one INCR and one MGET per request, no Lua, and at most a slot's
-worth of error (a fixed per-minute key would let 240 requests through around a minute boundary).
+The budget is a true sliding log: every admitted request is an entry (a unique id, scored by its
+time) in a Redis sorted set, one set per priority. A request is admitted only if, after dropping
+the entries older than the window, the window still holds fewer than the allowance, so no true
+rolling window ever holds more than `per_minute` of our requests. Pruning, counting, the priority
+rules and the insert are one Lua script (EVALSHA: one round trip, atomic across processes), timed
+by Redis's own clock so processes on different hosts agree. The window is `margin` seconds longer
+than Vox's, because Vox counts a request when it arrives, a little after we admitted it.
 
 Two priorities share it:
-- interactive (a page someone is looking at) may use the whole minute; when it is spent,
-  `VoxBudgetExhausted` is raised at once, so the view falls back to the mirror instead of waiting;
-- background (sync) stops `reserve` tokens short of the limit and waits for a token instead of
-  failing, so a long sync never starves the pages.
+- interactive (a page someone is looking at) may use at most `per_minute - background_min`; when
+  that is spent, `VoxBudgetExhausted` is raised at once, so the view falls back to the mirror;
+- background (sync) always gets its `background_min` share, however busy the pages are, and
+  beyond it leaves `reserve` tokens to the pages; it waits (up to `background_wait`) instead of
+  failing.
 
-Refusing after the increment (then giving the token back with `decr`) keeps the race safe: two
-processes racing for the last token can both be refused, never both admitted.
-With the locmem/filebased cache of the demo and the tests, increments are best effort.
+Conservative start: when the log's "began at" marker is missing (first use, or Redis restarted
+empty), the previous window may have been spent by a process we cannot see, so every allowance
+grows linearly from one request to its full value over one window from that moment.
+
+`pause(seconds)` holds every process off (Vox answered 429 with Retry-After: someone else uses
+the key). `refund(ticket)` removes exactly that ticket's entry (a request that never left the
+machine). `used()` counts the window for status pages.
+
+Without Redis (the demo's file cache, the tests' locmem cache) the same rules run on an exact
+sliding log in this process only. When Redis stops answering, each process falls back to such a
+local log with a small allowance (`local_per_minute`, default per_minute // 8), logs that once,
+and asks Redis again every `redis_retry_seconds`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import secrets
+import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from itertools import islice
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .errors import VoxBudgetExhausted
+
+logger = logging.getLogger(__name__)
 
 INTERACTIVE = "interactive"
 BACKGROUND = "background"
 PRIORITIES = (INTERACTIVE, BACKGROUND)
 
-_SLOTS = 6  # per window: the precision of the sliding minute
+# Redis's clock unless the caller passes a time (tests, with a fake clock).
+_NOW = """
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
+# KEYS: interactive log, background log, "began at" marker, paused-until.
+# ARGV: now ('' = Redis's clock), window, per_minute, reserve, background_min, priority, entry id.
+# Returns {1, now} when admitted, {0, seconds to wait} when not. The rule is `_Limits.wait` in Lua.
+_TAKE = _NOW + """
+local window = tonumber(ARGV[2])
+local per_minute, reserve, background_min = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local paused = tonumber(redis.call('GET', KEYS[4]))
+if paused and paused > now then
+  return {0, tostring(paused - now)}
+end
+local since = tonumber(redis.call('GET', KEYS[3]))
+if not since then
+  since = now
+  redis.call('SET', KEYS[3], tostring(now))
+end
+local ramp = math.min(1, math.max(0, (now - since) / window))
+local function cap(n)
+  if n <= 0 then return 0 end
+  return math.max(1, math.floor(n * ramp))
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+local interactive, background = redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])
+local total = interactive + background
+-- seconds until the k-th oldest entry of these logs leaves the window (huge if there is none)
+local function leaves(keys, k)
+  local scores = {}
+  for _, key in ipairs(keys) do
+    local rows = redis.call('ZRANGE', key, 0, k - 1, 'WITHSCORES')
+    for j = 2, #rows, 2 do table.insert(scores, tonumber(rows[j])) end
+  end
+  table.sort(scores)
+  if scores[k] == nil then return math.huge end
+  return scores[k] + window - now
+end
+local both = {KEYS[1], KEYS[2]}
+local wait = 0
+local limit = cap(per_minute)
+if total >= limit then wait = math.max(wait, leaves(both, total - limit + 1)) end
+if ARGV[6] == 'interactive' then
+  local most = cap(per_minute - background_min)
+  if interactive >= most then wait = math.max(wait, leaves({KEYS[1]}, interactive - most + 1)) end
+else
+  local free, share = cap(per_minute - reserve), cap(background_min)
+  if total >= free and background >= share then
+    wait = math.max(wait, math.min(leaves(both, total - free + 1), leaves({KEYS[2]}, background - share + 1)))
+  end
+end
+if wait > 0 then
+  -- while ramping up, the allowance itself grows by one about every window / per_minute
+  if ramp < 1 then wait = math.min(wait, window / per_minute) end
+  return {0, tostring(wait)}
+end
+local mine = ARGV[6] == 'interactive' and KEYS[1] or KEYS[2]
+redis.call('ZADD', mine, now, ARGV[7])
+-- an idle budget's logs vanish by themselves; the marker stays, so an idle night is no restart
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+redis.call('PEXPIRE', KEYS[2], math.ceil(window * 1000))
+return {1, tostring(now)}
+"""
+
+# KEYS: interactive log, background log. ARGV: now, window. Returns the entries in the window.
+_COUNT = _NOW + """
+local oldest = '(' .. tostring(now - tonumber(ARGV[2]))
+return redis.call('ZCOUNT', KEYS[1], oldest, '+inf') + redis.call('ZCOUNT', KEYS[2], oldest, '+inf')
+"""
+
+# KEYS: paused-until. ARGV: now, seconds. Only ever extends a pause.
+_PAUSE = _NOW + """
+local paused_until = now + tonumber(ARGV[2])
+local current = tonumber(redis.call('GET', KEYS[1]))
+if not current or current < paused_until then
+  redis.call('SET', KEYS[1], tostring(paused_until), 'PX', math.ceil(tonumber(ARGV[2]) * 1000))
+end
+return 1
+"""
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """One admitted request's token, for `RequestBudget.refund`."""
+    """One admitted request's entry in the log, for `RequestBudget.refund`."""
 
-    slot: int
+    id: str
     priority: str
+    at: float
+    local: bool = False  # taken from this process's own log (no Redis, or Redis was down)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    per_minute: int
+    reserve: int
+    background_min: int
+
+    def scaled(self, per_minute: int) -> _Limits:
+        """The same shares for a smaller allowance (the local fallback's)."""
+        return _Limits(
+            per_minute,
+            self.reserve * per_minute // self.per_minute,
+            self.background_min * per_minute // self.per_minute,
+        )
+
+    def wait(self, priority: str, interactive: deque[float], background: deque[float], window: float,
+             now: float) -> float:
+        """Seconds until `priority` may send (0: now), given the logs' times inside the window.
+
+        The same rule as the Lua script `_TAKE` (without the ramp, which a local log never needs:
+        its allowance is already small); tests run every priority scenario against both."""
+
+        def leaves(logs: Iterable[deque[float]], k: int) -> float:
+            scores = sorted(s for log in logs for s in islice(log, k))
+            return scores[k - 1] + window - now if len(scores) >= k else math.inf
+
+        total = len(interactive) + len(background)
+        wait = 0.0
+        if total >= self.per_minute:
+            wait = max(wait, leaves((interactive, background), total - self.per_minute + 1))
+        if priority == INTERACTIVE:
+            most = self.per_minute - self.background_min
+            if len(interactive) >= most:
+                wait = max(wait, leaves((interactive,), len(interactive) - most + 1))
+        else:
+            free, share = self.per_minute - self.reserve, self.background_min
+            if total >= free and len(background) >= share:
+                wait = max(wait, min(leaves((interactive, background), total - free + 1),
+                                     leaves((background,), len(background) - share + 1)))
+        return wait
+
+
+class _LocalLog:
+    """An exact sliding log of this process's own requests (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._logs: dict[str, deque[tuple[float, str]]] = {p: deque() for p in PRIORITIES}
+        self._paused_until = 0.0
+
+    def _prune(self, now: float, window: float) -> None:
+        for log in self._logs.values():
+            while log and log[0][0] <= now - window:
+                log.popleft()
+
+    def take(self, limits: _Limits, priority: str, entry_id: str, now: float, window: float) -> float:
+        with self._lock:
+            if self._paused_until > now:
+                return self._paused_until - now
+            self._prune(now, window)
+            times = {p: deque(t for t, _ in log) for p, log in self._logs.items()}
+            wait = limits.wait(priority, times[INTERACTIVE], times[BACKGROUND], window, now)
+            if not wait:
+                self._logs[priority].append((now, entry_id))
+            return wait
+
+    def remove(self, ticket: Ticket) -> None:
+        with self._lock:
+            try:
+                self._logs[ticket.priority].remove((ticket.at, ticket.id))
+            except ValueError:
+                pass  # already out of the window
+
+    def count(self, now: float, window: float) -> int:
+        with self._lock:
+            self._prune(now, window)
+            return sum(len(log) for log in self._logs.values())
+
+    def pause(self, until: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, until)
 
 
 class RequestBudget:
     def __init__(
         self,
-        cache: Any,
+        redis_client: redis.Redis | None,
         *,
         per_minute: int = 120,
         reserve: int = 30,
+        background_min: int = 20,
         background_wait: float = 120.0,
         window: float = 60.0,
+        margin: float = 1.0,
+        local_per_minute: int | None = None,
+        redis_retry_seconds: float = 5.0,
         key_prefix: str = "voxdash:vox:budget",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ):
         if per_minute < 1:
             raise ValueError("per_minute must be >= 1 (use no budget at all to turn it off)")
-        self.cache = cache
-        self.per_minute = per_minute
+        if not 0 <= background_min < per_minute:
+            raise ValueError("background_min must be at least 0 and leave the pages at least one request")
         # Never reserve the whole bucket: background work must still move.
-        self.reserve = max(0, min(reserve, per_minute - 1))
+        self.limits = _Limits(per_minute, max(0, min(reserve, per_minute - 1)), background_min)
+        # Without Redis the local log is the whole budget; with it, only the stopgap of an outage.
+        self.local_limits = (
+            self.limits if redis_client is None
+            else self.limits.scaled(max(1, local_per_minute or per_minute // 8))
+        )
         self.background_wait = background_wait
-        self.window = window
-        self.slot_seconds = window / _SLOTS
-        self.key_prefix = key_prefix
-        self._clock = clock
+        self.window = window + margin
+        self.redis = redis_client
+        self.redis_retry_seconds = redis_retry_seconds
+        self._keys = [f"{key_prefix}:{name}" for name in ("interactive", "background", "since", "paused")]
+        self._clock = clock  # None: Redis's clock for the shared log, time.time for the local one
         self._sleep = sleep
+        self._local = _LocalLog()
+        self._outage_lock = threading.Lock()
+        self._redis_down_since: float | None = None  # time.monotonic() of the first failure
+        self._redis_retry_at = 0.0
+        if redis_client is not None:
+            self._take_script = redis_client.register_script(_TAKE)
+            self._count_script = redis_client.register_script(_COUNT)
+            self._pause_script = redis_client.register_script(_PAUSE)
+
+    @property
+    def per_minute(self) -> int:
+        return self.limits.per_minute
 
     def allowance(self, priority: str) -> int:
+        """The most `priority` may use in a window (background: beyond its share, if busy)."""
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}")
-        return self.per_minute - (self.reserve if priority == BACKGROUND else 0)
+        limits = self.local_limits if self._using_local() else self.limits
+        if priority == INTERACTIVE:
+            return limits.per_minute - limits.background_min
+        return max(limits.per_minute - limits.reserve, limits.background_min)
 
-    def _key(self, slot: int) -> str:
-        return f"{self.key_prefix}:{slot}"
+    # --- Redis or the local log
+    def _now_arg(self) -> str:
+        return "" if self._clock is None else repr(self._clock())
 
-    def _used_before(self, now: float, slot: int) -> float:
-        """Requests in the window before the current slot (the oldest slot weighted)."""
-        keys = [self._key(slot - i) for i in range(1, _SLOTS + 1)]
-        counts = self.cache.get_many(keys)
-        used = float(sum(int(counts.get(k) or 0) for k in keys[:-1]))
-        # The oldest slot still overlaps the window by the part of the current slot not yet lived.
-        elapsed = (now - slot * self.slot_seconds) / self.slot_seconds
-        return used + int(counts.get(keys[-1]) or 0) * max(0.0, 1.0 - elapsed)
+    def _local_now(self) -> float:
+        return (self._clock or time.time)()
 
-    def try_take(self, priority: str = INTERACTIVE) -> float:
-        """Take a token: 0.0 when admitted, otherwise the seconds to wait before asking again."""
-        allowance = self.allowance(priority)
-        now = self._clock()
-        slot = math.floor(now / self.slot_seconds)
-        key = self._key(slot)
-        # The slot lives for a window and a slot, so its neighbours can still read it.
-        self.cache.add(key, 0, timeout=math.ceil(self.window + 2 * self.slot_seconds))
-        try:
-            mine = self.cache.incr(key)
-        except ValueError:  # expired between add and incr (only on a clock jump): start it again
-            self.cache.add(key, 1, timeout=math.ceil(self.window + 2 * self.slot_seconds))
-            mine = 1
-        if self._used_before(now, slot) + mine <= allowance:
-            return 0.0
-        try:
-            self.cache.decr(key)  # give the token back: it was never used
-        except ValueError:
-            pass
-        # The next slot boundary is the earliest moment the oldest requests leave the window.
-        return max(0.05, (slot + 1) * self.slot_seconds - now)
+    def _using_local(self) -> bool:
+        return self.redis is None or time.monotonic() < self._redis_retry_at
 
+    def _redis_failed(self, exc: redis.RedisError) -> None:
+        with self._outage_lock:
+            self._redis_retry_at = time.monotonic() + self.redis_retry_seconds
+            if self._redis_down_since is None:
+                self._redis_down_since = time.monotonic()
+                logger.warning(
+                    "Redis is not answering (%s: %s); the Vox request budget falls back to %d "
+                    "requests a minute in this process until it does.",
+                    type(exc).__name__,
+                    exc,
+                    self.local_limits.per_minute,
+                )
+
+    def _redis_answered(self) -> None:
+        if self._redis_down_since is None:
+            return
+        with self._outage_lock:
+            if self._redis_down_since is not None:
+                logger.warning(
+                    "Redis answers again after %.0f s; the Vox request budget is shared again.",
+                    time.monotonic() - self._redis_down_since,
+                )
+                self._redis_down_since = None
+
+    def _take(self, priority: str) -> tuple[Ticket | None, float]:
+        """One attempt: (ticket, 0) when admitted, else (None, seconds before asking again)."""
+        entry_id = secrets.token_hex(8)
+        if not self._using_local():
+            limits = self.limits
+            try:
+                admitted, value = self._take_script(
+                    keys=self._keys,
+                    args=[self._now_arg(), self.window, limits.per_minute, limits.reserve,
+                          limits.background_min, priority, entry_id],
+                )
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+            else:
+                self._redis_answered()
+                if admitted:
+                    return Ticket(entry_id, priority, float(value)), 0.0
+                return None, max(0.01, float(value))
+        now = self._local_now()
+        wait = self._local.take(self.local_limits, priority, entry_id, now, self.window)
+        if wait:
+            return None, max(0.01, wait)
+        return Ticket(entry_id, priority, now, local=True), 0.0
+
+    # --- the interface
     def acquire(self, priority: str = INTERACTIVE) -> Ticket:
         """Take a token or raise VoxBudgetExhausted; background work first waits its turn.
 
         The ticket names the token, so a request that never left this machine (the connection
         was refused) can give it back with `refund`.
         """
-        deadline = self._clock() + (self.background_wait if priority == BACKGROUND else 0.0)
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}")
+        deadline_clock = self._clock or time.monotonic
+        deadline = deadline_clock() + (self.background_wait if priority == BACKGROUND else 0.0)
         while True:
-            wait = self.try_take(priority)
-            if not wait:
-                return Ticket(slot=math.floor(self._clock() / self.slot_seconds), priority=priority)
-            if self._clock() + wait > deadline:
+            ticket, wait = self._take(priority)
+            if ticket is not None:
+                return ticket
+            if deadline_clock() + wait > deadline:
                 raise VoxBudgetExhausted(
                     f"The Vox request budget ({self.allowance(priority)}/min for {priority} "
                     "requests) is spent.",
@@ -132,29 +375,67 @@ class RequestBudget:
 
     def refund(self, ticket: Ticket) -> None:
         """Give back a token whose request never reached Vox (it did not count against the key)."""
+        if ticket.local:
+            self._local.remove(ticket)
+            return
         try:
-            self.cache.decr(self._key(ticket.slot))
-        except ValueError:
-            pass
+            self.redis.zrem(self._keys[PRIORITIES.index(ticket.priority)], ticket.id)
+        except redis.RedisError as exc:
+            self._redis_failed(exc)  # the entry leaves the window by itself: only too careful
+
+    def pause(self, seconds: float) -> None:
+        """Hold every process off for `seconds` (Vox said 429 with Retry-After)."""
+        if seconds <= 0:
+            return
+        self._local.pause(self._local_now() + seconds)
+        if not self._using_local():
+            try:
+                self._pause_script(keys=self._keys[3:], args=[self._now_arg(), seconds])
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
 
     def used(self) -> int:
-        """Requests counted in the last minute (for status pages and tests)."""
-        now = self._clock()
-        slot = math.floor(now / self.slot_seconds)
-        return round(self._used_before(now, slot) + int(self.cache.get(self._key(slot)) or 0))
+        """Requests counted in the last window (for status pages and tests)."""
+        if not self._using_local():
+            try:
+                return int(self._count_script(keys=self._keys[:2], args=[self._now_arg(), self.window]))
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+        return self._local.count(self._local_now(), self.window)
+
+
+def redis_for_budget(url: str) -> redis.Redis:
+    """A client of its own for the budget: fails in half a second and never retries, so a dead
+    Redis costs a page at most that (then the local fallback answers for a few seconds)."""
+    return redis.Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def budget_from_settings() -> RequestBudget | None:
-    """The process's budget on the default cache, or None when VOX_REQUESTS_PER_MINUTE is 0."""
-    from django.conf import settings
-    from django.core.cache import cache
+    """The process's budget, or None when VOX_REQUESTS_PER_MINUTE is 0.
 
-    per_minute = getattr(settings, "VOX_REQUESTS_PER_MINUTE", 120)
+    Shared through the Redis of the default cache when that is a Redis cache, else local."""
+    # Imported here: the rest of voxdash.vox works without Django settings (scripts, the simulator).
+    from django.conf import settings
+    from django.core.cache.backends.redis import RedisCache
+    from django.utils.module_loading import import_string
+
+    per_minute = settings.VOX_REQUESTS_PER_MINUTE
     if not per_minute:
         return None
+    cache = settings.CACHES["default"]
+    client = None
+    if issubclass(import_string(cache["BACKEND"]), RedisCache):
+        location = cache["LOCATION"]
+        # Django's own rule: several servers, comma-separated or a list; the first one is written to.
+        first = location.split(",")[0] if isinstance(location, str) else location[0]
+        client = redis_for_budget(first.strip())
     return RequestBudget(
-        cache,
+        client,
         per_minute=per_minute,
-        reserve=getattr(settings, "VOX_SYNC_RESERVE_PER_MINUTE", 30),
-        background_wait=getattr(settings, "VOX_SYNC_BUDGET_WAIT", 120.0),
+        reserve=settings.VOX_SYNC_RESERVE_PER_MINUTE,
+        background_min=settings.VOX_BACKGROUND_MIN_PER_MINUTE,
+        background_wait=settings.VOX_SYNC_BUDGET_WAIT,
+        local_per_minute=settings.VOX_BUDGET_LOCAL_PER_MINUTE or None,
     )
