@@ -195,7 +195,11 @@ VOX_REQUESTS_PER_MINUTE = env_int("VOX_REQUESTS_PER_MINUTE", 120)
 # Background sync leaves this many requests a minute to the pages, and waits (up to
 # VOX_SYNC_BUDGET_WAIT seconds, then the task retries later) rather than draining the budget.
 VOX_SYNC_RESERVE_PER_MINUTE = env_int("VOX_SYNC_RESERVE_PER_MINUTE", 30)
+# ... but this many a minute are always background's, however busy the pages: the sync must progress.
+VOX_BACKGROUND_MIN_PER_MINUTE = env_int("VOX_BACKGROUND_MIN_PER_MINUTE", 20)
 VOX_SYNC_BUDGET_WAIT = env_float("VOX_SYNC_BUDGET_WAIT", 120.0)
+# While Redis is down each process spends at most this many a minute on its own (0: an eighth of the budget).
+VOX_BUDGET_LOCAL_PER_MINUTE = env_int("VOX_BUDGET_LOCAL_PER_MINUTE", 0)
 VOX_SYNC_CALLS_EVERY = env_int("VOX_SYNC_CALLS_EVERY", 60)  # seconds, incremental call sync
 VOX_SYNC_DIRECTORY_EVERY = env_int("VOX_SYNC_DIRECTORY_EVERY", 600)  # seconds, numbers and agents
 # Nightly full sync at this UTC-or-TIME_ZONE "HH:MM"; empty turns it off.

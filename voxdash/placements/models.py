@@ -16,13 +16,14 @@ class PlacedCall(models.Model):
 
     The record is written before voxdash talks to Vox and updated with the outcome, so even an
     attempt whose response was lost is on record. Attempts that share an idempotency key are the
-    same logical call: Vox dials it once.
+    same logical call: Vox dials it once. Of those, the first that Vox accepted is the placement
+    (`queued`, at most one per key); every later accepted one is a repeat (`replayed`).
     """
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Sending"
         QUEUED = "queued", "Queued"
-        REPLAYED = "replayed", "Already placed"
+        REPLAYED = "replayed", "Repeat of a placed call"
         REJECTED = "rejected", "Rejected by Vox"
         UNKNOWN = "unknown", "Outcome unknown"
         THROTTLED = "throttled", "Stopped by the per-user limit"
@@ -40,19 +41,33 @@ class PlacedCall(models.Model):
     # What Vox answered: its id for the placed call (which may differ from the listed call's id).
     vox_placement_id = models.CharField(max_length=64, blank=True, db_index=True)
     vox_created_at = models.DateTimeField(null=True, blank=True)
+    # Vox's 422 details by field, so a repeat of a refused call can show them again.
+    error_fields = models.JSONField(default=dict, blank=True)
     # The call in the history, once found (by id, or by phone and time when the ids differ).
     listed_call_id = models.CharField(max_length=64, blank=True, db_index=True)
+    answered_locally = models.BooleanField(
+        default=False, help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox"
+    )
 
     class Meta:
         ordering = ["-attempted_at", "-id"]
         indexes = [models.Index(fields=["user", "-attempted_at"], name="placed_user_recent")]
+        constraints = [
+            # Two attempts learning of the same placement at once (a lost response, then two
+            # presses) cannot both record it as placed: the database picks one.
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(outcome="queued"),
+                name="placed_one_placement_per_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_phone} by {self.username} ({self.get_outcome_display()})"
 
     @property
     def reached_vox(self) -> bool:
-        return self.outcome in (self.Outcome.QUEUED, self.Outcome.REPLAYED)
+        return self.outcome in ACCEPTED_OUTCOMES
 
     @property
     def purpose(self) -> str:
@@ -65,3 +80,7 @@ class PlacedCall(models.Model):
     @property
     def context(self) -> str:
         return self.payload.get("context", "")
+
+
+# Outcomes of the attempts Vox accepted: the placement and its repeats.
+ACCEPTED_OUTCOMES = (PlacedCall.Outcome.QUEUED, PlacedCall.Outcome.REPLAYED)

@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from voxdash.calls.models import Call
 from voxdash.vox import errors, get_client
 from voxdash.vox.types import CallRequest
 
-from .models import PlacedCall, payload_fingerprint
+from .models import ACCEPTED_OUTCOMES, PlacedCall, payload_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,13 @@ logger = logging.getLogger(__name__)
 # may have been queued with its response lost before a retry met the limit. Everything else
 # (validation, auth, scope, key reuse) means Vox refused the call.
 OUTCOME_UNKNOWN_ERRORS = (errors.VoxTransientError, errors.VoxBadResponse)
+
+# Refusals of this very request (its body, or its key held for another body): pressed again
+# unchanged, it would earn the same answer, so the repeat is answered from the record. Refusals of
+# voxdash's own key or address (401, 403, 404) are not here: they are fixed in the settings, after
+# which the same form must go through.
+PERMANENT_ERRORS = (errors.VoxValidationError, errors.VoxBadRequest, errors.IdempotencyKeyReused)
+_PERMANENT_BY_KIND = {cls.__name__: cls for cls in PERMANENT_ERRORS}
 
 
 def placement_key(payload: dict, proposed_key: uuid.UUID) -> uuid.UUID:
@@ -57,7 +65,12 @@ class Attempt:
 
 
 def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
-    """Record the attempt, send it to Vox with the key, and record the outcome."""
+    """Record the attempt, send it to Vox with the key, and record the outcome.
+
+    A key whose outcome is already known is answered from the record: no request, no budget.
+    Only an unknown outcome (lost response, timeout, rate limit, throttle) goes to Vox again,
+    where the key still guards against a second dial when two such presses race.
+    """
     record = PlacedCall(
         user=user,
         username=user.get_username(),
@@ -66,6 +79,9 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         payload_fingerprint=payload_fingerprint(payload),
         customer_phone=payload["customer_phone"],
     )
+    settled = _settling_attempt(idempotency_key, record.payload_fingerprint)
+    if settled is not None:
+        return _answer_from(settled, record)
     # A retry of a call already sent is not a new call; a throttled attempt was never sent.
     is_retry = (
         PlacedCall.objects.filter(idempotency_key=idempotency_key)
@@ -88,15 +104,65 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         record.outcome = PlacedCall.Outcome.UNKNOWN if unknown else PlacedCall.Outcome.REJECTED
         record.error_kind = type(exc).__name__
         record.error_message = exc.message
-        record.save(update_fields=["outcome", "error_kind", "error_message"])
+        record.error_fields = exc.field_errors if isinstance(exc, errors.VoxValidationError) else {}
+        record.save(update_fields=["outcome", "error_kind", "error_message", "error_fields"])
         logger.warning("placing call %s: %s", idempotency_key, record.error_kind)
         return Attempt(record, exc)
 
-    record.outcome = PlacedCall.Outcome.REPLAYED if placed.replayed else PlacedCall.Outcome.QUEUED
     record.vox_placement_id = placed.id
     record.vox_created_at = placed.created_at
-    record.save(update_fields=["outcome", "vox_placement_id", "vox_created_at"])
+    _record_accepted(record)
     return Attempt(record)
+
+
+def _settling_attempt(key: uuid.UUID, fingerprint: str) -> PlacedCall | None:
+    """The attempt that settled this key for this body, if one did: the placement Vox accepted,
+    else the latest refusal that pressing again cannot change."""
+    attempts = PlacedCall.objects.filter(idempotency_key=key, payload_fingerprint=fingerprint)
+    accepted = attempts.filter(outcome__in=ACCEPTED_OUTCOMES).exclude(vox_placement_id="")
+    refused = attempts.filter(outcome=PlacedCall.Outcome.REJECTED, error_kind__in=list(_PERMANENT_BY_KIND))
+    in_order = ("attempted_at", "id")
+    return accepted.order_by(*in_order).first() or refused.order_by(*in_order).last()
+
+
+def _answer_from(settled: PlacedCall, record: PlacedCall) -> Attempt:
+    """Record the repeat with the settled attempt's outcome, as Vox itself would answer it."""
+    record.answered_locally = True
+    if settled.reached_vox:
+        record.outcome = PlacedCall.Outcome.REPLAYED
+        record.vox_placement_id = settled.vox_placement_id
+        record.vox_created_at = settled.vox_created_at
+        record.listed_call_id = settled.listed_call_id
+        record.save()
+        return Attempt(record)
+    record.outcome = PlacedCall.Outcome.REJECTED
+    record.error_kind, record.error_message = settled.error_kind, settled.error_message
+    record.error_fields = settled.error_fields
+    record.save()
+    return Attempt(record, _recorded_error(settled))
+
+
+def _recorded_error(settled: PlacedCall) -> errors.VoxError:
+    """The refusal again, as the error the view shows (with Vox's field details for a 422)."""
+    error_class = _PERMANENT_BY_KIND[settled.error_kind]
+    if issubclass(error_class, errors.VoxValidationError):
+        details = [errors.FieldError(f, m) for f, messages in settled.error_fields.items() for m in messages]
+        return error_class(settled.error_message, details=details)
+    return error_class(settled.error_message)
+
+
+def _record_accepted(record: PlacedCall) -> None:
+    """Vox accepted the attempt: the first such attempt of its key is the placement, even when Vox
+    flags the answer replayed (an earlier attempt's response was lost); every later one is a repeat."""
+    fields = ["outcome", "vox_placement_id", "vox_created_at"]
+    record.outcome = PlacedCall.Outcome.QUEUED
+    try:
+        # A savepoint: a refused update must leave any enclosing transaction usable.
+        with transaction.atomic():
+            record.save(update_fields=fields)
+    except IntegrityError:  # another attempt of this key recorded the placement first
+        record.outcome = PlacedCall.Outcome.REPLAYED
+        record.save(update_fields=fields)
 
 
 @dataclass
