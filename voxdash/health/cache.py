@@ -72,10 +72,14 @@ class FallbackRedisCache(RedisCache):
             {**params, "OPTIONS": {"MAX_ENTRIES": LOCAL_ENTRIES}},
         )
 
-    @property
     def outage(self) -> CacheOutage | None:
-        """This process's knowledge of the current outage; no network round trip."""
-        return _outages.get(self._location)
+        """The current outage as this process knows it. No network round trip while Redis is up;
+        during an outage, once the retry is due, this is the retry (so a banner never lags behind)."""
+        outage = _outages.get(self._location)
+        if outage is not None and time.monotonic() >= outage.retry_at:
+            self._either("has_key", "voxdash:cache:probe", None)
+            outage = _outages.get(self._location)
+        return outage
 
     def _either(self, operation: str, *args, locally: Callable | None = None):
         """Run the operation on Redis unless it is known to be down; on an outage, locally."""
@@ -158,4 +162,5 @@ class FallbackRedisCache(RedisCache):
 
 def shared_cache_outage() -> CacheOutage | None:
     """The default cache's outage as this process knows it; None when it is up (or is not Redis)."""
-    return getattr(caches["default"], "outage", None)
+    outage = getattr(caches["default"], "outage", None)
+    return outage() if outage is not None else None
