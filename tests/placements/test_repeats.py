@@ -108,10 +108,12 @@ def test_repeats_are_answered_while_the_budget_is_spent(caller_client, simulator
     """Once Vox has said yes, a spent shared budget cannot turn a repeat into "outcome unknown"."""
     data = form_defaults(caller_client)
     first = place(caller_client, data)
-    settings.VOX_REQUESTS_PER_MINUTE = 1  # the form's pickers and the POST already used more
+    settings.VOX_REQUESTS_PER_MINUTE = 1
+    settings.VOX_BACKGROUND_MIN_PER_MINUTE = 0  # that one request is the pages' own
     reset_client()
     with pytest.raises(errors.VoxBudgetExhausted):
-        get_client().list_calls(limit=1)
+        for _ in range(5):  # one, unless the budget still counts the form's and the POST's requests
+            get_client().list_calls(limit=1)
     posts = posts_to_vox(simulator)
     for _ in range(5):
         again = place(caller_client, data)
