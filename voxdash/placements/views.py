@@ -32,7 +32,8 @@ def place_call(request):
     """Fill in, review, place. Every step is a POST of the whole form, so nothing typed is lost.
 
     The idempotency key is made when the form is first shown and travels in it, so any repeat of
-    the final POST reaches Vox with the same key and dials once.
+    the final POST is the same call: answered from the record once its outcome is known, else sent
+    to Vox with the same key, which dials once.
     """
     if request.method == "GET":
         form, pickers = _form()
