@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 import redis
+from django.core.cache.backends.redis import RedisCache
 
 from voxdash.vox import VoxClient, errors, get_client, reset_client
 from voxdash.vox.budget import BACKGROUND, INTERACTIVE, RequestBudget, budget_from_settings, redis_for_budget
@@ -343,9 +344,13 @@ def test_settings_build_it_and_zero_turns_it_off(settings):
     assert budget_from_settings() is None
 
 
+class ProjectRedisCache(RedisCache):
+    """The project may wrap Django's Redis cache (voxdash.health.cache does): still Redis."""
+
+
 def test_settings_share_the_budget_through_the_caches_redis(settings):
     settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "tests.vox.test_budget.ProjectRedisCache",
         "LOCATION": "redis://127.0.0.1:6399/3,redis://127.0.0.1:6398/3",
     }}
     settings.VOX_BUDGET_LOCAL_PER_MINUTE = 12
