@@ -82,7 +82,12 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)  # the contract says UTC; a naive value means it
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # "9999-12-31T23:59:59-14:00" is a valid ISO string whose UTC time is past datetime.max:
+        # not a time we can hold, so not one at all.
+        return None
 
 
 def _req_datetime(data: _Json, key: str, what: str) -> datetime:

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
+import threading
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +32,7 @@ from voxdash.vox import errors as vox_errors
 from voxdash.vox import types as vox_types
 
 from . import tasks
-from .models import WebhookEvent
+from .models import RefusedDelivery, WebhookEvent
 
 logger = logging.getLogger("voxdash.webhooks")
 
@@ -52,12 +57,26 @@ class EventDataError(Exception):
 
 
 # --- receiving
+# A Vox event is three levels deep; anything past this is refused before it costs more (jsonb,
+# the log's pretty-printer). Also keeps the cleaning walk below far from Python's recursion limit.
+MAX_DEPTH = 32
+# PostgreSQL text and jsonb cannot hold NUL, and a lone surrogate (JSON's "\ud800") cannot be
+# encoded to UTF-8 at all; SQLite takes both, so the rule is the same on every database.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable_text(text: str) -> str:
+    """`text` with the characters no database column can hold replaced by U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
 def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[WebhookEvent, bool]:
     """Store a verified delivery once by its event id; return (event, is_duplicate).
 
     Processing is enqueued after commit, so the worker never looks for a row it cannot see yet.
     """
-    payload = _parse_body(body, header_id)
+    payload, altered = _parse_body(body, header_id)
     data = payload.get("data")
     call_id = data.get("callId") if isinstance(data, dict) else None
     event = WebhookEvent(
@@ -65,17 +84,27 @@ def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[Webhoo
         event_type=payload["type"],
         environment=str(payload.get("environment") or "")[:16],
         created=vox_types.parse_timestamp(payload.get("created")),
+        # Exactly as signed: json.loads refused raw NULs, and an escaped one is six ASCII characters.
         raw_body=body.decode("utf-8"),
         payload=payload,
         signature_valid=True,
         call_vox_id=call_id[:64] if isinstance(call_id, str) else "",
     )
+    if altered:
+        # Signed, so really Vox's: kept for the log rather than refused (Vox would retry, then
+        # drop it, and nobody would see it). Not applied: the altered data could put a wrong
+        # call id or value in the mirror. Staff may re-run it from the log knowing that.
+        event.outcome = Outcome.FAILED
+        event.outcome_detail = ("not applied: the payload held NUL or unpaired surrogate characters, "
+                                "which the database cannot store; they were replaced with U+FFFD")
+        event.processed_at = timezone.now()
     # Insert first, look up only on conflict: most deliveries are new, and the unique event_id
     # settles two copies of one event racing each other.
     try:
         with transaction.atomic():
             event.save(force_insert=True)
-            tasks.process_webhook_event.delay_on_commit(event.pk)
+            if not altered:
+                transaction.on_commit(partial(_enqueue, event.pk))
         return event, False
     except IntegrityError:
         pass
@@ -85,27 +114,77 @@ def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[Webhoo
         if event.outcome == Outcome.PENDING:
             # A duplicate of an event still pending is enqueued again: the first enqueue may have
             # failed (broker down after the row committed). Processing skips events already done.
-            tasks.process_webhook_event.delay_on_commit(event.pk)
+            transaction.on_commit(partial(_enqueue, event.pk))
     return event, True
 
 
-def _parse_body(body: bytes, header_id: str | None) -> dict[str, Any]:
+def _enqueue(event_pk: int) -> None:
+    """Send a stored event to the workers; a broker failure is logged, never raised.
+
+    The event is committed, so the delivery is ours: the sender gets its 2xx (a 5xx would only make
+    Vox send it again), and the sweep of pending events applies it once the broker is back.
+    """
     try:
-        payload = json.loads(body.decode("utf-8"))
+        tasks.process_webhook_event.delay(event_pk)
+    except Exception as exc:  # kombu/redis raise many types; none may undo the acknowledgement
+        logger.warning("webhook event %s stored but not queued (%s); the pending sweep will apply it",
+                       event_pk, type(exc).__name__)
+
+
+def _parse_body(body: bytes, header_id: str | None) -> tuple[dict[str, Any], bool]:
+    """The body as a storable event payload, and whether characters had to be replaced."""
+    try:
+        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise InvalidEvent(f"body is nested deeper than {MAX_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidEvent(f"body is not UTF-8 JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise InvalidEvent("body is not a JSON object")
     event_id, event_type = payload.get("id"), payload.get("type")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 100:
+    # isprintable() refuses NUL, newlines and lone surrogates: an id is shown, linked and logged.
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 100 or not event_id.isprintable():
         raise InvalidEvent("event has no usable id")
-    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+    if (not isinstance(event_type, str) or not event_type or len(event_type) > 100
+            or not event_type.isprintable()):
         raise InvalidEvent("event has no usable type")
     # The header is not signed, the body is: the body's id is the one we trust, and a header that
     # disagrees means something between Vox and us rewrote the request.
     if header_id and header_id != event_id:
         raise InvalidEvent("Cloove-Webhook-Id does not match the body's id")
-    return payload
+    return _storable(payload, 0)
+
+
+def _no_constant(name: str) -> None:
+    # Python's json reads NaN and Infinity; they are not JSON, and jsonb refuses them.
+    raise InvalidEvent(f"body has a number that is not JSON: {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999
+        raise InvalidEvent(f"body has a number too large to store: {text[:40]}")
+    return value
+
+
+def _storable(value: Any, depth: int) -> tuple[Any, bool]:
+    """`value` with unstorable characters replaced (keys too); refuses nesting past MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        raise InvalidEvent(f"body is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        cleaned = storable_text(value)
+        return cleaned, cleaned != value
+    if isinstance(value, list):
+        items = [_storable(item, depth + 1) for item in value]
+        return [item for item, _ in items], any(changed for _, changed in items)
+    if isinstance(value, dict):
+        altered, cleaned = False, {}
+        for key, item in value.items():
+            clean_key, key_changed = _storable(key, depth + 1)
+            cleaned[clean_key], item_changed = _storable(item, depth + 1)
+            altered |= key_changed or item_changed
+        return cleaned, altered
+    return value, False
 
 
 # --- processing
@@ -267,30 +346,76 @@ def _apply_agent_event(event: WebhookEvent) -> tuple[str, str]:
     return Outcome.APPLIED, f"{'created' if created else 'updated'} agent {parsed.id}"
 
 
-# Refusals kept for the log: bounded, so a flood of junk costs at most this many rows a minute
-# (past it, only the log line) and the table never holds more than the newest REFUSALS_KEPT.
+# Refusals are counted in one per-minute window shared by every process (the cache). A flood of
+# junk costs at most REFUSALS_LOGGED_PER_MINUTE log lines and REFUSALS_PER_MINUTE rows a minute,
+# plus one line when the flood passes the sample and one summing up the minute before; the table
+# never holds more than the newest REFUSALS_KEPT.
+REFUSALS_LOGGED_PER_MINUTE = 10
 REFUSALS_PER_MINUTE = 60
 REFUSALS_KEPT = 1000
+_WINDOW_KEY = "voxdash:webhooks:refused:{}"
 
 
-def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: str) -> None:
-    from django.core.cache import cache
+def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: str,
+                            level: int = logging.WARNING) -> None:
+    """Log and keep a refused delivery for the webhook log, both sampled against floods.
 
-    from .models import RefusedDelivery
-
-    window = f"voxdash:webhooks:refused:{int(timezone.now().timestamp() // 60)}"
-    cache.add(window, 0, 120)
+    Never raises: the sender gets its 400 whether or not the refusal could be counted or kept.
+    """
+    minute = int(timezone.now().timestamp() // 60)
+    seen = _refusals_counted(minute)
+    claimed_id = storable_text(headers.get("Cloove-Webhook-Id") or "")[:100]
+    if seen == 1:
+        # The first refusal of a minute sums up the one before (if its flood passed the sample).
+        # A flood that stops is summed up by the next refusal, whenever it comes.
+        before = _refusals_in(minute - 1)
+        if before > REFUSALS_LOGGED_PER_MINUTE:
+            logger.warning("webhook refusals: %d more in the previous minute were not logged",
+                           before - REFUSALS_LOGGED_PER_MINUTE)
+    if seen <= REFUSALS_LOGGED_PER_MINUTE:
+        logger.log(level, "webhook rejected from %s: %s (id %.100r)", remote_addr, reason, claimed_id)
+    elif seen == REFUSALS_LOGGED_PER_MINUTE + 1:
+        logger.warning("webhook refusals: more than %d this minute; the rest are counted, not logged",
+                       REFUSALS_LOGGED_PER_MINUTE)
+    if seen > REFUSALS_PER_MINUTE:
+        return
     try:
-        if cache.incr(window) > REFUSALS_PER_MINUTE:
-            return
-    except ValueError:
-        pass
-    refusal = RefusedDelivery.objects.create(
-        reason=reason[:200],
-        claimed_event_id=(headers.get("Cloove-Webhook-Id") or "")[:100],
-        claimed_type=(headers.get("Cloove-Webhook-Event") or "")[:100],
-        remote_addr=(remote_addr or "")[:64],
-        body_excerpt=body[:2000].decode("utf-8", errors="replace"),
-        body_size=len(body),
-    )
-    RefusedDelivery.objects.filter(pk__lte=refusal.pk - REFUSALS_KEPT).delete()
+        refusal = RefusedDelivery.objects.create(
+            reason=storable_text(reason)[:200],
+            claimed_event_id=claimed_id,
+            claimed_type=storable_text(headers.get("Cloove-Webhook-Event") or "")[:100],
+            remote_addr=storable_text(remote_addr or "")[:64],
+            body_excerpt=storable_text(body[:2000].decode("utf-8", errors="replace")),
+            body_size=len(body),
+        )
+        RefusedDelivery.objects.filter(pk__lte=refusal.pk - REFUSALS_KEPT).delete()
+    except DatabaseError as exc:  # database down: the refusal is only lost from the log page
+        logger.warning("webhook refusal not kept (%s)", type(exc).__name__)
+
+
+# When the shared cache is unreachable each process counts alone: the bound then holds per
+# process instead of overall, which is still a bound.
+_local_lock = threading.Lock()
+_local_counts: dict[int, int] = {}
+
+
+def _refusals_counted(minute: int) -> int:
+    """Count one more refusal in `minute`'s window; return the count so far."""
+    key = _WINDOW_KEY.format(minute)
+    try:
+        cache.add(key, 0, 120)
+        return cache.incr(key)
+    except Exception:  # any cache failure (Redis down, key expired between add and incr)
+        with _local_lock:
+            for old in [m for m in _local_counts if m < minute - 1]:
+                del _local_counts[old]
+            _local_counts[minute] = _local_counts.get(minute, 0) + 1
+            return _local_counts[minute]
+
+
+def _refusals_in(minute: int) -> int:
+    try:
+        return int(cache.get(_WINDOW_KEY.format(minute)) or 0)
+    except Exception:  # as above: fall back to this process's own count
+        with _local_lock:
+            return _local_counts.get(minute, 0)

@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -13,6 +14,11 @@ from django.views.decorators.http import require_POST
 from . import services, signature
 
 logger = logging.getLogger("voxdash.webhooks")
+
+
+# Seconds Vox is asked to wait before retrying while the database is unreachable: it retries
+# with its own backoff anyway; this only tells it the failure is ours and passing.
+RETRY_AFTER_SECONDS = 10
 
 
 @csrf_exempt  # Vox cannot send our CSRF token; the signature is what authenticates it
@@ -24,23 +30,34 @@ def vox(request: HttpRequest) -> JsonResponse:
         signature.verify(settings.VOX_WEBHOOK_SECRET, request.headers.get("Cloove-Signature"), request.body)
     except signature.SignatureError as exc:
         # Nothing from an unverified request becomes an event (its id could be anyone's choice);
-        # the refusal is logged, and kept apart, untrusted, for the webhook log.
-        logger.warning("webhook rejected from %s: %s (id %.100r)", request.META.get("REMOTE_ADDR"), exc,
-                       request.headers.get("Cloove-Webhook-Id"))
-        _refused(request, f"signature: {exc}")
-        return JsonResponse({"error": str(exc)}, status=400)
+        # the refusal is logged, and kept apart, untrusted, for the webhook log (both sampled).
+        return _refused(request, exc, f"signature: {exc}", logging.WARNING)
     try:
         event, duplicate = services.webhook_event_receive(
             body=request.body, header_id=request.headers.get("Cloove-Webhook-Id")
         )
     except services.InvalidEvent as exc:
-        logger.error("webhook with a valid signature but unusable body: %s", exc)
-        _refused(request, f"unusable body: {exc}")
-        return JsonResponse({"error": str(exc)}, status=400)
+        # Correctly signed yet unusable: Vox (or whoever holds the secret) sent junk, an error.
+        return _refused(request, exc, f"valid signature but unusable body: {exc}", logging.ERROR)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down or restarting: nothing was stored, so say so with a 503 and Vox
+        # retries the delivery later (a 500 reads as our bug; Vox retries those too, but we log
+        # them as crashes). The connect timeout in settings keeps this from hanging.
+        logger.warning("webhook not stored, database unavailable (%s)", type(exc).__name__)
+        response = JsonResponse({"error": "database unavailable; retry later"}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return JsonResponse({"received": event.event_id, "duplicate": duplicate})
 
 
-def _refused(request: HttpRequest, reason: str) -> None:
+def _refused(request: HttpRequest, exc: Exception, reason: str, level: int) -> JsonResponse:
+    """The 400 for a refused delivery, recorded (and logged, sampled) by the service."""
     services.refused_delivery_record(
-        reason=reason, headers=request.headers, body=request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
+        reason=reason, headers=request.headers, body=request.body,
+        remote_addr=request.META.get("REMOTE_ADDR", ""), level=level,
     )
+    response = JsonResponse({"error": str(exc)}, status=400)
+    # Django's own "Bad Request" line would log every refusal again, unsampled; the service's
+    # sampled line is the one record (Django skips responses marked as logged).
+    response._has_been_logged = True
+    return response
