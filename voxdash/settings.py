@@ -171,10 +171,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+# A broker that is down or hung must not hold a web request (the webhook receiver pushes after its
+# commit; on failure it logs and the pending sweep applies the event): connect and answer within
+# 2 s, and retry a publish once (a restarted broker), not 3 times.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-publish-retry-policy
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0  # AMQP; kombu's Redis transport reads the socket options below
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.2}
+# Redis: socket_timeout defaults to None, which waits forever on a Redis that accepts connections
+# but never answers (hung, swapping, stopped). Other transports ignore these keys.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
 if CELERY_BROKER_URL == "filesystem://":
     # The embedded broker: a folder both the web process and the worker can see. No server needed.
     _queue_dir = VAR_DIR / "celery" / "queue"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
