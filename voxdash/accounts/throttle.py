@@ -1,9 +1,10 @@
 """Failed password logins, limited per username and client address.
 
 VOXDASH_LOGIN_ATTEMPTS attempts within VOXDASH_LOGIN_WINDOW seconds lock that username from that
-address until the oldest leaves the window; signing in successfully clears the count. The count lives in the shared cache, so every
-web process sees it (while Redis is down, each process counts on its own: voxdash.health.cache).
-Enforced by an authentication backend, which covers the Django admin's login too; our login page also says why (ThrottledAuthenticationForm).
+address until the oldest leaves the window; signing in successfully clears the count. The count
+lives in the shared cache, so every web process sees it (while Redis is down, each process counts
+on its own: voxdash.health.cache). Enforced by an authentication backend, which covers the Django
+admin's login too; our login page also says why (ThrottledAuthenticationForm).
 """
 
 import hashlib
