@@ -225,6 +225,11 @@ class _LocalLog:
             except ValueError:
                 pass  # already out of the window
 
+    def entries(self, now: float, window: float) -> dict[str, list[tuple[float, str]]]:
+        with self._lock:
+            self._prune(now, window)
+            return {p: list(log) for p, log in self._logs.items()}
+
     def count(self, now: float, window: float) -> int:
         with self._lock:
             self._prune(now, window)
@@ -325,6 +330,21 @@ class RequestBudget:
                     time.monotonic() - self._redis_down_since,
                 )
                 self._redis_down_since = None
+                self._hand_over_local_log()
+
+    def _hand_over_local_log(self) -> None:
+        """Vox saw the requests this process sent during the outage: they count in the shared
+        log too, or a Redis that kept its log would admit a window's worth on top of them.
+        (Their times are this host's clock; the log's are Redis's: the same host, or NTP.)"""
+        entries = self._local.entries(self._local_now(), self.window)
+        pipe = self.redis.pipeline(transaction=False)
+        for priority, rows in entries.items():
+            if rows:
+                pipe.zadd(self._keys[PRIORITIES.index(priority)], {entry: at for at, entry in rows})
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._redis_failed(exc)
 
     def _take(self, priority: str) -> tuple[Ticket | None, float]:
         """One attempt: (ticket, 0) when admitted, else (None, seconds before asking again)."""
