@@ -157,8 +157,15 @@ DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'voxdash.sqlite3'}"),
         conn_max_age=60,
+        # A kept connection is checked before a request reuses it: after a database restart the
+        # first request reconnects instead of failing on the dead connection (a 500).
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails the request within seconds (the webhook receiver then
+    # answers 503, and Vox retries) instead of holding a worker. `?connect_timeout=` in the URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while pages read; the timeout rides out short write locks.
     DATABASES["default"]["OPTIONS"] = {
