@@ -56,26 +56,33 @@ def shared_redis():
         client.delete(*keys)
 
 
-def builder(client, prefix, clock):
+def builder(client, prefix, clock, shared_file=None):
     def build(**kw):
         options = {"per_minute": 10, "reserve": 3, "background_min": 2, "margin": 0.0, **kw}
-        return RequestBudget(client, key_prefix=prefix, clock=clock, sleep=clock.sleep, **options)
+        return RequestBudget(client, key_prefix=prefix, clock=clock, sleep=clock.sleep,
+                             shared_file=shared_file, **options)
 
     return build
 
 
-@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "local"])
-def make(request, clock):
-    """Budgets on either store: the same rules must hold on both."""
+def store(request, clock):
     if request.param == "redis":
         return builder(*request.getfixturevalue("shared_redis"), clock)
+    if request.param == "file":
+        return builder(None, "unused", clock, shared_file=request.getfixturevalue("tmp_path") / "budget.json")
     return builder(None, "unused", clock)
 
 
-@pytest.fixture
-def make_shared(shared_redis, clock):
-    """Budgets sharing one Redis log, like processes do."""
-    return builder(*shared_redis, clock)
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "file", "local"])
+def make(request, clock):
+    """Budgets on any store: the same rules must hold on each."""
+    return store(request, clock)
+
+
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "file"])
+def make_shared(request, clock):
+    """Budgets sharing one log (Redis, or the file without it), like processes do."""
+    return store(request, clock)
 
 
 def settle(budget, clock):
@@ -204,7 +211,6 @@ def test_refund_removes_exactly_that_entry(make, clock):
     assert caught.value.retry_after == pytest.approx(30, abs=0.01)
 
 
-@pytest.mark.redis
 def test_budgets_share_the_log_like_processes_do(make_shared, clock):
     web, worker = make_shared(), make_shared(background_wait=0)
     settle(web, clock)
@@ -213,7 +219,6 @@ def test_budgets_share_the_log_like_processes_do(make_shared, clock):
     assert web.used() == worker.used() == 10
 
 
-@pytest.mark.redis
 def test_pause_holds_every_budget_off(make_shared, clock):
     web, worker = make_shared(), make_shared(background_wait=0)
     settle(web, clock)
@@ -228,10 +233,10 @@ def test_pause_holds_every_budget_off(make_shared, clock):
 
 # --- the conservative start
 @pytest.mark.redis
-def test_a_log_that_vanished_ramps_up_over_a_window(make_shared, shared_redis, clock):
+def test_a_log_that_vanished_ramps_up_over_a_window(shared_redis, clock):
     # Pages ask ten times a second; after the keys vanish (Redis restarted empty) the budget may
     # not hand out a full minute at once: the previous minute may have been spent already.
-    budget = make_shared(per_minute=120, reserve=0, background_min=0)
+    budget = builder(*shared_redis, clock)(per_minute=120, reserve=0, background_min=0)
     settle(budget, clock)
     take_all(budget, INTERACTIVE)
     client, prefix = shared_redis
@@ -250,9 +255,9 @@ def test_a_log_that_vanished_ramps_up_over_a_window(make_shared, shared_redis, c
 
 
 @pytest.mark.redis
-def test_the_very_first_request_is_admitted(make_shared):
+def test_the_very_first_request_is_admitted(shared_redis, clock):
     # Ramping must not turn a fresh install's first page into a "budget spent" banner.
-    budget = make_shared(per_minute=120)
+    budget = builder(*shared_redis, clock)(per_minute=120)
     budget.acquire(INTERACTIVE)
     budget.acquire(BACKGROUND)
 
@@ -361,6 +366,17 @@ def test_settings_share_the_budget_through_the_caches_redis(settings):
     kwargs = budget.redis.connection_pool.connection_kwargs
     assert (kwargs["port"], kwargs["db"], kwargs["socket_timeout"]) == (6399, 3, 0.5)  # the first one
     assert budget.local_limits.per_minute == 12
+
+
+def test_settings_share_the_budget_through_a_file_beside_the_file_cache(settings, tmp_path):
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path / "cache"),
+    }}
+    web, worker = budget_from_settings(), budget_from_settings()
+    web.acquire(INTERACTIVE)
+    worker.acquire(BACKGROUND)
+    assert web.used() == worker.used() == 2
+    assert (tmp_path / "cache" / "vox-budget.json").exists()
 
 
 # --- the client's hook

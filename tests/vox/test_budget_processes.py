@@ -1,4 +1,5 @@
-"""The shared budget across real OS processes, against the simulator's own rate limit.
+"""The shared budget across real OS processes: through Redis, against the simulator's own rate
+limit; and through the file beside the file cache (the demo), without Redis.
 
 Four processes (two hammering like busy pages, two syncing) share one budget through Redis and
 send real requests to the simulator, whose limit is the budget's: 20 requests per 3 s window.
@@ -9,6 +10,7 @@ import multiprocessing
 import os
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +19,6 @@ from voxdash.simulator import Simulator, keys
 from voxdash.vox import VoxClient, errors
 from voxdash.vox.budget import BACKGROUND, INTERACTIVE, RequestBudget, redis_for_budget
 
-pytestmark = pytest.mark.redis
 
 REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 LIMIT, WINDOW, SHARE = 20, 3.0, 4
@@ -59,6 +60,7 @@ def most_in_a_window(times: list[float]) -> int:
     return most
 
 
+@pytest.mark.redis
 def test_processes_share_one_budget_and_vox_never_says_429():
     prefix = f"voxdash-test:{uuid.uuid4().hex}:budget"
     sim = Simulator(port=0, seed=1, calls=30, lifecycle_step_seconds=None,
@@ -100,3 +102,31 @@ def test_processes_share_one_budget_and_vox_never_says_429():
     assert len(syncs) >= SHARE * DURATION / (WINDOW + MARGIN) * 0.9
     assert len(pages) + len(syncs) >= LIMIT * DURATION / (WINDOW + MARGIN) * 0.8  # not wasteful either
     print(f"\n{len(pages)} page and {len(syncs)} sync requests in {DURATION:.0f} s; outcomes {outcomes}")
+
+
+def take_from_file(path: str, until: float, results) -> None:
+    budget = RequestBudget(None, per_minute=30, background_min=0, shared_file=Path(path))
+    taken = 0
+    while time.time() < until:
+        try:
+            budget.acquire(INTERACTIVE)
+            taken += 1
+        except errors.VoxBudgetExhausted:
+            pass
+    results.put(taken)
+
+
+def test_processes_share_the_file_budget_without_redis(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    until = time.time() + 3.0  # spawning takes most of it; they race for the tokens at once
+    processes = [
+        context.Process(target=take_from_file, args=(str(tmp_path / "budget.json"), until, results))
+        for _ in range(3)
+    ]
+    for process in processes:
+        process.start()
+    taken = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(30)
+    assert sum(taken) == 30, taken

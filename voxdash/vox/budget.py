@@ -26,23 +26,29 @@ grows linearly from one request to its full value over one window from that mome
 the key). `refund(ticket)` removes exactly that ticket's entry (a request that never left the
 machine). `used()` counts the window for status pages.
 
-Without Redis (the demo's file cache, the tests' locmem cache) the same rules run on an exact
-sliding log in this process only. When Redis stops answering, each process falls back to such a
-local log with a small allowance (`local_per_minute`, default per_minute // 8), logs that once,
-and asks Redis again every `redis_retry_seconds`.
+Without Redis the same rules (less the ramp) run on an exact sliding log: kept in a file under
+an exclusive lock next to the demo's file cache, so this host's processes share it, or in this
+process only (the tests' locmem cache). When Redis stops answering, each process falls back to a
+log of its own with a small allowance (`local_per_minute`, default per_minute // 8), logs that
+once, asks Redis again every `redis_retry_seconds`, and when it answers adds what it sent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import logging
 import math
+import os
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
@@ -202,13 +208,18 @@ class _LocalLog:
         self._logs: dict[str, deque[tuple[float, str]]] = {p: deque() for p in PRIORITIES}
         self._paused_until = 0.0
 
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
     def _prune(self, now: float, window: float) -> None:
         for log in self._logs.values():
             while log and log[0][0] <= now - window:
                 log.popleft()
 
     def take(self, limits: _Limits, priority: str, entry_id: str, now: float, window: float) -> float:
-        with self._lock:
+        with self._state():
             if self._paused_until > now:
                 return self._paused_until - now
             self._prune(now, window)
@@ -219,25 +230,54 @@ class _LocalLog:
             return wait
 
     def remove(self, ticket: Ticket) -> None:
-        with self._lock:
+        with self._state():
             try:
                 self._logs[ticket.priority].remove((ticket.at, ticket.id))
             except ValueError:
                 pass  # already out of the window
 
     def entries(self, now: float, window: float) -> dict[str, list[tuple[float, str]]]:
-        with self._lock:
+        with self._state():
             self._prune(now, window)
             return {p: list(log) for p, log in self._logs.items()}
 
     def count(self, now: float, window: float) -> int:
-        with self._lock:
+        with self._state():
             self._prune(now, window)
             return sum(len(log) for log in self._logs.values())
 
     def pause(self, until: float) -> None:
-        with self._lock:
+        with self._state():
             self._paused_until = max(self._paused_until, until)
+
+
+class _FileLog(_LocalLog):
+    """The local log kept in a file under an exclusive lock, so that one host's processes share it
+    without Redis (the demo: runserver, the Celery worker and its children on the file cache)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[None]:
+        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        with self._lock, open(descriptor, "r+", encoding="utf-8") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
+            file.seek(0)
+            try:
+                state = json.loads(file.read() or "{}")
+            except ValueError:  # a process killed mid-write: start afresh
+                state = {}
+            self._logs = {p: deque((t, e) for t, e in state.get(p, ())) for p in PRIORITIES}
+            self._paused_until = state.get("paused_until", 0.0)
+            yield
+            file.seek(0)
+            file.truncate()
+            # dumps, not dump: dump streams through the pure-Python encoder, ten times slower
+            state = {"paused_until": self._paused_until, **{p: list(log) for p, log in self._logs.items()}}
+            file.write(json.dumps(state))
 
 
 class RequestBudget:
@@ -253,6 +293,7 @@ class RequestBudget:
         margin: float = 1.0,
         local_per_minute: int | None = None,
         redis_retry_seconds: float = 5.0,
+        shared_file: Path | None = None,
         key_prefix: str = "voxdash:vox:budget",
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], object] = time.sleep,
@@ -275,7 +316,8 @@ class RequestBudget:
         self._keys = [f"{key_prefix}:{name}" for name in ("interactive", "background", "since", "paused")]
         self._clock = clock  # None: Redis's clock for the shared log, time.time for the local one
         self._sleep = sleep
-        self._local = _LocalLog()
+        # Without Redis, a file shares the log between this host's processes, if we are given one.
+        self._local = _FileLog(shared_file) if redis_client is None and shared_file else _LocalLog()
         self._outage_lock = threading.Lock()
         self._redis_down_since: float | None = None  # time.monotonic() of the first failure
         self._redis_retry_at = 0.0
@@ -435,9 +477,11 @@ def redis_for_budget(url: str) -> redis.Redis:
 def budget_from_settings() -> RequestBudget | None:
     """The process's budget, or None when VOX_REQUESTS_PER_MINUTE is 0.
 
-    Shared through the Redis of the default cache when that is a Redis cache, else local."""
+    Shared through the Redis of the default cache when that is a Redis cache, through a file in
+    its folder when that is the file cache, else this process's own."""
     # Imported here: the rest of voxdash.vox works without Django settings (scripts, the simulator).
     from django.conf import settings
+    from django.core.cache.backends.filebased import FileBasedCache
     from django.core.cache.backends.redis import RedisCache
     from django.utils.module_loading import import_string
 
@@ -445,14 +489,18 @@ def budget_from_settings() -> RequestBudget | None:
     if not per_minute:
         return None
     cache = settings.CACHES["default"]
-    client = None
-    if issubclass(import_string(cache["BACKEND"]), RedisCache):
+    backend = import_string(cache["BACKEND"])
+    client, shared_file = None, None
+    if issubclass(backend, RedisCache):
         location = cache["LOCATION"]
         # Django's own rule: several servers, comma-separated or a list; the first one is written to.
         first = location.split(",")[0] if isinstance(location, str) else location[0]
         client = redis_for_budget(first.strip())
+    elif issubclass(backend, FileBasedCache):
+        shared_file = Path(cache["LOCATION"]) / "vox-budget.json"  # the cache ignores non-.djcache files
     return RequestBudget(
         client,
+        shared_file=shared_file,
         per_minute=per_minute,
         reserve=settings.VOX_SYNC_RESERVE_PER_MINUTE,
         background_min=settings.VOX_BACKGROUND_MIN_PER_MINUTE,
