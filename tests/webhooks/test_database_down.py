@@ -152,3 +152,19 @@ def test_database_restart_and_outage_never_give_a_500(cluster, web):
     cluster.start()
     assert _deliver(web)[0].status_code == 200
     assert _sign_in_attempt(web).status_code == 200
+
+
+def test_the_four_hostile_bodies_over_http_on_postgresql(cluster, web):
+    # As the outside test sent them (curl --data-binary), to gunicorn on PostgreSQL.
+    def post(body: bytes, signed: bool) -> int:
+        headers = {"Content-Type": "application/json"}
+        if signed:
+            headers["Cloove-Signature"] = signature_header(SECRET, body, int(time.time()))
+        return httpx.post(f"{web}{URL}", content=body, headers=headers, timeout=60).status_code
+
+    overflow = event("vox.call.started", call_data()) | {"created": "9999-12-31T23:59:59-14:00"}
+    nul = event("vox.call.started", call_data(reason="a\u0000b"))
+    assert post(b'{"id":"x\x00"}', signed=False) == 400
+    assert post(body_of(overflow), signed=True) == 200
+    assert post(body_of(nul), signed=True) == 200
+    assert post(b"[" * 200_000, signed=True) == 400

@@ -142,17 +142,20 @@ def _parse_body(body: bytes, header_id: str | None) -> tuple[dict[str, Any], boo
     if not isinstance(payload, dict):
         raise InvalidEvent("body is not a JSON object")
     event_id, event_type = payload.get("id"), payload.get("type")
-    # isprintable() refuses NUL, newlines and lone surrogates: an id is shown, linked and logged.
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 100 or not event_id.isprintable():
+    if not _usable_name(event_id):
         raise InvalidEvent("event has no usable id")
-    if (not isinstance(event_type, str) or not event_type or len(event_type) > 100
-            or not event_type.isprintable()):
+    if not _usable_name(event_type):
         raise InvalidEvent("event has no usable type")
     # The header is not signed, the body is: the body's id is the one we trust, and a header that
     # disagrees means something between Vox and us rewrote the request.
     if header_id and header_id != event_id:
         raise InvalidEvent("Cloove-Webhook-Id does not match the body's id")
     return _storable(payload, 0)
+
+
+def _usable_name(value: Any) -> bool:
+    # Printable refuses NUL, newlines and lone surrogates: an id or type is stored, shown and logged.
+    return isinstance(value, str) and 0 < len(value) <= 100 and value.isprintable()
 
 
 def _no_constant(name: str) -> None:
