@@ -202,6 +202,7 @@ class Results:
     placed: collections.Counter = field(default_factory=collections.Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     call_ids: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)  # the load ends early
 
     def add(self, page: Page) -> None:
         with self.lock:
@@ -324,7 +325,7 @@ def viewer(
     kinds, weights = list(mix), list(mix.values())
     try:
         browser.login(f"load-viewer-{n}")
-        while time.time() < until:
+        while time.time() < until and not results.stop.is_set():
             kind = rng.choices(kinds, weights)[0]
             response = timed(browser, results, kind, "GET", page_path(kind, rng, results))
             if response is not None and response.status_code == 302:
@@ -333,7 +334,7 @@ def viewer(
                 found = CALL_LINK.findall(response.text)
                 with results.lock:
                     results.call_ids.extend(found)
-            time.sleep(min(max(0.0, until - time.time()), think * rng.uniform(0.5, 1.5)))
+            results.stop.wait(min(max(0.0, until - time.time()), think * rng.uniform(0.5, 1.5)))
     finally:
         browser.close()
 
@@ -345,8 +346,7 @@ def caller(base_url: str, every: float, seed: int, until: float, results: Result
     try:
         browser.login("load-caller")
         next_at = time.time() + rng.uniform(1, every)
-        while next_at < until:
-            time.sleep(max(0.0, next_at - time.time()))
+        while next_at < until and not results.stop.wait(max(0.0, next_at - time.time())):
             next_at += every
             form = timed(browser, results, "place form", "GET", "/calls/new/")
             if form is None or form.status_code != 200:
@@ -494,17 +494,19 @@ def report(
                 f"finished: NO (state {record.get('state', 'never started')!r}, pages {pages_read}/{total})"
                 + (f"; error: {record['error'][:200]}" if record.get("error") else "")
             )
-        if sync_process is not None and sync_process.returncode not in (None, 0):
+        if sync_process is not None and sync_process.returncode == -signal.SIGTERM:
+            print("vox_sync was still running when the load ended, and was stopped")
+        elif sync_process is not None and sync_process.returncode not in (None, 0):
             print(f"vox_sync exited with {sync_process.returncode}: {sync_log.strip().splitlines()[-1:]}")
         # The sync's own clock (started_at/finished_at in its record), not the 1-second polling.
         since = _timestamp(record.get("started_at")) or watch.first_seen or started
         until = _timestamp(record.get("finished_at")) or ended
         served_meanwhile = sum(1 for e in api if since <= e[0] <= until and e[3] != 429)
-        requests = record.get("requests", 0)
-        share = f"{requests / served_meanwhile:.0%} of {served_meanwhile}" if served_meanwhile else "none"
+        # A page is committed only once Vox answered it: pages read are the sync's served requests.
+        share = f"{pages_read / served_meanwhile:.0%} of {served_meanwhile}" if served_meanwhile else "none"
         print(
-            f"its requests served: {requests} ({pages_read} pages of {total}) in {until - since:.0f} s "
-            f"= {requests / max(1.0, until - since) * 60:.1f}/min; "
+            f"its requests served: {pages_read} pages of {total} ({record.get('requests', 0)} asked for) "
+            f"in {until - since:.0f} s = {pages_read / max(1.0, until - since) * 60:.1f}/min; "
             f"its share of Vox's answers meanwhile: {share}"
         )
 
@@ -613,7 +615,7 @@ def main() -> None:
     results = Results()
     watch = SyncWatch()
     sync_process = None
-    ok = False
+    ok = complete = False
     trouble = True
     try:
         print(
@@ -748,17 +750,25 @@ def main() -> None:
             )
         for thread in threads:
             thread.start()
-        while time.time() < until:
-            time.sleep(min(10.0, max(0.0, until - time.time())))
-            gone = [
-                name for name, p in stack.processes.items() if p.poll() is not None and name != "vox_sync"
-            ]
-            if gone:
-                print(f"stopped unexpectedly: {gone}", flush=True)
-                break
-            print(f"  t={time.time() - started:4.0f} s  pages {len(results.pages)}", flush=True)
+        try:
+            while time.time() < until:
+                time.sleep(min(10.0, max(0.0, until - time.time())))
+                gone = [
+                    name for name, p in stack.processes.items() if p.poll() is not None and name != "vox_sync"
+                ]
+                if gone:
+                    print(f"stopped unexpectedly: {gone}; reporting what was measured", flush=True)
+                    break
+                print(f"  t={time.time() - started:4.0f} s  pages {len(results.pages)}", flush=True)
+            else:
+                complete = True
+        except KeyboardInterrupt:
+            # The first Ctrl-C ends the load, not the run: the figures so far are still worth printing.
+            print("\ninterrupted: reporting what was measured, then stopping everything", flush=True)
+        results.stop.set()
+        joined_by = time.monotonic() + PAGE_TIMEOUT + 5  # the last pages answer or time out
         for thread in threads:
-            thread.join(PAGE_TIMEOUT + 5)  # the last pages answer or time out
+            thread.join(max(0.1, joined_by - time.monotonic()))
         ended = time.time()
         watch.stop_event.set()
         watch.join(5)
@@ -768,8 +778,9 @@ def main() -> None:
             sync_process.terminate()  # out of time: its own report says how far it got
             sync_process.wait(20)
         latency = f", latency {args.sim_latency_ms} ms" if args.sim_latency_ms else ""
+        print(f"\ncommand: {' '.join([Path(sys.executable).name, *sys.argv])}")
         print(
-            f"\nsetup: production settings, gunicorn 3 workers, 2 Celery workers (-c 2) and beat, "
+            f"setup: production settings, gunicorn 3 workers, 2 Celery workers (-c 2) and beat, "
             f"PostgreSQL, "
             f"Redis, simulator with {args.calls} calls{latency}; "
             f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
@@ -786,6 +797,7 @@ def main() -> None:
             stack,
             deliveries,
         )
+        ok = ok and complete
         trouble = not ok or any(stack.log(name).count("Traceback") for name in stack.processes)
     except KeyboardInterrupt:
         print("\ninterrupted (or over the time limit): stopping everything", flush=True)
