@@ -14,10 +14,20 @@ import uuid
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 
 from voxdash.vox import VoxClient, errors, get_client, reset_client
-from voxdash.vox.budget import BACKGROUND, INTERACTIVE, RequestBudget, budget_from_settings, redis_for_budget
+from voxdash.vox.budget import (
+    BACKGROUND,
+    INTERACTIVE,
+    CacheLog,
+    FileLog,
+    LocalLog,
+    RequestBudget,
+    budget_from_settings,
+    redis_for_budget,
+)
 
 REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -56,11 +66,11 @@ def shared_redis():
         client.delete(*keys)
 
 
-def builder(client, prefix, clock, shared_file=None):
+def builder(client, prefix, clock, local=None):
     def build(**kw):
         options = {"per_minute": 10, "reserve": 3, "background_min": 2, "margin": 0.0, **kw}
-        return RequestBudget(client, key_prefix=prefix, clock=clock, sleep=clock.sleep,
-                             shared_file=shared_file, **options)
+        return RequestBudget(client, key_prefix=prefix, clock=clock, sleep=clock.sleep, local=local,
+                             **options)
 
     return build
 
@@ -69,19 +79,21 @@ def store(request, clock):
     if request.param == "redis":
         return builder(*request.getfixturevalue("shared_redis"), clock)
     if request.param == "file":
-        return builder(None, "unused", clock, shared_file=request.getfixturevalue("tmp_path") / "budget.json")
-    return builder(None, "unused", clock)
+        return builder(None, "unused", clock, FileLog(request.getfixturevalue("tmp_path") / "budget.json"))
+    if request.param == "cache":
+        return builder(None, "unused", clock, CacheLog(cache))
+    return builder(None, "unused", clock, LocalLog())
 
 
-@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "file", "local"])
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "file", "cache", "memory"])
 def make(request, clock):
     """Budgets on any store: the same rules must hold on each."""
     return store(request, clock)
 
 
-@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "file"])
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "file", "cache"])
 def make_shared(request, clock):
-    """Budgets sharing one log (Redis, or the file without it), like processes do."""
+    """Budgets sharing one log (Redis, or without it the file or the cache), like processes do."""
     return store(request, clock)
 
 
@@ -346,7 +358,9 @@ def test_settings_build_it_and_zero_turns_it_off(settings):
     settings.VOX_SYNC_RESERVE_PER_MINUTE = 30
     settings.VOX_BACKGROUND_MIN_PER_MINUTE = 20
     budget = budget_from_settings()
-    assert budget.redis is None  # the tests' locmem cache: a local log
+    assert budget.redis is None  # the tests' locmem cache: a log kept in it
+    budget.acquire(INTERACTIVE)
+    assert budget_from_settings().used() == 1  # a new client's budget still counts this process's
     assert (budget.allowance(INTERACTIVE), budget.allowance(BACKGROUND)) == (100, 90)
     settings.VOX_REQUESTS_PER_MINUTE = 0
     assert budget_from_settings() is None

@@ -17,7 +17,7 @@ import pytest
 
 from voxdash.simulator import Simulator, keys
 from voxdash.vox import VoxClient, errors
-from voxdash.vox.budget import BACKGROUND, INTERACTIVE, RequestBudget, redis_for_budget
+from voxdash.vox.budget import BACKGROUND, INTERACTIVE, FileLog, RequestBudget, redis_for_budget
 
 
 REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -105,7 +105,7 @@ def test_processes_share_one_budget_and_vox_never_says_429():
 
 
 def take_from_file(path: str, until: float, results) -> None:
-    budget = RequestBudget(None, per_minute=30, background_min=0, shared_file=Path(path))
+    budget = RequestBudget(None, per_minute=30, background_min=0, local=FileLog(Path(path)))
     taken = 0
     while time.time() < until:
         try:

@@ -27,10 +27,11 @@ the key). `refund(ticket)` removes exactly that ticket's entry (a request that n
 machine). `used()` counts the window for status pages.
 
 Without Redis the same rules (less the ramp) run on an exact sliding log: kept in a file under
-an exclusive lock next to the demo's file cache, so this host's processes share it, or in this
-process only (the tests' locmem cache). When Redis stops answering, each process falls back to a
-log of its own with a small allowance (`local_per_minute`, default per_minute // 8), logs that
-once, asks Redis again every `redis_retry_seconds`, and when it answers adds what it sent.
+an exclusive lock next to the demo's file cache, so this host's processes share it (`FileLog`),
+or in another Django cache, exact within one process only (`CacheLog`; the tests' locmem cache).
+When Redis stops answering, each process falls back to a log in its own memory with a small
+allowance (`local_per_minute`, default per_minute // 8), logs that once, asks Redis again every
+`redis_retry_seconds`, and when it answers adds what it sent meanwhile.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -200,8 +202,9 @@ class _Limits:
         return wait
 
 
-class _LocalLog:
-    """An exact sliding log of this process's own requests (thread-safe)."""
+class LocalLog:
+    """An exact sliding log kept in this process's memory (thread-safe). Subclasses keep it
+    elsewhere: `_state` loads it before each operation and stores it after."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -213,6 +216,12 @@ class _LocalLog:
         with self._lock:
             yield
 
+    def _load(self, state: dict) -> None:
+        self._logs = {p: deque((t, e) for t, e in state.get(p, ())) for p in PRIORITIES}
+        self._paused_until = state.get("paused_until", 0.0)
+
+    def _dump(self) -> dict:
+        return {"paused_until": self._paused_until, **{p: list(log) for p, log in self._logs.items()}}
     def _prune(self, now: float, window: float) -> None:
         for log in self._logs.values():
             while log and log[0][0] <= now - window:
@@ -251,9 +260,9 @@ class _LocalLog:
             self._paused_until = max(self._paused_until, until)
 
 
-class _FileLog(_LocalLog):
-    """The local log kept in a file under an exclusive lock, so that one host's processes share it
-    without Redis (the demo: runserver, the Celery worker and its children on the file cache)."""
+class FileLog(LocalLog):
+    """The log in a file under an exclusive lock, so that one host's processes share it without
+    Redis (the demo: runserver, the Celery worker and its children on the file cache)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -267,17 +276,29 @@ class _FileLog(_LocalLog):
             fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
             file.seek(0)
             try:
-                state = json.loads(file.read() or "{}")
+                self._load(json.loads(file.read() or "{}"))
             except ValueError:  # a process killed mid-write: start afresh
-                state = {}
-            self._logs = {p: deque((t, e) for t, e in state.get(p, ())) for p in PRIORITIES}
-            self._paused_until = state.get("paused_until", 0.0)
+                self._load({})
             yield
             file.seek(0)
             file.truncate()
-            # dumps, not dump: dump streams through the pure-Python encoder, ten times slower
-            state = {"paused_until": self._paused_until, **{p: list(log) for p, log in self._logs.items()}}
-            file.write(json.dumps(state))
+            file.write(json.dumps(self._dump()))  # not json.dump: it streams through the slow encoder
+
+
+class CacheLog(LocalLog):
+    """The log in a Django cache (the tests' locmem cache): it outlives the budget object, as
+    a process's log should, and goes with the cache's `clear()`. Exact only within one process."""
+
+    def __init__(self, cache: Any, key: str = "voxdash:vox:budget:log") -> None:
+        super().__init__()
+        self.cache, self.key = cache, key
+
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[None]:
+        with self._lock:
+            self._load(self.cache.get(self.key) or {})
+            yield
+            self.cache.set(self.key, self._dump(), timeout=None)
 
 
 class RequestBudget:
@@ -293,17 +314,18 @@ class RequestBudget:
         margin: float = 1.0,
         local_per_minute: int | None = None,
         redis_retry_seconds: float = 5.0,
-        shared_file: Path | None = None,
+        local: LocalLog | None = None,
         key_prefix: str = "voxdash:vox:budget",
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ):
         if per_minute < 1:
             raise ValueError("per_minute must be >= 1 (use no budget at all to turn it off)")
-        if not 0 <= background_min < per_minute:
-            raise ValueError("background_min must be at least 0 and leave the pages at least one request")
-        # Never reserve the whole bucket: background work must still move.
-        self.limits = _Limits(per_minute, max(0, min(reserve, per_minute - 1)), background_min)
+        # Neither priority may own the whole bucket: the other must still move (and a small
+        # budget, as in tests, works with the default shares).
+        self.limits = _Limits(
+            per_minute, max(0, min(reserve, per_minute - 1)), max(0, min(background_min, per_minute - 1))
+        )
         # Without Redis the local log is the whole budget; with it, only the stopgap of an outage.
         self.local_limits = (
             self.limits if redis_client is None
@@ -316,8 +338,8 @@ class RequestBudget:
         self._keys = [f"{key_prefix}:{name}" for name in ("interactive", "background", "since", "paused")]
         self._clock = clock  # None: Redis's clock for the shared log, time.time for the local one
         self._sleep = sleep
-        # Without Redis, a file shares the log between this host's processes, if we are given one.
-        self._local = _FileLog(shared_file) if redis_client is None and shared_file else _LocalLog()
+        # The whole log without Redis; with it, the stopgap of an outage.
+        self._local = local if local is not None else LocalLog()
         self._outage_lock = threading.Lock()
         self._redis_down_since: float | None = None  # time.monotonic() of the first failure
         self._redis_retry_at = 0.0
@@ -478,9 +500,10 @@ def budget_from_settings() -> RequestBudget | None:
     """The process's budget, or None when VOX_REQUESTS_PER_MINUTE is 0.
 
     Shared through the Redis of the default cache when that is a Redis cache, through a file in
-    its folder when that is the file cache, else this process's own."""
+    its folder when that is the file cache, else kept in that cache for this process."""
     # Imported here: the rest of voxdash.vox works without Django settings (scripts, the simulator).
     from django.conf import settings
+    from django.core.cache import caches
     from django.core.cache.backends.filebased import FileBasedCache
     from django.core.cache.backends.redis import RedisCache
     from django.utils.module_loading import import_string
@@ -488,19 +511,21 @@ def budget_from_settings() -> RequestBudget | None:
     per_minute = settings.VOX_REQUESTS_PER_MINUTE
     if not per_minute:
         return None
-    cache = settings.CACHES["default"]
-    backend = import_string(cache["BACKEND"])
-    client, shared_file = None, None
+    config = settings.CACHES["default"]
+    backend = import_string(config["BACKEND"])
+    client, local = None, None
     if issubclass(backend, RedisCache):
-        location = cache["LOCATION"]
+        location = config["LOCATION"]
         # Django's own rule: several servers, comma-separated or a list; the first one is written to.
         first = location.split(",")[0] if isinstance(location, str) else location[0]
         client = redis_for_budget(first.strip())
     elif issubclass(backend, FileBasedCache):
-        shared_file = Path(cache["LOCATION"]) / "vox-budget.json"  # the cache ignores non-.djcache files
+        local = FileLog(Path(config["LOCATION"]) / "vox-budget.json")  # the cache ignores non-.djcache files
+    else:
+        local = CacheLog(caches["default"])
     return RequestBudget(
         client,
-        shared_file=shared_file,
+        local=local,
         per_minute=per_minute,
         reserve=settings.VOX_SYNC_RESERVE_PER_MINUTE,
         background_min=settings.VOX_BACKGROUND_MIN_PER_MINUTE,
