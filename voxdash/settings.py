@@ -75,6 +75,10 @@ VOX_READ_TIMEOUT = env_float("VOX_READ_TIMEOUT", 10.0)
 VOX_MAX_RETRIES = env_int("VOX_MAX_RETRIES", 3)
 # A web request never sleeps longer than this for a Retry-After; it shows a banner instead.
 VOX_MAX_RETRY_WAIT = env_float("VOX_MAX_RETRY_WAIT", 5.0)
+# All of one web request's Vox requests share this many seconds (retries, the header's check and
+# all), then the page answers from the mirror with a banner; well under GUNICORN_TIMEOUT. Celery
+# tasks and commands are not bound by it. 0 turns it off.
+VOX_INTERACTIVE_DEADLINE = env_float("VOX_INTERACTIVE_DEADLINE", 4.0)
 # Identical call-list requests within this many seconds share one answer (0 turns it off).
 VOX_LIST_CACHE_SECONDS = env_int("VOX_LIST_CACHE_SECONDS", 5)
 # The stats page caches each past day's figures this long; today is always counted afresh (0: off).
@@ -111,6 +115,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: it times and logs everything below it, redirects and refusals included.
     "voxdash.health.logs.RequestLogMiddleware",
+    # Every Vox request made below shares this request's one deadline (VOX_INTERACTIVE_DEADLINE).
+    "voxdash.health.deadline.VoxDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

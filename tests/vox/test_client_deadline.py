@@ -150,7 +150,9 @@ def test_nested_deadlines_keep_the_earlier_one():
 
 
 def test_refused_connections_give_their_tokens_back(make_client, budget):
-    client = make_client(f"http://127.0.0.1:{closed_port()}", max_retries=2, sleep=lambda s: None, budget=budget)
+    client = make_client(
+        f"http://127.0.0.1:{closed_port()}", max_retries=2, sleep=lambda s: None, budget=budget
+    )
     for _ in range(5):  # 15 attempts against a budget of 3 a minute
         with pytest.raises(errors.VoxConnectionError) as info:
             client.health()

@@ -7,6 +7,10 @@ Inside a web request every attempt also fits the request's one deadline (`voxdas
 its timeouts are cut to the time left, a retry is made only if the time left allows it, and once
 the time is spent the request is not sent at all. Background work opens no deadline and keeps the
 full timeouts and retries.
+
+Why pages still retry within their deadline rather than never: a reset connection or a quick 503
+is often gone a moment later, and an idempotent POST whose response was lost is recovered by its
+replay within the same page. A slow Vox leaves no time for a retry, so it costs one attempt.
 """
 
 from __future__ import annotations
@@ -246,11 +250,15 @@ class VoxClient:
                     # Else, while Vox is unreachable, failed connects would spend the budget and
                     # pages would blame the budget instead of saying Vox cannot be reached.
                     self.budget.refund(ticket)
-                error: errors.VoxError = (
-                    errors.VoxTimeout(f"Vox did not answer {method} {path} in time ({_describe(exc)}).")
-                    if isinstance(exc, httpx.TimeoutException)
-                    else errors.VoxConnectionError(f"Could not reach Vox for {method} {path} ({_describe(exc)}).")
-                )
+                error: errors.VoxError
+                if isinstance(exc, httpx.TimeoutException):
+                    error = errors.VoxTimeout(
+                        f"Vox did not answer {method} {path} in time ({_describe(exc)})."
+                    )
+                else:
+                    error = errors.VoxConnectionError(
+                        f"Could not reach Vox for {method} {path} ({_describe(exc)})."
+                    )
             else:
                 if response.is_success:
                     latency_ms = (time.monotonic() - started) * 1000
