@@ -352,6 +352,20 @@ def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
     assert "answers again" in caplog.records[-1].getMessage()
 
 
+@pytest.mark.redis
+def test_the_client_keeps_answering_while_the_caches_redis_is_down(vox_settings, own_redis, simulator):
+    vox_settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": own_redis.url}}
+    reset_client()
+    client = get_client()
+    client.health()
+    own_redis.kill()
+    before = simulator.stats()["requests"]["/v1/vox/health"]
+    for _ in range(3):
+        assert client.health().environment == "test"  # no redis error reaches the page
+    assert simulator.stats()["requests"]["/v1/vox/health"] == before + 3
+
+
 # --- the one factory
 def test_settings_build_it_and_zero_turns_it_off(settings):
     settings.VOX_REQUESTS_PER_MINUTE = 120

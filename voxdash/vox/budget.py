@@ -338,7 +338,6 @@ class RequestBudget:
         self._keys = [f"{key_prefix}:{name}" for name in ("interactive", "background", "since", "paused")]
         self._clock = clock  # None: Redis's clock for the shared log, time.time for the local one
         self._sleep = sleep
-        # The whole log without Redis; with it, the stopgap of an outage.
         self._local = local if local is not None else LocalLog()
         self._outage_lock = threading.Lock()
         self._redis_down_since: float | None = None  # time.monotonic() of the first failure
@@ -388,13 +387,13 @@ class RequestBudget:
         if self._redis_down_since is None:
             return
         with self._outage_lock:
-            if self._redis_down_since is not None:
-                logger.warning(
-                    "Redis answers again after %.0f s; the Vox request budget is shared again.",
-                    time.monotonic() - self._redis_down_since,
-                )
-                self._redis_down_since = None
-                self._hand_over_local_log()
+            down_since, self._redis_down_since = self._redis_down_since, None
+        if down_since is not None:  # this thread saw the outage end
+            logger.warning(
+                "Redis answers again after %.0f s; the Vox request budget is shared again.",
+                time.monotonic() - down_since,
+            )
+            self._hand_over_local_log()  # outside the lock: a failure here takes it again
 
     def _hand_over_local_log(self) -> None:
         """Vox saw the requests this process sent during the outage: they count in the shared
