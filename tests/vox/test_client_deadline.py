@@ -161,6 +161,30 @@ def test_refused_connections_give_their_tokens_back(make_client, budget):
     assert len(budget.taken) == 15 and budget.refunded == budget.taken
 
 
+def test_a_connect_timeout_gives_its_token_back(make_client, budget):
+    # A listener whose accept queue is full: the kernel drops further connection attempts, so
+    # connecting times out (as with a firewalled host) without anything reaching a server.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            client = make_client(
+                f"http://127.0.0.1:{port}", connect_timeout=0.2, max_retries=0, budget=budget
+            )
+            for _ in range(4):  # more than the budget of 3
+                with pytest.raises(errors.VoxTimeout):
+                    client.health()
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert len(budget.taken) == 4 and budget.refunded == budget.taken
+
+
 def test_a_request_that_reached_vox_keeps_its_token(make_client, simulator, budget):
     simulator.faults.latency_ms = 1000
     client = make_client(read_timeout=0.2, max_retries=0, budget=budget)
