@@ -20,7 +20,7 @@ answers while it ran). Every process it started is stopped at the end, on Ctrl-C
 after a hard time limit; everything listens on 127.0.0.1 only.
 
     .venv/bin/python benchmarks/load.py [--duration 180] [--users 6] [--think 1.0] [--place-every 15]
-        [--full-sync [command|task]] [--calls 10000] [--sim-latency-ms 0] [--rate-limit 120]
+        [--full-sync [command|task]] [--calls 10000] [--sim-latency-ms 0] [--rate-limit 120] [--budget N]
         [--mix history=4,overview=2,numbers=1,agents=1,detail=2,stats=1]
         [--database-url postgres://postgres@127.0.0.1:5432/voxdash_bench_load]
         [--redis-url redis://127.0.0.1:6379/13] [--seed 1] [--keep-logs]
@@ -435,7 +435,11 @@ def report(
     most, at = max_in_window(times, WINDOW)
     most_admitted, _ = max_in_window(admitted, WINDOW)
     minutes = (ended - started) / 60
-    print(f"\n== Vox (the simulator's own log; rate limit {args.rate_limit}/min per key)")
+    budget = "off" if args.budget == 0 else f"{args.rate_limit if args.budget is None else args.budget}/min"
+    print(
+        f"\n== Vox (the simulator's own log; rate limit {args.rate_limit}/min per key, "
+        f"voxdash's budget {budget})"
+    )
     print(
         f"requests received: {len(api)} in {minutes:.1f} min ({len(api) / minutes:.0f}/min on average); "
         f"by status {dict(sorted(statuses.items()))}"
@@ -564,7 +568,13 @@ def main() -> None:
     )
     parser.add_argument("--calls", type=int, default=10_000, help="the simulator's call history")
     parser.add_argument("--sim-latency-ms", type=int, default=0, help="every Vox answer waits this long")
-    parser.add_argument("--rate-limit", type=int, default=120, help="Vox's and voxdash's requests per minute")
+    parser.add_argument("--rate-limit", type=int, default=120, help="Vox's requests per minute per key")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        help="voxdash's VOX_REQUESTS_PER_MINUTE (default: the rate limit; 0 turns voxdash's budget off, "
+        "which shows what the budget prevents)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voxdash_bench_load")
     parser.add_argument(
@@ -574,6 +584,8 @@ def main() -> None:
         "--keep-logs", action="store_true", help="keep the processes' logs (always kept on trouble)"
     )
     args = parser.parse_args()
+    if args.budget is not None and args.budget < 0:
+        parser.error("--budget must be 0 (off) or more")
     if args.duration <= 0 or args.users < 0 or args.think < 0 or args.place_every < 0:
         parser.error("--duration must be above 0; --users, --think and --place-every 0 or more")
     for url in (args.database_url, args.redis_url):
@@ -598,7 +610,7 @@ def main() -> None:
         VOX_API_BASE_URL=sim_url,
         VOX_API_KEY=keys.DEMO_KEY,
         VOX_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        VOX_REQUESTS_PER_MINUTE=str(args.rate_limit),
+        VOX_REQUESTS_PER_MINUTE=str(args.rate_limit if args.budget is None else args.budget),
         VOXDASH_VAR_DIR=str(var_dir),
         DATABASE_URL=args.database_url,
         CELERY_BROKER_URL=args.redis_url,
