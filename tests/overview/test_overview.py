@@ -1,6 +1,7 @@
 """The overview page and the header every page shares."""
 
 import re
+import time
 
 from django.urls import reverse
 
@@ -66,3 +67,16 @@ def test_health_is_asked_once_for_many_pages(viewer_client, simulator):
     for _ in range(3):
         viewer_client.get(reverse("calls:list"))
     assert simulator.stats()["requests"].get("/v1/vox/health") == 1
+
+
+def test_a_health_check_with_no_time_left_is_not_cached_for_everyone(viewer_client, simulator):
+    # One page spent its deadline on a slow list; its header check was never sent. That says
+    # nothing about Vox, so the next page must ask again rather than show "took too long".
+    from voxdash.overview.connection import connection_status
+    from voxdash.vox import deadline
+
+    with deadline.within(0.01):
+        time.sleep(0.02)
+        status = connection_status()
+    assert status.problem_kind == "VoxDeadlineSpent"
+    assert connection_status().ok

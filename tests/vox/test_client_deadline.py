@@ -213,3 +213,18 @@ def test_placing_under_a_deadline_stays_exactly_once(make_client, simulator):
     with deadline.within(3):
         again = client.place_call(other, idempotency_key=second_key)
     assert again.replayed is True and simulator.stats()["dialed"] == 2
+
+
+def test_a_429_from_vox_holds_every_process_off_for_its_retry_after(make_client, simulator, settings):
+    # Another system spends the key: Vox answers 429 with Retry-After. A second client on the same
+    # shared budget (another gunicorn worker) must not send anything until that time has passed.
+    settings.VOX_REQUESTS_PER_MINUTE = 120
+    simulator.faults.queue(429, retry_after=30, path=CALLS)
+    first = make_client(budget=budget_from_settings(), max_retries=0)
+    second = make_client(budget=budget_from_settings(), max_retries=0)
+    with pytest.raises(errors.VoxRateLimited):
+        first.list_calls()
+    with pytest.raises(errors.VoxBudgetExhausted) as info:
+        second.health()
+    assert hits(simulator, "GET", HEALTH) == 0
+    assert info.value.retry_after == pytest.approx(30, abs=2)

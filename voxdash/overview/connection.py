@@ -64,5 +64,8 @@ def connection_status(*, refresh: bool = False) -> ConnectionStatus:
     status = None if refresh else cache.get(CACHE_KEY)
     if status is None:
         status = check_connection()
-        cache.set(CACHE_KEY, status, HEALTHY_FOR if status.ok else UNHEALTHY_FOR)
+        # A check this page had no time left to send tells nothing about Vox: caching it would show
+        # everyone "Vox took too long" for the next seconds because one page was slow.
+        if status.problem_kind != errors.VoxDeadlineSpent.__name__:
+            cache.set(CACHE_KEY, status, HEALTHY_FOR if status.ok else UNHEALTHY_FOR)
     return status

@@ -233,7 +233,7 @@ class VoxClient:
             if left is not None and left < MIN_ATTEMPT_SECONDS:
                 # Checked before the budget: a request never sent must not cost a token.
                 self._log(logging.INFO, method, path, None, "not sent: deadline spent", 0.0, attempt)
-                raise errors.VoxTimeout(
+                raise errors.VoxDeadlineSpent(
                     f"{method} {path} was not sent: this page's time for Vox was already spent."
                 )
             ticket = self.budget.acquire(self.priority) if self.budget is not None else None
@@ -268,6 +268,10 @@ class VoxClient:
                     )
                     return _envelope(response), response, latency_ms
                 error = self._error_from(response)
+                if isinstance(error, errors.VoxRateLimited) and error.retry_after and self.budget is not None:
+                    # Vox itself said stop: another system is using the key, or our count drifted.
+                    # Every process holds off for as long as Vox asked, not only this one.
+                    self.budget.pause(error.retry_after)
             elapsed_ms = (time.monotonic() - started) * 1000
 
             retry = may_retry and attempt <= self.max_retries and _should_retry(error)

@@ -34,6 +34,7 @@ __all__ = [
     "VoxBudgetExhausted",
     "VoxUnavailable",
     "VoxTimeout",
+    "VoxDeadlineSpent",
     "VoxConnectionError",
     "VoxBadResponse",
     "mask_key",
@@ -281,6 +282,13 @@ class VoxTimeout(VoxTransientError):
     default_message = "The Vox API did not answer in time."
     user_message = "Vox took too long to answer."
     hint = "Try again; if a call was being placed, check the call list before placing it again."
+
+
+class VoxDeadlineSpent(VoxTimeout):
+    """Not sent at all: the web request's one deadline (voxdash.vox.deadline) was already used up
+    by earlier requests. It says nothing about Vox's health, so status checks must not cache it."""
+
+    default_message = "The request to Vox was not sent: this page's time for Vox was spent."
 
 
 class VoxConnectionError(VoxTransientError):
