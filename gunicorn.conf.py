@@ -1,6 +1,6 @@
 """gunicorn settings for the web process (`make run-web`; gunicorn reads ./gunicorn.conf.py itself).
 
-Environment: PORT (8000), WEB_CONCURRENCY (3 workers), GUNICORN_TIMEOUT (60 s),
+Environment: PORT (8000), WEB_CONCURRENCY (3 workers), GUNICORN_TIMEOUT (60 s), GUNICORN_CONTROL_SOCKET,
 FORWARDED_ALLOW_IPS (the proxy's addresses; gunicorn's default is 127.0.0.1), VOXDASH_URL_PREFIX.
 """
 
@@ -72,3 +72,11 @@ class QueryFreeLogger(Logger):
 
 
 logger_class = QueryFreeLogger
+
+# gunicorn 27's control socket defaults to one per-user path ($XDG_RUNTIME_DIR or ~/.gunicorn/
+# gunicorn.ctl), shared by every gunicorn that user runs: a second deployment (or a test) on the
+# same host would take over the first one's. voxdash does not use it; GUNICORN_CONTROL_SOCKET
+# names a path of this deployment's own to turn it on.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]

@@ -61,3 +61,13 @@ def test_setting_up_again_does_not_stack_filters(gunicorn_log):
     assert len(log.error_log.filters) == len(log.access_log.filters) == 1
 
 
+
+
+def test_no_shared_control_socket_unless_asked_for(monkeypatch):
+    # Two gunicorns of one user (two deployments, or a test beside the service) would otherwise
+    # share $HOME/.gunicorn/gunicorn.ctl, the second taking the first one's over.
+    assert CONF["control_socket_disable"] is True
+    monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/voxdash/gunicorn.ctl")
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent.parent / "gunicorn.conf.py"))
+    assert conf["control_socket_disable"] is False
+    assert conf["control_socket"] == "/run/voxdash/gunicorn.ctl"

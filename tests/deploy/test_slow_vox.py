@@ -81,7 +81,7 @@ class Site:
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             # No control socket: its default path is per user, shared by every gunicorn started here.
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "--no-control-socket", "voxdash.wsgi"],
+            [str(GUNICORN), "-c", "gunicorn.conf.py", "voxdash.wsgi"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("w"),
         )
         workers = int(env["WEB_CONCURRENCY"])
