@@ -209,6 +209,45 @@ if CELERY_BROKER_URL == "filesystem://":
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for the next one
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Killed workers (README "Running workers under a supervisor"). With acks_late a message is
+# acknowledged only when its task is done; what a kill leaves behind, by case:
+# - The whole worker SIGKILLed: its reserved messages stay unacknowledged in Redis and are
+#   delivered again after the visibility timeout (kombu's default: an hour).
+#   https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
+# - A pool child killed (the out-of-memory case): Celery acknowledges the message anyway unless
+#   task_reject_on_worker_lost. We leave that off on purpose: on, the message is requeued at once,
+#   and a message that itself makes the child run out of memory kills child after child in a
+#   tight loop (a poison message). Off, the task is marked lost, and the sweep below re-queues
+#   the durable work (pending webhook events, a stopped full sync) after VOXDASH_SWEEP_AFTER_SECONDS
+#   at most once per that age: recovery in minutes, a poison message retried at a walking pace.
+#   https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # 15 minutes rather than an hour: with the sweep the durable work no longer waits for it, so it
+    # is only the fallback for the rest (incremental syncs, stats), which beat repeats anyway. It
+    # must stay longer than any countdown (Redis redelivers an ETA task whose wait outlasts it:
+    # our longest retry waits are 300 s). A task running longer than it is delivered a second
+    # time while the first still runs: a long full sync is, and that is safe, because the copy
+    # finds the sync lock held and a full walk under way and drops itself (calls.tasks); webhook
+    # processing takes a row lock and skips an event already applied.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = 900
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's redis transport with a fix for a worker that died when Redis restarted while it held
+    # unacknowledged messages (voxdash/celery.py says how). Not for rediss://: naming a transport
+    # class bypasses kombu's TLS defaults for that scheme.
+    CELERY_BROKER_TRANSPORT = "voxdash.celery:RedisTransport"
+# A broker down at start or later: keep trying, forever (None), instead of exiting after 100
+# attempts; the supervisor restarts a worker that exits anyway, but one that waits is ready the
+# moment Redis is back. https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-max-retries
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The sweep (voxdash.sweep): every VOXDASH_SWEEP_EVERY seconds, webhook events left pending longer
+# than VOXDASH_SWEEP_AFTER_SECONDS (at most VOXDASH_SWEEP_BATCH a run) and a full sync stopped
+# mid-walk are queued again. The age should exceed a normal queue wait, or busy queues get
+# harmless but useless second messages.
+VOXDASH_SWEEP_AFTER_SECONDS = env_int("VOXDASH_SWEEP_AFTER_SECONDS", 120)
+VOXDASH_SWEEP_EVERY = env_int("VOXDASH_SWEEP_EVERY", 60)
+VOXDASH_SWEEP_BATCH = env_int("VOXDASH_SWEEP_BATCH", 500)
 CELERY_TIMEZONE = env("TIME_ZONE", "UTC")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -252,6 +291,10 @@ def _beat_schedule() -> dict:
             "options": {"expires": VOX_SYNC_DIRECTORY_EVERY},
         },
     }
+    for name, task in (("sweep-webhook-events", "voxdash.webhooks.tasks.sweep_webhook_events"),
+                       ("sweep-full-sync", "voxdash.calls.tasks.sweep_full_sync")):
+        schedule[name] = {"task": task, "schedule": float(VOXDASH_SWEEP_EVERY),
+                          "options": {"expires": VOXDASH_SWEEP_EVERY}}
     if VOX_STATS_CACHE_SECONDS:
         every = max(60, VOX_STATS_CACHE_SECONDS // 2)
         schedule["refresh-stats-days"] = {

@@ -4,8 +4,10 @@ import logging
 
 from celery import shared_task
 
+from voxdash import sweep
 from voxdash.vox import errors
 
+from .models import SyncState
 from .sync import SyncAlreadyRunning, calls_sync
 
 logger = logging.getLogger(__name__)
@@ -16,9 +18,14 @@ def sync_calls(self, full: bool = False) -> dict | None:
     try:
         summary = calls_sync(full=full)
     except SyncAlreadyRunning:
-        if full:  # the nightly full must still happen: try again once the other run is done
+        if full and not SyncState.objects.filter(name="calls", full_next_page__isnull=False).exists():
+            # The nightly full must still happen: try again once the other (incremental) run is done.
             raise self.retry(countdown=60) from None
-        return None  # the running sync covers what this incremental would have done
+        # An incremental is covered by the running sync. So is a full while a full walk is under
+        # way: this is then a second copy of it (redelivered after the visibility timeout while
+        # the first still runs, or queued by the sweep), and waiting to run it after the walk has
+        # finished would only start the whole walk again from page 1.
+        return None
     except errors.VoxTransientError as exc:
         # A 429 or our own budget says when to come back; each page is committed, so the retry
         # (or the next beat) picks up where this one stopped.
@@ -26,3 +33,12 @@ def sync_calls(self, full: bool = False) -> dict | None:
     return {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged,
             "requests": summary.requests, "pages": summary.pages}
 
+
+# Beat, every VOXDASH_SWEEP_EVERY seconds: a full sync whose worker was killed mid-walk is queued
+# again, and resumes from its recorded page. No retries: the next run is the retry.
+@shared_task(ignore_result=True)
+def sweep_full_sync() -> bool:
+    if not sweep.calls_full_sync_claim_stalled():
+        return False
+    sync_calls.delay(full=True)
+    return True

@@ -1,8 +1,10 @@
-"""The one webhook task: it owns retries; the work is services.webhook_event_process."""
+"""The webhook tasks: they own retries and sending; the work is in services and voxdash.sweep."""
 
 from __future__ import annotations
 
 from celery import shared_task
+
+from voxdash import sweep
 
 from . import services
 
@@ -13,3 +15,13 @@ from . import services
              max_retries=8)
 def process_webhook_event(event_pk: int) -> str:
     return services.webhook_event_process(event_pk=event_pk)
+
+
+# Beat, every VOXDASH_SWEEP_EVERY seconds: events whose message was lost (killed worker, broker
+# restarted empty, push failed) are queued again. No retries: the next run is the retry.
+@shared_task(ignore_result=True)
+def sweep_webhook_events() -> int:
+    stranded = sweep.webhook_events_claim_stranded()
+    for event_pk in stranded:
+        process_webhook_event.delay(event_pk)
+    return len(stranded)
