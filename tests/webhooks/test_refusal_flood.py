@@ -45,6 +45,8 @@ def test_a_flood_logs_a_sample_and_a_summary(client, clock, caplog):
     assert len(_lines(caplog, "webhook rejected")) == 10  # REFUSALS_LOGGED_PER_MINUTE
     assert len(_lines(caplog, "the rest are counted, not logged")) == 1
     assert _lines(caplog, "Bad Request") == []  # Django's own unsampled line per 4xx
+    # The request log's own line per request: at INFO for the sample, quiet (DEBUG) past it.
+    assert len([r for r in caplog.records if r.name == "voxdash.requests"]) == 10
     assert RefusedDelivery.objects.count() == 60  # REFUSALS_PER_MINUTE
 
     caplog.clear()

@@ -60,7 +60,11 @@ class RequestLogMiddleware:
             "user_id": user.pk if user is not None and user.is_authenticated else None,
             "request_id": request.request_id,
         }
-        quiet = response.status_code == 200 and PROBE_PATHS.search(request.path)
+        # Probes every few seconds, and a flood of refused webhooks past its logged sample
+        # (response.log_quietly, set by the receiver), would drown the lines worth reading.
+        quiet = (response.status_code == 200 and PROBE_PATHS.search(request.path)) or getattr(
+            response, "log_quietly", False
+        )
         request_logger.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": fields})
 
 

@@ -360,8 +360,9 @@ _WINDOW_KEY = "voxdash:webhooks:refused:{}"
 
 
 def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: str,
-                            level: int = logging.WARNING) -> None:
-    """Log and keep a refused delivery for the webhook log, both sampled against floods.
+                            level: int = logging.WARNING) -> bool:
+    """Log and keep a refused delivery for the webhook log, both sampled against floods; return
+    whether this one was within the logged sample.
 
     Never raises: the sender gets its 400 whether or not the refusal could be counted or kept.
     """
@@ -380,8 +381,9 @@ def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: s
     elif seen == REFUSALS_LOGGED_PER_MINUTE + 1:
         logger.warning("webhook refusals: more than %d this minute; the rest are counted, not logged",
                        REFUSALS_LOGGED_PER_MINUTE)
+    logged = seen <= REFUSALS_LOGGED_PER_MINUTE
     if seen > REFUSALS_PER_MINUTE:
-        return
+        return logged
     try:
         refusal = RefusedDelivery.objects.create(
             reason=storable_text(reason)[:200],
@@ -394,6 +396,7 @@ def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: s
         RefusedDelivery.objects.filter(pk__lte=refusal.pk - REFUSALS_KEPT).delete()
     except DatabaseError as exc:  # database down: the refusal is only lost from the log page
         logger.warning("webhook refusal not kept (%s)", type(exc).__name__)
+    return logged
 
 
 # When the shared cache is unreachable each process counts alone: the bound then holds per

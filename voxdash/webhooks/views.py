@@ -52,12 +52,14 @@ def vox(request: HttpRequest) -> JsonResponse:
 
 def _refused(request: HttpRequest, exc: Exception, reason: str, level: int) -> JsonResponse:
     """The 400 for a refused delivery, recorded (and logged, sampled) by the service."""
-    services.refused_delivery_record(
+    logged = services.refused_delivery_record(
         reason=reason, headers=request.headers, body=request.body,
         remote_addr=request.META.get("REMOTE_ADDR", ""), level=level,
     )
     response = JsonResponse({"error": str(exc)}, status=400)
     # Django's own "Bad Request" line would log every refusal again, unsampled; the service's
-    # sampled line is the one record (Django skips responses marked as logged).
+    # sampled line is the one record (Django skips responses marked as logged), and past the
+    # sample the request log's line goes quiet too (voxdash.health.logs).
     response._has_been_logged = True
+    response.log_quietly = not logged
     return response
