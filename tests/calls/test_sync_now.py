@@ -65,3 +65,26 @@ def test_progress_panel_follows_the_sync(staff_client):
 def test_a_real_sync_reports_to_the_panel(staff_client, synced):
     body = staff_client.get(STATUS).content.decode()
     assert 'data-sync-state="done"' in body and "Synced: 300 new" in body and "Local copy as of" in body
+
+
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as s:  # free a moment ago, nothing listens on it now: a stopped Redis
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sync_now_with_the_broker_down_says_so_instead_of_a_500(staff_client, django_capture_on_commit_callbacks):
+    from tests.fixtures.celery_worker import _point_app_at
+
+    old = _point_app_at(f"redis://127.0.0.1:{_dead_port()}/0", "voxdash-tests-no-broker")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            staff_client.post(SYNC, headers={"HX-Request": "true"})
+    finally:
+        _point_app_at(*old)
+    response = staff_client.get(STATUS)  # the panel as the next poll shows it
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "task queue is unreachable" in body and "every 1s" not in body

@@ -358,8 +358,19 @@ def calls_sync_request() -> bool:
         queued_at = datetime.fromisoformat(progress["updated_at"])
         if timezone.now() - queued_at < timedelta(seconds=60):
             return False
+    report_progress("calls", "queued")
+    transaction.on_commit(_queue_sync)
+    return True
+
+
+NOT_QUEUED = "The task queue is unreachable, so no sync was queued; the scheduled sync runs once it is back"
+
+
+def _queue_sync() -> None:
     from .tasks import sync_calls  # imports Celery's app: only when a sync is really asked for
 
-    report_progress("calls", "queued")
-    sync_calls.delay_on_commit()
-    return True
+    try:
+        sync_calls.delay()
+    except Exception as exc:  # kombu and redis raise many types; the page must answer, not 500
+        logger.warning("sync not queued: the broker is unreachable (%s)", type(exc).__name__)
+        report_progress("calls", "not_queued", error=NOT_QUEUED)
