@@ -248,6 +248,11 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 VOXDASH_SWEEP_AFTER_SECONDS = env_int("VOXDASH_SWEEP_AFTER_SECONDS", 120)
 VOXDASH_SWEEP_EVERY = env_int("VOXDASH_SWEEP_EVERY", 60)
 VOXDASH_SWEEP_BATCH = env_int("VOXDASH_SWEEP_BATCH", 500)
+if min(VOXDASH_SWEEP_AFTER_SECONDS, VOXDASH_SWEEP_EVERY, VOXDASH_SWEEP_BATCH) < 1:
+    # 0 would sweep events the moment they arrive, or never: neither is a setting anyone means.
+    raise ImproperlyConfigured(
+        "VOXDASH_SWEEP_AFTER_SECONDS, VOXDASH_SWEEP_EVERY and VOXDASH_SWEEP_BATCH must be at least 1."
+    )
 CELERY_TIMEZONE = env("TIME_ZONE", "UTC")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
 from tests.deploy.test_settings import production_settings
 
 
@@ -36,3 +39,9 @@ def test_beat_runs_both_sweeps_every_so_often(monkeypatch):
     for name in ("sweep-webhook-events", "sweep-full-sync"):
         assert schedule[name]["schedule"] == 30.0
         assert schedule[name]["options"] == {"expires": 30}  # a backlog of sweeps is dropped
+
+
+@pytest.mark.parametrize("name", ["VOXDASH_SWEEP_AFTER_SECONDS", "VOXDASH_SWEEP_EVERY", "VOXDASH_SWEEP_BATCH"])
+def test_a_sweep_setting_below_one_is_refused_with_its_name(monkeypatch, name):
+    with pytest.raises(ImproperlyConfigured, match=name):
+        production_settings(monkeypatch, **{name: "0"})
