@@ -20,8 +20,9 @@ from .events import applied, store_events
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
-def test_worker_survives_the_broker_killed_and_restarted(start_worker, start_beat, own_redis):
-    worker = start_worker()
+@pytest.mark.parametrize("pool", ["threads", "prefork"])  # prefork: production's pool
+def test_worker_survives_the_broker_killed_and_restarted(start_worker, start_beat, own_redis, pool):
+    worker = start_worker(pool=pool, concurrency=2)
     [held] = store_events(1, prefix="held", enqueue=False)
     # Reserved by the worker, unacknowledged, until its countdown is over: what it must restore.
     process_webhook_event.apply_async((held,), countdown=300)
