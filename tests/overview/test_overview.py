@@ -80,3 +80,21 @@ def test_a_health_check_with_no_time_left_is_not_cached_for_everyone(viewer_clie
         status = connection_status()
     assert status.problem_kind == "VoxDeadlineSpent"
     assert connection_status().ok
+
+
+def test_while_the_budget_is_spent_the_header_keeps_vox_s_last_answer(viewer_client, simulator, settings):
+    # Busy pages spend the budget; the header's next check cannot be sent. The TEST badge and
+    # "Connected" must stay (with the time Vox last answered), not turn into "budget spent".
+    from django.core.cache import cache
+
+    from voxdash.overview.connection import CACHE_KEY, connection_status
+    from voxdash.vox.budget import budget_from_settings
+
+    first = connection_status()
+    assert first.ok and first.is_test
+    cache.delete(CACHE_KEY)  # its minute is over
+    budget_from_settings().pause(30)  # as when Vox said 429: nothing may be sent now
+    body = viewer_client.get(reverse("overview")).content.decode()
+    assert 'class="env-badge env-test"' in body  # the header's TEST badge
+    assert '<span class="badge badge-ok">Connected</span>' in body  # the connection panel
+    assert connection_status() == first

@@ -16,6 +16,10 @@ from voxdash.vox import errors, get_client
 CACHE_KEY = "voxdash:connection"
 HEALTHY_FOR = 60
 UNHEALTHY_FOR = 10
+# Vox's last real answer, shown while checks cannot be sent (budget or page deadline spent).
+LAST_KNOWN_KEY = "voxdash:connection:last"
+LAST_KNOWN_FOR = 600
+_NOT_SENT = frozenset({errors.VoxBudgetExhausted.__name__, errors.VoxDeadlineSpent.__name__})
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,19 @@ def check_connection() -> ConnectionStatus:
 
 def connection_status(*, refresh: bool = False) -> ConnectionStatus:
     status = None if refresh else cache.get(CACHE_KEY)
-    if status is None:
-        status = check_connection()
-        # A check this page had no time left to send tells nothing about Vox: caching it would show
-        # everyone "Vox took too long" for the next seconds because one page was slow.
-        if status.problem_kind != errors.VoxDeadlineSpent.__name__:
-            cache.set(CACHE_KEY, status, HEALTHY_FOR if status.ok else UNHEALTHY_FOR)
+    if status is not None:
+        return status
+    status = check_connection()
+    if status.problem_kind in _NOT_SENT:
+        # The check never reached Vox (this page's time was spent, or the budget was: busy pages),
+        # so it says nothing about Vox. Vox's last answer stands, with the time it was given:
+        # otherwise under load every header would lose its TEST badge and the overview would say
+        # "budget spent" instead of "Connected".
+        last = cache.get(LAST_KNOWN_KEY)
+        if last is None:
+            return status  # nothing better to show, and nothing worth keeping
+        cache.set(CACHE_KEY, last, UNHEALTHY_FOR)
+        return last
+    cache.set(CACHE_KEY, status, HEALTHY_FOR if status.ok else UNHEALTHY_FOR)
+    cache.set(LAST_KNOWN_KEY, status, LAST_KNOWN_FOR)
     return status
