@@ -111,4 +111,6 @@ def start_worker(own_redis, transactional_db, tmp_path) -> Iterator[Callable[...
 def start_beat(own_redis, tmp_path) -> Iterator[Callable[[], Worker]]:
     """start_beat() -> a beat process of its own, sending the sweep to `own_redis` every second."""
     with contextlib.ExitStack() as stack:
-        yield lambda: stack.enter_context(running_beat(tmp_path, broker_url=own_redis.url, extra_env=SWEEP_ENV))
+        yield lambda: stack.enter_context(
+            running_beat(tmp_path, broker_url=own_redis.url, extra_env=SWEEP_ENV)
+        )

@@ -41,7 +41,9 @@ def test_beat_runs_both_sweeps_every_so_often(monkeypatch):
         assert schedule[name]["options"] == {"expires": 30}  # a backlog of sweeps is dropped
 
 
-@pytest.mark.parametrize("name", ["VOXDASH_SWEEP_AFTER_SECONDS", "VOXDASH_SWEEP_EVERY", "VOXDASH_SWEEP_BATCH"])
+@pytest.mark.parametrize(
+    "name", ["VOXDASH_SWEEP_AFTER_SECONDS", "VOXDASH_SWEEP_EVERY", "VOXDASH_SWEEP_BATCH"]
+)
 def test_a_sweep_setting_below_one_is_refused_with_its_name(monkeypatch, name):
     with pytest.raises(ImproperlyConfigured, match=name):
         production_settings(monkeypatch, **{name: "0"})
