@@ -30,7 +30,7 @@ def test_worker_survives_the_broker_killed_and_restarted(start_worker, start_bea
 
     own_redis.kill()
     worker.wait_for(lambda: "Connection to broker lost" in worker.log(), what="the worker to notice")
-    time.sleep(2)
+    time.sleep(1)  # gone long enough for a reconnect attempt to be refused
     own_redis.start()
 
     # After it reconnects, the worker takes new work (a webhook stored now, enqueued as usual).
