@@ -11,12 +11,17 @@ rules and the insert are one Lua script (EVALSHA: one round trip, atomic across 
 by Redis's own clock so processes on different hosts agree. The window is `margin` seconds longer
 than Vox's, because Vox counts a request when it arrives, a little after we admitted it.
 
-Two priorities share it:
-- interactive (a page someone is looking at) may use at most `per_minute - background_min`; when
-  that is spent, `VoxBudgetExhausted` is raised at once, so the view falls back to the mirror;
+Three priorities share it:
+- interactive (a page someone is looking at) may use at most
+  `per_minute - background_min - placement_reserve`, counting placements too; when that is spent,
+  `VoxBudgetExhausted` is raised at once, so the view falls back to the mirror;
+- place (the POST that places a call) may use the pages' allowance plus `placement_reserve`,
+  which pages never touch: placing is the most valuable request voxdash sends and, unlike a page,
+  has no mirror to fall back to, so busy pages alone cannot refuse it while placements stay within
+  the reserve. It fails at once too;
 - background (sync) always gets its `background_min` share, however busy the pages are, and
-  beyond it leaves `reserve` tokens to the pages; it waits (up to `background_wait`) instead of
-  failing.
+  beyond it leaves `reserve` tokens to pages and placements; it waits (up to `background_wait`)
+  instead of failing.
 
 Conservative start: when the log's "began at" marker is missing (first use, or Redis restarted
 empty), the previous window may have been spent by a process we cannot see, so every allowance
@@ -62,7 +67,9 @@ logger = logging.getLogger(__name__)
 
 INTERACTIVE = "interactive"
 BACKGROUND = "background"
-PRIORITIES = (INTERACTIVE, BACKGROUND)
+PLACEMENT = "place"
+PRIORITIES = (INTERACTIVE, BACKGROUND, PLACEMENT)
+# Each priority's log is its own sorted set, named after it (the order is the Lua script's KEYS).
 
 # Redis's clock unless the caller passes a time (tests, with a fake clock).
 _NOW = """
@@ -73,30 +80,33 @@ if not now then
 end
 """
 
-# KEYS: interactive log, background log, "began at" marker, paused-until.
-# ARGV: now ('' = Redis's clock), window, per_minute, reserve, background_min, priority, entry id.
-# Returns {1, now} when admitted, {0, seconds to wait} when not. The rule is `_Limits.wait` in Lua.
+# KEYS: interactive log, background log, place log, "began at" marker, paused-until.
+# ARGV: now ('' = Redis's clock), window, per_minute, reserve, background_min, priority, entry id,
+# placement_reserve. Returns {1, now} when admitted, {0, seconds to wait} when not. The rule is
+# `_Limits.wait` in Lua.
 _TAKE = _NOW + """
 local window = tonumber(ARGV[2])
 local per_minute, reserve, background_min = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local paused = tonumber(redis.call('GET', KEYS[4]))
+local placement_reserve = tonumber(ARGV[8])
+local paused = tonumber(redis.call('GET', KEYS[5]))
 if paused and paused > now then
   return {0, tostring(paused - now)}
 end
-local since = tonumber(redis.call('GET', KEYS[3]))
+local since = tonumber(redis.call('GET', KEYS[4]))
 if not since then
   since = now
-  redis.call('SET', KEYS[3], tostring(now))
+  redis.call('SET', KEYS[4], tostring(now))
 end
 local ramp = math.min(1, math.max(0, (now - since) / window))
 local function cap(n)
   if n <= 0 then return 0 end
   return math.max(1, math.floor(n * ramp))
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-local interactive, background = redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])
-local total = interactive + background
+for i = 1, 3 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window) end
+local background = redis.call('ZCARD', KEYS[2])
+-- pages and placements draw on one allowance ("front"); placements alone may also use the reserve
+local front = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[3])
+local total = front + background
 -- seconds until the k-th oldest entry of these logs leaves the window (huge if there is none)
 local function leaves(keys, k)
   local scores = {}
@@ -108,36 +118,39 @@ local function leaves(keys, k)
   if scores[k] == nil then return math.huge end
   return scores[k] + window - now
 end
-local both = {KEYS[1], KEYS[2]}
+local all, fronts = {KEYS[1], KEYS[2], KEYS[3]}, {KEYS[1], KEYS[3]}
 local wait = 0
 local limit = cap(per_minute)
-if total >= limit then wait = math.max(wait, leaves(both, total - limit + 1)) end
-if ARGV[6] == 'interactive' then
-  local most = cap(per_minute - background_min)
-  if interactive >= most then wait = math.max(wait, leaves({KEYS[1]}, interactive - most + 1)) end
-else
+if total >= limit then wait = math.max(wait, leaves(all, total - limit + 1)) end
+if ARGV[6] == 'background' then
   local free, share = cap(per_minute - reserve), cap(background_min)
   if total >= free and background >= share then
-    wait = math.max(wait, math.min(leaves(both, total - free + 1), leaves({KEYS[2]}, background - share + 1)))
+    wait = math.max(wait, math.min(leaves(all, total - free + 1), leaves({KEYS[2]}, background - share + 1)))
   end
+else
+  local most = per_minute - background_min
+  if ARGV[6] == 'interactive' then most = most - placement_reserve end
+  most = cap(most)
+  if front >= most then wait = math.max(wait, leaves(fronts, front - most + 1)) end
 end
 if wait > 0 then
   -- while ramping up, the allowance itself grows by one about every window / per_minute
   if ramp < 1 then wait = math.min(wait, window / per_minute) end
   return {0, tostring(wait)}
 end
-local mine = ARGV[6] == 'interactive' and KEYS[1] or KEYS[2]
+local mine = ({interactive = KEYS[1], background = KEYS[2], place = KEYS[3]})[ARGV[6]]
 redis.call('ZADD', mine, now, ARGV[7])
 -- an idle budget's logs vanish by themselves; the marker stays, so an idle night is no restart
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-redis.call('PEXPIRE', KEYS[2], math.ceil(window * 1000))
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000)) end
 return {1, tostring(now)}
 """
 
-# KEYS: interactive log, background log. ARGV: now, window. Returns the entries in the window.
+# KEYS: every priority's log. ARGV: now, window. Returns the entries in the window.
 _COUNT = _NOW + """
 local oldest = '(' .. tostring(now - tonumber(ARGV[2]))
-return redis.call('ZCOUNT', KEYS[1], oldest, '+inf') + redis.call('ZCOUNT', KEYS[2], oldest, '+inf')
+local n = 0
+for _, key in ipairs(KEYS) do n = n + redis.call('ZCOUNT', key, oldest, '+inf') end
+return n
 """
 
 # KEYS: paused-until. ARGV: now, seconds. Only ever extends a pause.
@@ -166,6 +179,7 @@ class _Limits:
     per_minute: int
     reserve: int
     background_min: int
+    placement_reserve: int = 0
 
     def scaled(self, per_minute: int) -> _Limits:
         """The same shares for a smaller allowance (the local fallback's)."""
@@ -173,32 +187,37 @@ class _Limits:
             per_minute,
             self.reserve * per_minute // self.per_minute,
             self.background_min * per_minute // self.per_minute,
+            self.placement_reserve * per_minute // self.per_minute,
         )
 
-    def wait(self, priority: str, interactive: deque[float], background: deque[float], window: float,
-             now: float) -> float:
-        """Seconds until `priority` may send (0: now), given the logs' times inside the window.
+    def wait(self, priority: str, logs: dict[str, deque[float]], window: float, now: float) -> float:
+        """Seconds until `priority` may send (0: now), given each priority's times inside the window.
 
         The same rule as the Lua script `_TAKE` (without the ramp, which a local log never needs:
         its allowance is already small); tests run every priority scenario against both."""
 
-        def leaves(logs: Iterable[deque[float]], k: int) -> float:
-            scores = sorted(s for log in logs for s in islice(log, k))
+        def leaves(of: Iterable[str], k: int) -> float:
+            scores = sorted(s for p in of for s in islice(logs[p], k))
             return scores[k - 1] + window - now if len(scores) >= k else math.inf
 
-        total = len(interactive) + len(background)
+        fronts = (INTERACTIVE, PLACEMENT)
+        background = len(logs[BACKGROUND])
+        front = sum(len(logs[p]) for p in fronts)
+        total = front + background
         wait = 0.0
         if total >= self.per_minute:
-            wait = max(wait, leaves((interactive, background), total - self.per_minute + 1))
-        if priority == INTERACTIVE:
-            most = self.per_minute - self.background_min
-            if len(interactive) >= most:
-                wait = max(wait, leaves((interactive,), len(interactive) - most + 1))
-        else:
+            wait = max(wait, leaves(PRIORITIES, total - self.per_minute + 1))
+        if priority == BACKGROUND:
             free, share = self.per_minute - self.reserve, self.background_min
-            if total >= free and len(background) >= share:
-                wait = max(wait, min(leaves((interactive, background), total - free + 1),
-                                     leaves((background,), len(background) - share + 1)))
+            if total >= free and background >= share:
+                wait = max(wait, min(leaves(PRIORITIES, total - free + 1),
+                                     leaves((BACKGROUND,), background - share + 1)))
+        else:
+            most = self.per_minute - self.background_min
+            if priority == INTERACTIVE:
+                most -= self.placement_reserve
+            if front >= most:
+                wait = max(wait, leaves(fronts, front - most + 1))
         return wait
 
 
@@ -233,7 +252,7 @@ class LocalLog:
                 return self._paused_until - now
             self._prune(now, window)
             times = {p: deque(t for t, _ in log) for p, log in self._logs.items()}
-            wait = limits.wait(priority, times[INTERACTIVE], times[BACKGROUND], window, now)
+            wait = limits.wait(priority, times, window, now)
             if not wait:
                 self._logs[priority].append((now, entry_id))
             return wait
@@ -309,6 +328,7 @@ class RequestBudget:
         per_minute: int = 120,
         reserve: int = 30,
         background_min: int = 20,
+        placement_reserve: int = 10,
         background_wait: float = 120.0,
         window: float = 60.0,
         margin: float = 1.0,
@@ -321,10 +341,15 @@ class RequestBudget:
     ):
         if per_minute < 1:
             raise ValueError("per_minute must be >= 1 (use no budget at all to turn it off)")
-        # Neither priority may own the whole bucket: the other must still move (and a small
-        # budget, as in tests, works with the default shares).
+        # No priority may own the whole bucket: the others must still move (and a small budget,
+        # as in tests, works with the default shares). The placement reserve comes out of the
+        # pages' allowance, so it is clamped last: pages keep at least one request.
+        background_min = max(0, min(background_min, per_minute - 1))
         self.limits = _Limits(
-            per_minute, max(0, min(reserve, per_minute - 1)), max(0, min(background_min, per_minute - 1))
+            per_minute,
+            max(0, min(reserve, per_minute - 1)),
+            background_min,
+            max(0, min(placement_reserve, per_minute - background_min - 1)),
         )
         # Without Redis the local log is the whole budget; with it, only the stopgap of an outage.
         self.local_limits = (
@@ -335,7 +360,8 @@ class RequestBudget:
         self.window = window + margin
         self.redis = redis_client
         self.redis_retry_seconds = redis_retry_seconds
-        self._keys = [f"{key_prefix}:{name}" for name in ("interactive", "background", "since", "paused")]
+        self._log_keys = {p: f"{key_prefix}:{p}" for p in PRIORITIES}
+        self._keys = [*self._log_keys.values(), f"{key_prefix}:since", f"{key_prefix}:paused"]
         self._clock = clock  # None: Redis's clock for the shared log, time.time for the local one
         self._sleep = sleep
         self._local = local if local is not None else LocalLog()
@@ -352,13 +378,15 @@ class RequestBudget:
         return self.limits.per_minute
 
     def allowance(self, priority: str) -> int:
-        """The most `priority` may use in a window (background: beyond its share, if busy)."""
+        """The most `priority` may use in a window (background: beyond its share, if busy;
+        pages and placements: together)."""
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}")
         limits = self.local_limits if self._using_local() else self.limits
-        if priority == INTERACTIVE:
-            return limits.per_minute - limits.background_min
-        return max(limits.per_minute - limits.reserve, limits.background_min)
+        if priority == BACKGROUND:
+            return max(limits.per_minute - limits.reserve, limits.background_min)
+        most = limits.per_minute - limits.background_min
+        return most - limits.placement_reserve if priority == INTERACTIVE else most
 
     # --- Redis or the local log
     def _now_arg(self) -> str:
@@ -403,7 +431,7 @@ class RequestBudget:
         pipe = self.redis.pipeline(transaction=False)
         for priority, rows in entries.items():
             if rows:
-                pipe.zadd(self._keys[PRIORITIES.index(priority)], {entry: at for at, entry in rows})
+                pipe.zadd(self._log_keys[priority], {entry: at for at, entry in rows})
         try:
             pipe.execute()
         except redis.RedisError as exc:
@@ -418,7 +446,7 @@ class RequestBudget:
                 admitted, value = self._take_script(
                     keys=self._keys,
                     args=[self._now_arg(), self.window, limits.per_minute, limits.reserve,
-                          limits.background_min, priority, entry_id],
+                          limits.background_min, priority, entry_id, limits.placement_reserve],
                 )
             except redis.RedisError as exc:
                 self._redis_failed(exc)
@@ -435,7 +463,8 @@ class RequestBudget:
 
     # --- the interface
     def acquire(self, priority: str = INTERACTIVE) -> Ticket:
-        """Take a token or raise VoxBudgetExhausted; background work first waits its turn.
+        """Take a token or raise VoxBudgetExhausted; background work first waits its turn
+        (pages and placements answer someone waiting, so they never wait).
 
         The ticket names the token, so a request that never left this machine (the connection
         was refused) can give it back with `refund`.
@@ -462,7 +491,7 @@ class RequestBudget:
             self._local.remove(ticket)
             return
         try:
-            self.redis.zrem(self._keys[PRIORITIES.index(ticket.priority)], ticket.id)
+            self.redis.zrem(self._log_keys[ticket.priority], ticket.id)
         except redis.RedisError as exc:
             self._redis_failed(exc)  # the entry leaves the window by itself: only too careful
 
@@ -473,7 +502,7 @@ class RequestBudget:
         self._local.pause(self._local_now() + seconds)
         if not self._using_local():
             try:
-                self._pause_script(keys=self._keys[3:], args=[self._now_arg(), seconds])
+                self._pause_script(keys=[self._keys[-1]], args=[self._now_arg(), seconds])
             except redis.RedisError as exc:
                 self._redis_failed(exc)
 
@@ -481,7 +510,8 @@ class RequestBudget:
         """Requests counted in the last window (for status pages and tests)."""
         if not self._using_local():
             try:
-                return int(self._count_script(keys=self._keys[:2], args=[self._now_arg(), self.window]))
+                return int(self._count_script(keys=list(self._log_keys.values()),
+                                              args=[self._now_arg(), self.window]))
             except redis.RedisError as exc:
                 self._redis_failed(exc)
         return self._local.count(self._local_now(), self.window)
@@ -528,6 +558,7 @@ def budget_from_settings() -> RequestBudget | None:
         per_minute=per_minute,
         reserve=settings.VOX_SYNC_RESERVE_PER_MINUTE,
         background_min=settings.VOX_BACKGROUND_MIN_PER_MINUTE,
+        placement_reserve=settings.VOX_PLACEMENT_RESERVE_PER_MINUTE,
         background_wait=settings.VOX_SYNC_BUDGET_WAIT,
         local_per_minute=settings.VOX_BUDGET_LOCAL_PER_MINUTE or None,
     )
