@@ -31,10 +31,14 @@ def list_requests(sim: Simulator) -> int:
     return sim.stats()["requests_by_route"].get("GET /v1/vox/calls", 0)
 
 
-def test_full_sync_killed_mid_walk_is_resumed_by_the_sweep(start_worker, start_beat, slow_vox):
-    env = {"VOX_API_BASE_URL": slow_vox.base_url, "VOX_API_KEY": keys.DEMO_KEY}
-    first = start_worker(extra_env=env, concurrency=1)
-    sync_calls.delay(full=True)
+def test_full_sync_killed_mid_walk_is_resumed_by_the_sweep(start_worker, start_beat, slow_vox, own_redis):
+    # The workers share one cache, as in production: the sync lock the killed worker held lives
+    # on for VOX_SYNC_LOCK_SECONDS after its last page, and the sweep must wait for it.
+    env = {"VOX_API_BASE_URL": slow_vox.base_url, "VOX_API_KEY": keys.DEMO_KEY, "VOX_SYNC_LOCK_SECONDS": "2",
+           "VOXDASH_TEST_CACHE_URL": own_redis.url.replace("/0", "/1")}
+    options = {"extra_env": env, "concurrency": 1, "settings_module": "tests.worker.shared_cache_settings"}
+    first = start_worker(**options)
+    original = sync_calls.delay(full=True)
 
     def walked_two_pages() -> bool:
         return SyncState.objects.filter(name="calls", full_next_page__gte=3).exists()
@@ -47,7 +51,7 @@ def test_full_sync_killed_mid_walk_is_resumed_by_the_sweep(start_worker, start_b
     assert Call.objects.count() < CALLS
     before = list_requests(slow_vox)
 
-    second = start_worker(extra_env=env, concurrency=1)
+    second = start_worker(**options)
     start_beat()
 
     def finished() -> bool:
@@ -58,3 +62,12 @@ def test_full_sync_killed_mid_walk_is_resumed_by_the_sweep(start_worker, start_b
     assert Call.objects.count() == CALLS
     # Resumed where it stopped: the pages left (and the one in flight when killed), not page 1 again.
     assert list_requests(slow_vox) - before <= CALLS // 100 - stopped_at + 2
+
+    # The killed worker's own message comes back after the visibility timeout (same task id): its
+    # walk is done, so it must not walk the whole history again from page 1.
+    finished_at = SyncState.objects.get(name="calls").last_full_at
+    after = list_requests(slow_vox)
+    copy = sync_calls.apply_async(kwargs={"full": True}, task_id=original.id)
+    second.wait_for(lambda: f"{copy.id}] succeeded" in second.log(), what="the redelivered copy")
+    assert list_requests(slow_vox) == after
+    assert SyncState.objects.get(name="calls").last_full_at == finished_at
