@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from voxdash.calls.models import Call
 from voxdash.vox import errors, get_client
+from voxdash.vox.budget import PLACEMENT
 from voxdash.vox.types import CallRequest
 
 from .models import ACCEPTED_OUTCOMES, PlacedCall, payload_fingerprint
@@ -98,7 +99,10 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
     record.save()  # on record before Vox hears of it: a lost response still leaves a trace
 
     try:
-        placed = get_client().place_call(CallRequest(**payload), idempotency_key=str(idempotency_key))
+        # Only this POST spends the placement reserve: the form's pickers are reads that fall back
+        # to the mirror, so they stay at page priority and cannot eat the tokens placing needs.
+        client = get_client().using(PLACEMENT)
+        placed = client.place_call(CallRequest(**payload), idempotency_key=str(idempotency_key))
     except errors.VoxError as exc:
         unknown = isinstance(exc, OUTCOME_UNKNOWN_ERRORS)
         record.outcome = PlacedCall.Outcome.UNKNOWN if unknown else PlacedCall.Outcome.REJECTED
