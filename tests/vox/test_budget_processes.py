@@ -1,9 +1,10 @@
 """The shared budget across real OS processes: through Redis, against the simulator's own rate
 limit; and through the file beside the file cache (the demo), without Redis.
 
-Four processes (two hammering like busy pages, two syncing) share one budget through Redis and
-send real requests to the simulator, whose limit is the budget's: 20 requests per 3 s window.
-What Vox saw is counted from its request log, per true rolling window of arrival times.
+Five processes (two hammering like busy pages, two syncing, one placing a call every 1.5 s)
+share one budget through Redis and send real requests to the simulator, whose limit is the
+budget's: 20 requests per 3 s window. What Vox saw is counted from its request log, per true
+rolling window of arrival times.
 """
 
 import multiprocessing
@@ -17,28 +18,41 @@ import pytest
 
 from voxdash.simulator import Simulator, keys
 from voxdash.vox import VoxClient, errors
-from voxdash.vox.budget import BACKGROUND, INTERACTIVE, FileLog, RequestBudget, redis_for_budget
+from voxdash.vox.budget import BACKGROUND, INTERACTIVE, PLACEMENT, FileLog, RequestBudget, redis_for_budget
+from voxdash.vox.types import CallRequest
 
 
 REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 LIMIT, WINDOW, SHARE = 20, 3.0, 4
+# Placing every 1.5 s is at most 3 in a budget window (3.5 s): within the placement reserve.
+PLACE_RESERVE, PLACE_EVERY = 3, 1.5
 DURATION = 10.0
 # Vox counts a request when it arrives, a little after the budget admitted it; on a loaded test
 # machine a process can stall that long between the two.
 MARGIN = 0.5
 
 
-def worker(base_url: str, prefix: str, priority: str, until: float, results) -> None:
+def worker(base_url: str, prefix: str, priority: str, until: float, results, place_with=None) -> None:
     budget = RequestBudget(
         redis_for_budget(REDIS_URL), per_minute=LIMIT, window=WINDOW, margin=MARGIN,
-        reserve=4, background_min=SHARE, background_wait=10.0, key_prefix=prefix,
+        reserve=4, background_min=SHARE, placement_reserve=PLACE_RESERVE, background_wait=10.0,
+        key_prefix=prefix,
     )
     client = VoxClient(base_url, keys.DEMO_KEY, max_retries=0, budget=budget).using(priority)
     sent = refused = rate_limited = 0
+    if priority == PLACEMENT:
+        number, agent, not_before = place_with
+        time.sleep(max(0.0, not_before - time.time()))
     while time.time() < until:
         try:
             if priority == INTERACTIVE:
                 client.health()
+            elif priority == PLACEMENT:
+                client.place_call(CallRequest(
+                    customer_phone=f"+2348031{sent:06d}", purpose="payment_reminder",
+                    context="A reminder placed by the budget test.", business_voice_number_id=number,
+                    ai_agent_id=agent,
+                ), idempotency_key=uuid.uuid4().hex)
             else:
                 client.list_calls(page=1, limit=5)
             sent += 1
@@ -47,6 +61,8 @@ def worker(base_url: str, prefix: str, priority: str, until: float, results) -> 
             time.sleep(0.01)  # a page gives up at once; the next user comes a moment later
         except errors.VoxRateLimited:
             rate_limited += 1
+        if priority == PLACEMENT:
+            time.sleep(PLACE_EVERY)  # a caller fills in the next form
     results.put((priority, sent, refused, rate_limited))
 
 
@@ -68,11 +84,18 @@ def test_processes_share_one_budget_and_vox_never_says_429():
     sim.start()
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    # A usable number and an active agent, read from the simulator's own state (no request to Vox)
+    number = next(n["id"] for n in sim.store.list_numbers() if n["status"] == "active" and n["voiceCapable"])
+    agent = next(a["id"] for a in sim.store.list_agents() if a["status"] == "active")
     try:
         start = time.time() + 2.0  # every process is up and waiting before the clock starts
+        # The fresh budget's conservative start ramps every allowance up over a window (the
+        # placement reserve too): the caller comes once that is over.
+        place_with = (number, agent, start + WINDOW + MARGIN)
         processes = [
-            context.Process(target=worker, args=(sim.base_url, prefix, priority, start + DURATION, results))
-            for priority in (INTERACTIVE, INTERACTIVE, BACKGROUND, BACKGROUND)
+            context.Process(target=worker, args=(sim.base_url, prefix, priority, start + DURATION, results,
+                                                 place_with))
+            for priority in (INTERACTIVE, INTERACTIVE, BACKGROUND, BACKGROUND, PLACEMENT)
         ]
         for process in processes:
             process.start()
@@ -91,7 +114,13 @@ def test_processes_share_one_budget_and_vox_never_says_429():
     assert statuses.count(429) == 0 and sum(o[3] for o in outcomes) == 0
     assert most_in_a_window([t for t, *_ in log]) <= LIMIT
     pages = [t for t, _, path, _ in log if path == "/v1/vox/health"]
-    syncs = [t for t, _, path, _ in log if path == "/v1/vox/calls"]
+    syncs = [t for t, method, path, _ in log if method == "GET" and path == "/v1/vox/calls"]
+    placements = [t for t, method, path, _ in log if method == "POST" and path == "/v1/vox/calls"]
+    # Every placement was admitted while the pages saturated, and the pages never used its reserve.
+    (placer,) = [o for o in outcomes if o[0] == PLACEMENT]
+    # (About 5 tries fit between the ramp's end and the end; a stalled machine may allow fewer.)
+    assert placer[2] == 0 and placer[1] == len(placements) >= 3, placer
+    assert most_in_a_window(pages) <= LIMIT - SHARE - PLACE_RESERVE
     # The pages were saturating (refused many times) and still the sync got its share: in every
     # span of two budget windows at least one window's share (bursts may straddle an edge).
     assert sum(o[2] for o in outcomes if o[0] == INTERACTIVE) > 100
@@ -100,12 +129,15 @@ def test_processes_share_one_budget_and_vox_never_says_429():
         lo = first + step * span
         assert sum(lo <= t < lo + span for t in syncs) >= SHARE, f"span {step}"
     assert len(syncs) >= SHARE * DURATION / (WINDOW + MARGIN) * 0.9
-    assert len(pages) + len(syncs) >= LIMIT * DURATION / (WINDOW + MARGIN) * 0.8  # not wasteful either
-    print(f"\n{len(pages)} page and {len(syncs)} sync requests in {DURATION:.0f} s; outcomes {outcomes}")
+    sent = len(pages) + len(syncs) + len(placements)
+    assert sent >= LIMIT * DURATION / (WINDOW + MARGIN) * 0.8  # not wasteful either
+    print(f"\n{len(pages)} page, {len(syncs)} sync and {len(placements)} placing requests "
+          f"in {DURATION:.0f} s; outcomes {outcomes}")
 
 
 def take_from_file(path: str, until: float, results) -> None:
-    budget = RequestBudget(None, per_minute=30, background_min=0, local=FileLog(Path(path)))
+    budget = RequestBudget(None, per_minute=30, background_min=0, placement_reserve=0,
+                           local=FileLog(Path(path)))
     taken = 0
     while time.time() < until:
         try:
