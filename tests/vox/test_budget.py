@@ -298,7 +298,7 @@ def test_shares_that_do_not_fit_are_clamped():
     budget = RequestBudget(None, per_minute=10, background_min=3, placement_reserve=-5)
     assert (budget.allowance(INTERACTIVE), budget.allowance(PLACEMENT)) == (7, 7)
     budget = RequestBudget(None, per_minute=1, background_min=5, placement_reserve=5)
-    assert (budget.allowance(INTERACTIVE), budget.allowance(PLACEMENT), budget.allowance(BACKGROUND)) == (1, 1, 1)
+    assert [budget.allowance(p) for p in (INTERACTIVE, PLACEMENT, BACKGROUND)] == [1, 1, 1]
 
 
 def test_budgets_share_the_log_like_processes_do(make_shared, clock):
@@ -548,7 +548,8 @@ def test_client_without_a_budget_is_unchanged(simulator):
 
 
 # --- placing a call through the form spends the placement priority
-def test_a_caller_places_a_call_while_the_pages_have_spent_the_budget(client, caller, vox_settings, simulator):
+def test_a_caller_places_a_call_while_the_pages_have_spent_the_budget(client, caller, vox_settings,
+                                                                      simulator):
     # The load benchmark's finding: under page load, placing got the "budget spent" banner on
     # 6 of 12 tries. The form's pickers are shown from the cache; only the POST asks Vox.
     client.force_login(caller)
