@@ -4,7 +4,7 @@ import pytest
 
 from voxdash.simulator import Simulator, keys
 
-pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.secret_grep"]
+pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.redis_server", "tests.fixtures.secret_grep"]
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Redis killed under the pages: every page still answers, staff see why, and it heals by itself.
 
-Real components: a redis-server of the test's own (tests/health/redis_server.py), the simulator over
+Real components: a redis-server of the test's own (tests/fixtures/redis_server.py), the simulator over
 HTTP, the project's cache backend configured as production configures it (CACHE_URL).
 """
 
@@ -21,7 +21,7 @@ from voxdash.calls.models import Call
 from voxdash.calls.sync import SyncAlreadyRunning, sync_lock
 from voxdash.health.cache import shared_cache_outage
 
-from .redis_server import free_port, redis_server  # noqa: F401 (a fixture)
+from tests.fixtures.redis_server import free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -35,9 +35,9 @@ def point_cache_at(settings, url: str, recheck: float = RECHECK) -> None:
 
 
 @pytest.fixture
-def shared_cache(vox_settings, redis_server):  # noqa: F811
-    point_cache_at(vox_settings, redis_server.url)
-    return redis_server
+def shared_cache(vox_settings, own_redis):
+    point_cache_at(vox_settings, own_redis.url)
+    return own_redis
 
 
 @pytest.fixture

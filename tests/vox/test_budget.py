@@ -6,9 +6,6 @@ each test's own) and on the local log used without Redis, with a fake clock for 
 
 import logging
 import os
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 
@@ -32,7 +29,6 @@ from voxdash.vox.budget import (
 )
 
 REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 class Clock:
@@ -352,51 +348,7 @@ def test_the_very_first_request_is_admitted(shared_redis, clock):
     budget.acquire(BACKGROUND)
 
 
-# --- Redis down
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    """A redis-server of this test's own, on a spare port, that the test may kill."""
-
-    def __init__(self, directory):
-        self.port, self.directory, self.process = free_port(), directory, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        probe = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                probe.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = OwnRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()
-
-
+# --- Redis down (own_redis: tests/fixtures/redis_server.py)
 @pytest.mark.redis
 def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
     budget = RequestBudget(

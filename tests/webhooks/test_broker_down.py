@@ -5,15 +5,11 @@ accepts connections, nothing answers; a hung or swapping Redis), then dies (SIGK
 """
 
 import logging
-import signal
-import socket
-import subprocess
 import threading
 import time
 import uuid
 
 import pytest
-import redis
 from django.db import connection
 from django.test import Client
 
@@ -30,40 +26,14 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 ANSWER_WITHIN = 15.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def own_redis():
-    port = _free_port()
-    process = subprocess.Popen(
-        ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.02)
+def broker(own_redis):
+    """own_redis (tests/fixtures/redis_server.py) as this process's Celery broker, on a queue of its own."""
     queue = f"voxdash-tests-{uuid.uuid4().hex[:12]}"
-    old_broker, old_queue = _point_app_at(url, queue)
+    old_broker, old_queue = _point_app_at(own_redis.url, queue)
     try:
-        yield process, client, queue
+        yield own_redis, queue
     finally:
-        process.send_signal(signal.SIGCONT)
-        process.kill()
-        process.wait(10)
         _point_app_at(old_broker, old_queue)
 
 
@@ -84,22 +54,21 @@ def _timed_delivery(payload) -> tuple[int | None, float]:
     return (result[0] if result else None), time.monotonic() - started
 
 
-def test_stored_event_is_acknowledged_when_the_broker_freezes_or_dies(own_redis, caplog):
-    process, client, queue = own_redis
+def test_stored_event_is_acknowledged_when_the_broker_freezes_or_dies(broker, caplog):
+    server, queue = broker
+    client = server.client()
     events = [event("vox.call.started", call_data(f"call_{n}")) for n in range(3)]
 
     status, _ = _timed_delivery(events[0])
     assert status == 200 and client.llen(queue) == 1  # the real push, while Redis works
 
-    process.send_signal(signal.SIGSTOP)
+    server.freeze()
     with caplog.at_level(logging.WARNING, logger="voxdash.webhooks"):
         status, took = _timed_delivery(events[1])
     assert status == 200, f"frozen broker: {status} after {took:.1f} s"
     assert "stored but not queued" in caplog.text
 
-    process.send_signal(signal.SIGCONT)
-    process.kill()
-    process.wait(10)
+    server.kill()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="voxdash.webhooks"):
         status, took = _timed_delivery(events[2])

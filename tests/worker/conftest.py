@@ -1,6 +1,6 @@
 """Workers killed, pool children killed, the broker killed: the fixtures those tests share.
 
-Each test gets a redis-server of its own on a free port (never 6379): it can be killed and
+Each test gets a redis-server of its own on a free port (`own_redis`, tests/fixtures/redis_server.py): it can be killed and
 restarted, and the tasks a worker sends itself (beat's sweep, the sweep's re-enqueues) go to the
 default queue "celery" without meeting anyone else's. Workers get short sweep ages in their
 environment, so recovery is seen in seconds.
@@ -9,74 +9,18 @@ environment, so recovery is seen in seconds.
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import redis
 
 from tests.fixtures.celery_worker import Worker, _database_url, _point_app_at, running_beat, running_worker
 
-REDIS_SERVER = "/usr/bin/redis-server"
 # What every worker here runs with: sweep stranded work after 2 s, look every second.
 SWEEP_ENV = {
     "VOXDASH_SWEEP_AFTER_SECONDS": "2",
     "VOXDASH_SWEEP_EVERY": "1",
     "VOX_SYNC_FULL_AT": "",  # no nightly full sync from the embedded beat
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server of the test's own, without persistence: killing it loses everything."""
-
-    def __init__(self, log_dir: Path):
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.log_dir = log_dir
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = open(self.log_dir / f"redis-{self.port}.log", "ab")
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        log.close()
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    pytest.fail(f"redis-server did not start on port {self.port}")
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
