@@ -9,11 +9,12 @@ INSTALLED := $(VENV)/.installed
 demo: install
 	$(PY) -m voxdash.demo
 
-# The whole suite on SQLite, then the mirror's tests (calls, directory, webhooks, placements)
-# again on PostgreSQL, as production runs them.
+# The whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
+# placements, worker) again on PostgreSQL, as production runs them.
 test: install
 	@scripts/ensure-chromium
 	@scripts/ensure-axe
+	@scripts/ensure-redis-server
 	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 	PY=$(PY) scripts/test-postgres $(PYTEST_ARGS)
 
