@@ -12,7 +12,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.test import Client
 
+from tests.webhooks.conftest import call_data, deliver, event
+from voxdash.webhooks.models import WebhookEvent
 from voxdash.webhooks.tasks import process_webhook_event
 
 from .events import applied, store_events
@@ -30,6 +33,10 @@ def test_worker_survives_the_broker_killed_and_restarted(start_worker, start_bea
 
     own_redis.kill()
     worker.wait_for(lambda: "Connection to broker lost" in worker.log(), what="the worker to notice")
+    # Vox delivers while Redis is down: the receiver stores the event and still says 200.
+    delivered = event("vox.call.started", call_data("call_during_outage"))
+    assert deliver(Client(raise_request_exception=False), delivered).status_code == 200
+    [during] = WebhookEvent.objects.filter(event_id=delivered["id"]).values_list("pk", flat=True)
     time.sleep(1)  # gone long enough for a reconnect attempt to be refused
     own_redis.start()
 
@@ -39,6 +46,8 @@ def test_worker_survives_the_broker_killed_and_restarted(start_worker, start_bea
     assert worker.process.poll() is None, worker.log()[-3000:]
     assert "Unrecoverable error" not in worker.log()
 
-    # The held message went with Redis's data; its event is still pending, and the sweep applies it.
+    # The held message went with Redis's data, and the delivery during the outage was never
+    # queued: both are still pending, and the sweep applies them.
     start_beat()
-    worker.wait_for(lambda: applied([held]) == 1, timeout=30, what="the held event applied by the sweep")
+    worker.wait_for(lambda: applied([held, during]) == 2, timeout=30,
+                    what="the held event and the one delivered during the outage applied by the sweep")
