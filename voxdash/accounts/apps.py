@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -7,6 +8,8 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from . import throttle
+        # Here, not at the top: these import auth's models, which the app registry must load first.
+        from . import roles, throttle
 
         throttle.connect_signals()
+        post_migrate.connect(roles.role_groups_ensure, dispatch_uid="voxdash-role-groups")

@@ -1,35 +1,66 @@
-"""Who may do what. Two groups, made by a data migration and managed in the Django admin:
-Viewers browse; Callers browse and place calls. Superusers may do everything."""
+"""Who may do what.
+
+Roles are given by two groups, made by migrations and managed in the Django admin: Viewers browse;
+Callers browse and place calls. What a person may do is decided by permissions, never by a group's
+name: Callers may place calls because the group holds `placements.place_call`, so the admin may
+also grant that permission to one person without the group. Superusers hold every permission.
+Staff (the `is_staff` flag, not a group) run the machinery.
+"""
 
 from functools import wraps
 
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
 VIEWERS = "Viewers"
 CALLERS = "Callers"
+PLACE_CALL = "placements.place_call"
+
+# A role's name (SSO's mapping, VOXDASH_SSO_DEFAULT_ROLE) -> the group that gives it.
+ROLE_GROUPS = {"viewer": VIEWERS, "caller": CALLERS}
+# What a role group holds when voxdash has to create it ("app_label.codename").
+GROUP_PERMISSIONS = {VIEWERS: (), CALLERS: (PLACE_CALL,)}
 
 
 def can_place_calls(user) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    # Cached on the user object: the header asks on every page.
-    if not hasattr(user, "_voxdash_is_caller"):
-        user._voxdash_is_caller = user.groups.filter(name=CALLERS).exists()
-    return user._voxdash_is_caller
+    # Django's ModelBackend caches the user's permissions on the user object: the header asks on
+    # every page, and that costs one query a request at most.
+    return user.has_perm(PLACE_CALL)
 
 
 def callers_only(view):
-    """403 for anyone signed in but not a Caller (LoginRequiredMiddleware handles anonymous)."""
+    """403 for anyone signed in without `placements.place_call` (LoginRequiredMiddleware sends
+    anonymous people to the login page first)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not can_place_calls(request.user):
-            raise PermissionDenied("Only members of Callers may place calls.")
+            raise PermissionDenied("Only Callers may place calls.")
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def role_group(role: str) -> Group:
+    """The group that gives `role`. Made, with its permissions, when it is missing: after a
+    database flush, or when someone deleted it. An existing group is left as the admin set it."""
+    name = ROLE_GROUPS[role]
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        for permission in GROUP_PERMISSIONS[name]:
+            app_label, codename = permission.split(".")
+            found = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            group.permissions.add(found)
+    return group
+
+
+def role_groups_ensure(sender, **kwargs) -> None:
+    """post_migrate: the role groups exist after every migrate and flush (tests flush between live
+    server tests; a group created bare there would give Callers nothing)."""
+    # Django makes permissions in post_migrate too, app by app: placements' exist from its turn on.
+    if sender.label == "placements":
+        for role in ROLE_GROUPS:
+            role_group(role)
 
 
 def is_staff_member(user) -> bool:

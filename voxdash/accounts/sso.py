@@ -13,15 +13,12 @@ import logging
 from django.conf import settings
 from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.middleware import RemoteUserMiddleware
-from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.http import HttpRequest
 
-from .roles import CALLERS, VIEWERS
+from .roles import ROLE_GROUPS, role_group
 
 log = logging.getLogger(__name__)
-
-ROLE_GROUPS = {"viewer": VIEWERS, "caller": CALLERS}
 
 
 def meta_key(header: str) -> str:
@@ -115,7 +112,6 @@ def set_role(user, role: str, *, authoritative: bool, new: bool) -> None:
     default role is given once, to new users, and the Django admin manages it from then on."""
     if not (authoritative or new):
         return
-    wanted = Group.objects.get_or_create(name=ROLE_GROUPS[role])[0]
-    others = Group.objects.filter(name__in=[g for g in ROLE_GROUPS.values() if g != wanted.name])
+    others = [role_group(other) for other in ROLE_GROUPS if other != role]
     user.groups.remove(*others)
-    user.groups.add(wanted)
+    user.groups.add(role_group(role))

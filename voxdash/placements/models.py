@@ -52,6 +52,9 @@ class PlacedCall(models.Model):
     class Meta:
         ordering = ["-attempted_at", "-id"]
         indexes = [models.Index(fields=["user", "-attempted_at"], name="placed_user_recent")]
+        # Who may place calls is this permission (voxdash.accounts.roles): the Callers group holds
+        # it, and the admin may grant it to one person without the group.
+        permissions = [("place_call", "Can place a call through voxdash")]
         constraints = [
             # Two attempts learning of the same placement at once (a lost response, then two
             # presses) cannot both record it as placed: the database picks one.
