@@ -35,11 +35,12 @@ $(INSTALLED): $(LOCKS) | $(PY)
 	@touch $@
 
 # ruff with the configuration in pyproject.toml. It changes nothing (`ruff format` and
-# `ruff check --fix` do, by hand); both checks run, so one failing does not hide the other.
+# `ruff check --fix` do, by hand); both checks run, so one failing does not hide the other. The format
+# check names the files (`ruff format --diff` shows what would change).
 lint: install
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
-	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/ruff format --check --output-format concise . || status=1; \
 	exit $$status
 
 # Regenerate both locks from pyproject.toml after changing its dependencies. Every pin that still
