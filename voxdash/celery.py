@@ -1,8 +1,11 @@
 import os
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 from kombu.transport import redis as kombu_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from voxdash.runtime import runtime_folders_ensure
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxdash.settings")
 
@@ -33,3 +36,11 @@ class _RedisChannel(kombu_redis.Channel):
 
 class RedisTransport(kombu_redis.Transport):
     Channel = _RedisChannel
+
+
+@worker_init.connect
+@beat_init.connect
+def _make_runtime_folders(**kwargs) -> None:
+    # Beat writes its schedule under VOXDASH_VAR_DIR, a worker on SQLite its database, and both
+    # the embedded broker's queue.
+    runtime_folders_ensure()

@@ -5,6 +5,7 @@ the README's configuration table). A secret may also come from a file: `VOX_API_
 is read when `VOX_API_KEY` is unset, which is how Docker and Kubernetes secrets are mounted.
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -14,8 +15,12 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded defaults (SQLite database, embedded broker, cache); gitignored.
+# Importing settings creates nothing: what needs a folder makes it (voxdash.runtime).
 VAR_DIR = Path(os.environ.get("VOXDASH_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The helpers are strict, as Healthchecks' are: a typo must stop the start with the variable's
+# name, not quietly become False, a zero or an empty secret.
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def env(name: str, default: str = "") -> str:
@@ -24,25 +29,44 @@ def env(name: str, default: str = "") -> str:
         return os.environ[name]
     path = os.environ.get(f"{name}_FILE")
     if path:
-        return Path(path).read_text().strip()
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path}: cannot read it ({exc.strerror}).") from exc
     return default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = env(name, "")
+    value = env(name, "").strip().lower()
     if not value:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value not in TRUE_WORDS + FALSE_WORDS:
+        raise ImproperlyConfigured(
+            f"{name}={env(name)!r} is not a yes or no: use one of {', '.join(TRUE_WORDS + FALSE_WORDS)}."
+        )
+    return value in TRUE_WORDS
+
+
+def _env_number(name: str, default: float, parse: type[int] | type[float], what: str) -> float:
+    value = env(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = parse(value)
+    except ValueError:
+        number = None
+    # float() also reads "nan" and "inf": no timeout or budget means either.
+    if number is None or not math.isfinite(number):
+        raise ImproperlyConfigured(f"{name}={value!r} is not {what}.")
+    return number
 
 
 def env_int(name: str, default: int) -> int:
-    value = env(name, "")
-    return int(value) if value else default
+    return _env_number(name, default, int, "a whole number")
 
 
 def env_float(name: str, default: float) -> float:
-    value = env(name, "")
-    return float(value) if value else default
+    return _env_number(name, default, float, "a number")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -204,8 +228,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(VAR_DIR / "celery" / "control"),  # else kombu writes ./control
         "store_processed": False,
     }
-    # The filesystem transport expects its folders to exist; the web or the worker may start first.
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    # The filesystem transport expects its folders to exist; each process that may use it (manage.py,
+    # the WSGI app, the worker, beat) makes them as it starts (voxdash.runtime), not this import.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task for the next one
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -120,3 +120,96 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path, extra):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+# --- The helpers are strict: a typo is a clear ImproperlyConfigured naming the variable.
+
+
+@pytest.mark.parametrize("word, expected", [("1", True), ("TRUE", True), (" yes ", True), ("on", True),
+                                            ("0", False), ("False", False), ("no", False), ("off", False)])
+def test_env_bool_reads_the_usual_words(monkeypatch, word, expected):
+    from voxdash.settings import env_bool
+
+    monkeypatch.setenv("VOXDASH_TEST_FLAG", word)
+    assert env_bool("VOXDASH_TEST_FLAG", not expected) is expected
+
+
+def test_env_bool_unset_or_empty_is_the_default(monkeypatch):
+    from voxdash.settings import env_bool
+
+    monkeypatch.delenv("VOXDASH_TEST_FLAG", raising=False)
+    assert env_bool("VOXDASH_TEST_FLAG", True) is True
+    monkeypatch.setenv("VOXDASH_TEST_FLAG", "")
+    assert env_bool("VOXDASH_TEST_FLAG", False) is False
+
+
+@pytest.mark.parametrize("word", ["ture", "y", "2", "enabled"])
+def test_a_typo_in_a_boolean_is_refused_by_name(monkeypatch, word):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match=f"DJANGO_DEBUG='{word}' is not a yes or no"):
+        production_settings(monkeypatch, DJANGO_DEBUG=word)
+
+
+def test_a_missing_secret_file_is_refused_by_name(monkeypatch, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    missing = tmp_path / "no-such-secret"
+    with pytest.raises(ImproperlyConfigured, match=f"VOX_API_KEY_FILE={missing}: cannot read it"):
+        production_settings(monkeypatch, VOX_API_KEY_FILE=str(missing))
+
+
+@pytest.mark.parametrize("name, value, what", [
+    ("VOX_MAX_RETRIES", "three", "a whole number"), ("VOX_MAX_RETRIES", "2.5", "a whole number"),
+    ("VOX_READ_TIMEOUT", "10s", "a number"), ("VOX_READ_TIMEOUT", "nan", "a number"),
+    ("VOX_CONNECT_TIMEOUT", "inf", "a number"), ("DJANGO_SECURE_HSTS_SECONDS", "1y", "a whole number"),
+])
+def test_a_bad_number_is_refused_by_name(monkeypatch, name, value, what):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match=f"{name}='{value}' is not {what}"):
+        production_settings(monkeypatch, **{name: value})
+
+
+def test_numbers_still_read_as_before(monkeypatch):
+    s = production_settings(monkeypatch, VOX_MAX_RETRIES=" 5 ", VOX_READ_TIMEOUT="2.5", VOX_INTERACTIVE_DEADLINE="0")
+    assert s["VOX_MAX_RETRIES"] == 5 and s["VOX_READ_TIMEOUT"] == 2.5 and s["VOX_INTERACTIVE_DEADLINE"] == 0.0
+
+
+# --- Importing settings creates nothing; the processes that write make their own folders.
+
+
+def fresh_process(var_dir: Path, code: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OURS) and k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DJANGO_SETTINGS_MODULE="voxdash.settings", DJANGO_DEBUG="1", VOXDASH_VAR_DIR=str(var_dir),
+               PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-c", code] if code else [sys.executable, *args]
+    # cwd: an empty folder, so a folder made relative to it (kombu's ./control) would show too.
+    result = subprocess.run(command, cwd=var_dir.parent if var_dir.parent.exists() else ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_importing_settings_and_starting_django_creates_no_folder(tmp_path):
+    var_dir = tmp_path / "var-that-does-not-exist"
+    fresh_process(var_dir, "import voxdash.settings, django; django.setup()")
+    assert not var_dir.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_manage_py_makes_the_sqlite_folder_it_migrates_into(tmp_path):
+    var_dir = tmp_path / "fresh" / "var"  # two levels that do not exist yet
+    fresh_process(var_dir, "", str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0")
+    assert (var_dir / "voxdash.sqlite3").is_file()
+
+
+@pytest.mark.parametrize("start", [
+    "import voxdash.wsgi",
+    "import django; django.setup(); from celery.signals import worker_init; worker_init.send(sender=None)",
+    "import django; django.setup(); from celery.signals import beat_init; beat_init.send(sender=None)",
+], ids=["wsgi", "worker", "beat"])
+def test_the_web_worker_and_beat_make_the_embedded_broker_s_folders_as_they_start(tmp_path, start):
+    var_dir = tmp_path / "var"
+    fresh_process(var_dir, f"{start}\nfrom voxdash.celery import app\napp.send_task('voxdash.nothing')")
+    assert len(list((var_dir / "celery" / "queue").iterdir())) == 1  # the message was published
+    assert (var_dir / "celery" / "control").is_dir()
