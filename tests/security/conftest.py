@@ -32,7 +32,7 @@ def samples(db) -> Samples:
     )
     event = WebhookEvent.objects.create(
         event_id="evt_walk0001", event_type="vox.call.completed", environment="test", created=now,
-        raw_body='{"id": "evt_walk0001"}', payload={"id": "evt_walk0001"}, signature_valid=True,
+        raw_body='{"id": "evt_walk0001"}', payload={"id": "evt_walk0001"},
         call_vox_id=call.vox_id, outcome=WebhookEvent.Outcome.APPLIED,
     )
     number = VoiceNumber.objects.create(vox_id="num_walk", phone_number="+2348000000001", status="active")

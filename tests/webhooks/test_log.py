@@ -19,7 +19,7 @@ Outcome = WebhookEvent.Outcome
 def store(payload: dict, *, outcome: str = Outcome.APPLIED, raw_body: str | None = None) -> WebhookEvent:
     return WebhookEvent.objects.create(
         event_id=payload["id"], event_type=payload["type"], raw_body=raw_body or json.dumps(payload),
-        payload=payload, signature_valid=True, outcome=outcome,
+        payload=payload, outcome=outcome,
         call_vox_id=(payload.get("data") or {}).get("callId", ""),
     )
 
@@ -107,8 +107,7 @@ def test_detail_pretty_prints_and_escapes_the_body(staff, db):
 
 
 def test_detail_of_a_body_that_is_not_json(staff, db):
-    stored = WebhookEvent.objects.create(event_id="evt_raw", event_type="vox.x", raw_body="not json <b>",
-                                         signature_valid=True)
+    stored = WebhookEvent.objects.create(event_id="evt_raw", event_type="vox.x", raw_body="not json <b>")
     body = staff.get(reverse("webhooks:log_detail", args=[stored.pk])).content.decode()
     assert "not json &lt;b&gt;" in body
 
@@ -175,6 +174,14 @@ def test_refused_deliveries_are_listed_apart_and_untrusted(staff, settings):
     assert refusal.claimed_event_id == "evt_forged" and refusal.reason.startswith("signature")
     page = staff.get(reverse("webhooks:log")).content.decode()
     assert "Refused deliveries (1)" in page and "evt_forged" in page and "refused" in page
+
+
+def test_every_stored_event_is_a_verified_one_and_the_log_says_so_once(staff, events):
+    # A stored event always passed the signature check (the rest are refusals): no per-row verdict.
+    page = staff.get(reverse("webhooks:log")).content.decode()
+    assert "not verified" not in page and "has a valid signature" in page
+    detail = staff.get(reverse("webhooks:log_detail", args=[events[0].pk])).content.decode()
+    assert '<dt>Signature</dt><dd><span class="badge badge-ok">valid</span>' in detail
 
 
 def test_a_flood_of_refusals_is_bounded(client, db):

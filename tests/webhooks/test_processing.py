@@ -22,7 +22,7 @@ def store(payload: dict) -> WebhookEvent:
 
     return WebhookEvent.objects.create(
         event_id=payload["id"], event_type=payload["type"], created=parse_timestamp(payload["created"]),
-        raw_body=body_of(payload).decode(), payload=payload, signature_valid=True,
+        raw_body=body_of(payload).decode(), payload=payload,
     )
 
 

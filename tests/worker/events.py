@@ -22,7 +22,7 @@ def store_events(count: int, *, prefix: str = "evt", enqueue: bool = True) -> li
         }
         event = WebhookEvent.objects.create(
             event_id=payload["id"], event_type=payload["type"], environment="test", created=created,
-            raw_body=json.dumps(payload), payload=payload, signature_valid=True,
+            raw_body=json.dumps(payload), payload=payload,
             call_vox_id=payload["data"]["callId"],
         )
         if enqueue:

@@ -2,7 +2,11 @@ from django.db import models
 
 
 class WebhookEvent(models.Model):
-    """One webhook delivery from Vox, stored once by its event id before any processing."""
+    """One webhook delivery from Vox, stored once by its event id before any processing.
+
+    Only a delivery whose signature checked out becomes one (the rest are RefusedDelivery), so
+    there is no "verified" flag: every row is.
+    """
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Waiting to be processed"
@@ -18,7 +22,6 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     raw_body = models.TextField()
     payload = models.JSONField(default=dict, blank=True)
-    signature_valid = models.BooleanField(default=False)
     deliveries = models.PositiveIntegerField(default=1, help_text="How often Vox delivered it")
     call_vox_id = models.CharField(max_length=64, blank=True, db_index=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
