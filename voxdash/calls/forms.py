@@ -2,7 +2,7 @@ from datetime import date
 
 from django import forms
 
-from voxdash.overview.templatetags.vox_format import STATUS_LABELS, status_label
+from voxdash.vox.statuses import STATUS_LABELS, status_label
 
 PAGE_SIZES = (20, 50, 100)
 

@@ -1,6 +1,6 @@
 from django.db import models
 
-from voxdash.vox.types import TERMINAL_STATUSES
+from voxdash.vox.statuses import TERMINAL_STATUSES
 
 
 class Call(models.Model):

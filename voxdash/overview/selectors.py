@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from voxdash.vox import errors, get_client
-from voxdash.vox.types import MAX_PAGE_SIZE, TERMINAL_STATUSES
+from voxdash.vox.statuses import TERMINAL_STATUSES
+from voxdash.vox.types import MAX_PAGE_SIZE
 
 TODAY_CACHE_SECONDS = 30
 # A busier day than this many pages is reported as "at least" rather than spending the budget.

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from voxdash.overview.templatetags.vox_format import STATUS_LABELS, duration, status_label
+from voxdash.overview.templatetags.vox_format import duration
+from voxdash.vox.statuses import FAILURE_STATUSES, LIVE_STATUSES, STATUS_LABELS, status_label
 
 from .selectors import CallStats, Period
 
@@ -185,7 +186,7 @@ def stats_charts(stats: CallStats, scope: dict) -> list[Chart]:
 
 
 # Bottom of the stack first: the outcomes that matter most sit on the axis, where they compare best.
-STACK_ORDER = ("completed", "failed", "no_answer", "busy", "canceled", "in_progress", "ringing", "queued")
+STACK_ORDER = ("completed", *FAILURE_STATUSES, *reversed(LIVE_STATUSES))
 
 
 def _statuses_in_order(stats: CallStats) -> list[str]:

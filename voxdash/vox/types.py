@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import VoxBadResponse
+from .statuses import KNOWN_STATUSES, TERMINAL_STATUSES  # re-exported: the vocabulary lives in statuses
 
 logger = logging.getLogger("voxdash.vox")
 
@@ -36,8 +37,6 @@ __all__ = [
 ]
 
 MAX_PAGE_SIZE = 100  # the server's cap on `limit` [assumed in the contract]
-TERMINAL_STATUSES = frozenset({"completed", "failed", "no_answer", "busy", "canceled"})
-KNOWN_STATUSES = frozenset({"queued", "ringing", "in_progress"}) | TERMINAL_STATUSES
 
 _Json = Mapping[str, Any]
 

@@ -6,18 +6,9 @@ import phonenumbers
 from django import template
 from django.utils.html import format_html
 
-register = template.Library()
+from voxdash.vox.statuses import STATUS_LABELS, status_label
 
-STATUS_LABELS = {
-    "queued": "Queued",
-    "ringing": "Ringing",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "failed": "Failed",
-    "no_answer": "No answer",
-    "busy": "Busy",
-    "canceled": "Canceled",
-}
+register = template.Library()
 
 
 @register.filter
@@ -49,10 +40,7 @@ def duration(seconds: int | None) -> str:
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
-@register.filter
-def status_label(status: str) -> str:
-    # An unknown status is shown as it comes, never hidden or crashed on.
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize() if status else "—")
+register.filter("status_label", status_label)  # the vocabulary's own rule, as a filter
 
 
 # Statuses of numbers and agents share the badge colours of call outcomes.
