@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from tests.stats.conftest import call_set  # noqa: F401  (the fixed call set, as a fixture)
 from voxdash.calls import export
+from voxdash.calls.filters import CallFilters
 from voxdash.calls.models import Call
 
 URL = reverse("calls:export")
@@ -119,7 +120,7 @@ def test_streams_in_chunks(monkeypatch, call_set):  # noqa: F811
 
 
 def test_filename_is_safe():
-    name = export.export_filename({"search": 'a/b"; rm -rf', "created_after": date(2026, 11, 1), "status": None},
+    name = export.export_filename(CallFilters(search='a/b"; rm -rf', created_after=date(2026, 11, 1), status=None),
                                   date(2026, 11, 24))
     assert name == "voxdash-calls_search-ab-rm-rf_created_after-2026-11-01_2026-11-24.csv"
 

@@ -91,7 +91,7 @@ def test_last_page_and_elided_pager(viewer_client):
     response = viewer_client.get(URL, {"page": 15})
     history = response.context["history"]
     assert history.meta.page == 15 and len(history.calls) == 20 and not history.meta.has_more
-    assert response.context["page_links"] == [1, 2, None, 13, 14, 15]
+    assert response.context["pager"].page_range == [1, 2, None, 13, 14, 15]
     assert 'aria-current="page">15<' in response.content.decode()
 
 
@@ -203,7 +203,7 @@ def test_a_status_vox_invented_can_still_be_filtered(viewer_client, simulator):
     response = viewer_client.get(URL, {"status": "voicemail"})
     body = response.content.decode()
     assert "Some filters were ignored" not in body
-    assert response.context["params"]["status"] == "voicemail"
+    assert response.context["filters"].status == "voicemail"
     assert "No calls match these filters" in body
     assert re.search(r'<li class="selected">\s*<a[^>]*>Voicemail</a>', body)
 

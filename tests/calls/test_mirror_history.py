@@ -4,8 +4,9 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from voxdash.calls.filters import CallFilters
+from voxdash.calls.history import call_history, mirror_call_history
 from voxdash.calls.models import Call
-from voxdash.calls.selectors import call_history, mirror_call_history
 from voxdash.simulator import keys
 from voxdash.vox import reset_client
 
@@ -35,8 +36,9 @@ def ids(history) -> list[str]:
 )
 def test_the_mirror_answers_like_the_api(synced, params):
     params = {"page": 1, "limit": 20, **params}
-    api = call_history(**params)
-    mirror = mirror_call_history(**params)
+    paging = {"page": params.pop("page"), "limit": params.pop("limit")}
+    api = call_history(filters=CallFilters(**params), **paging)
+    mirror = mirror_call_history(filters=CallFilters(**params), **paging)
     assert api.source == "api" and mirror.source == "mirror"
     assert ids(mirror) == ids(api)
     assert mirror.meta == api.meta
@@ -134,7 +136,7 @@ def test_search_uses_the_trigram_indexes_on_postgresql(db):
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only: run with DATABASE_URL=postgres://…")
-    from voxdash.calls.selectors import mirror_calls
+    from voxdash.calls.mirror_query import mirror_calls
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'calls_call'")
@@ -143,7 +145,7 @@ def test_search_uses_the_trigram_indexes_on_postgresql(db):
         cursor.execute("SET enable_seqscan = off")  # an empty table would otherwise always scan
         # Unordered: this proves the indexes match the SQL Django writes for icontains; which plan
         # wins at scale (newest-first index scan or trigram bitmap) is the benchmark's business.
-        sql, params = mirror_calls(search="okonkwo").order_by().values("vox_id").query.sql_with_params()
+        sql, params = mirror_calls(CallFilters(search="okonkwo")).order_by().values("vox_id").query.sql_with_params()
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "call_name_trgm" in plan and "call_phone_trgm" in plan

@@ -94,7 +94,6 @@ TABLE: dict[str, Rule] = {
     "preferences": PAGE,
     "calls:list": PAGE,
     "calls:detail": PAGE,
-    "calls:status": PAGE,
     "calls:export": PAGE,
     "placements:list": PAGE,
     "placements:detail": PAGE,

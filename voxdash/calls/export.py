@@ -13,10 +13,13 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
 
-import phonenumbers
 from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
+
+from voxdash.lib.formatting import phone_e164
+
+from .filters import CallFilters
 
 COLUMNS = (
     "id", "created_at", "direction", "status", "customer_name", "customer_phone", "duration_seconds",
@@ -43,13 +46,7 @@ def phone_cell(value: str) -> str:
     """E.164 when the number can be read as one, else the text as stored (neutralised)."""
     if E164.fullmatch(value):
         return value
-    try:
-        number = phonenumbers.parse(value, settings.VOX_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return neutralise(value)
-    if not phonenumbers.is_valid_number(number):
-        return neutralise(value)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone_e164(value, settings.VOX_DEFAULT_REGION) or neutralise(value)
 
 
 def time_cell(value: datetime | None, tz: tzinfo) -> str:
@@ -81,10 +78,8 @@ def _encode(rows: Iterable[tuple], tz: tzinfo) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    count = 0
-    for row in rows:
+    for count, row in enumerate(rows, start=1):
         writer.writerow(csv_row(row, tz))
-        count += 1
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -92,13 +87,11 @@ def _encode(rows: Iterable[tuple], tz: tzinfo) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def export_filename(filters: dict, today: date) -> str:
+def export_filename(filters: CallFilters, today: date) -> str:
     """voxdash-calls_status-failed_created_after-2026-11-01_2026-11-24.csv: what and when."""
     parts = ["voxdash-calls"]
-    for name, value in filters.items():
-        if value is None or value == "":
-            continue
-        text = value.isoformat() if isinstance(value, date) else slugify(str(value))[:40]
+    for name, value in filters.hidden_inputs():
+        text = slugify(value)[:40]  # dates (YYYY-MM-DD) come through unchanged
         if text:
             parts.append(f"{name}-{text}")
     parts.append(today.isoformat())

@@ -1,16 +1,16 @@
+from dataclasses import fields
 from datetime import date
 
 from django import forms
 
-from voxdash.vox.statuses import STATUS_LABELS, status_label
+from voxdash.directory.models import Agent, VoiceNumber
+from voxdash.overview.templatetags.vox_format import STATUS_LABELS, status_label
+from voxdash.placements.models import PlacedCall
+
+from .filters import CallFilters
 
 PAGE_SIZES = (20, 50, 100)
 
-# Filters the API cannot apply: using any of them serves the history from the local mirror.
-MIRROR_ONLY_FILTERS = (
-    "created_after", "created_before", "agent", "from_number", "duration_min", "duration_max",
-    "placed_by", "hour",
-)
 # Dates outside this range are typos; refusing them also keeps day arithmetic from overflowing.
 FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 PLACED_ONLY_HELP = "Only calls placed through voxdash carry an agent and a from-number."
@@ -19,9 +19,9 @@ PLACED_ONLY_HELP = "Only calls placed through voxdash carry an agent and a from-
 class CallFiltersForm(forms.Form):
     """The history's query string, with the API's own parameter names and meanings.
 
-    A bad value is reported and dropped; the rest of the filters still apply. The fields after
-    `limit` are the mirror's own (MIRROR_ONLY_FILTERS); dates are whole days in TIME_ZONE, both
-    ends included.
+    A bad value is reported and dropped; the rest of the filters still apply. `call_filters()`
+    gives the valid ones as a `CallFilters`; the fields after `limit` are the mirror's own; dates
+    are whole days in TIME_ZONE, both ends included.
     """
 
     direction = forms.ChoiceField(
@@ -128,47 +128,29 @@ class CallFiltersForm(forms.Form):
             choices.append((current, status_label(current)))
         return choices
 
-    def api_params(self) -> dict:
-        """The valid filters as keyword arguments for `list_calls` (call after is_valid())."""
+    def call_filters(self) -> CallFilters:
+        """The valid filters as one value (call after is_valid()); a bad one is left unset."""
         data = getattr(self, "cleaned_data", {})
-        params = {
-            "direction": data.get("direction") or None,
-            "status": data.get("status") or None,
-            "search": data.get("search") or None,
-            "page": data.get("page") or 1,
-            "limit": data.get("limit") or PAGE_SIZES[0],
-        }
-        return params
+        # "" is an unset text or choice; 0 is a real duration and a real hour.
+        return CallFilters(**{
+            name: None if data.get(name) in (None, "") else data[name]
+            for name in (f.name for f in fields(CallFilters))
+        })
 
-    def mirror_params(self) -> dict:
-        """The valid mirror-only filters (None when unset), for `call_history` and `mirror_calls`."""
+    def paging(self) -> tuple[int, int]:
+        """(page, limit), the API's paging (call after is_valid())."""
         data = getattr(self, "cleaned_data", {})
-        # 0 is a real duration and a real hour: only None and "" mean "not set".
-        return {name: (None if data.get(name) in (None, "") else data[name]) for name in MIRROR_ONLY_FILTERS}
-
-    def filters(self) -> dict:
-        """Every valid filter but paging: what an export or a count of "these filters" needs."""
-        params = self.api_params()
-        return {
-            "direction": params["direction"], "status": params["status"], "search": params["search"],
-            **self.mirror_params(),
-        }
+        return data.get("page") or 1, data.get("limit") or PAGE_SIZES[0]
 
 
 def agent_choices() -> list[tuple[str, str]]:
-    from voxdash.directory.models import Agent
-
     return [(vox_id, name) for vox_id, name in Agent.objects.order_by("name").values_list("vox_id", "name")]
 
 
 def number_choices() -> list[tuple[str, str]]:
-    from voxdash.directory.models import VoiceNumber
-
     return list(VoiceNumber.objects.order_by("phone_number").values_list("vox_id", "phone_number"))
 
 
 def placed_by_choices() -> list[tuple[str, str]]:
-    from voxdash.placements.models import PlacedCall
-
     names = PlacedCall.objects.order_by("username").values_list("username", flat=True).distinct()
     return [(name, name) for name in names if name]

@@ -10,5 +10,4 @@ urlpatterns = [
     path("sync/status/", views.sync_status, name="sync_status"),
     path("export.csv", views.call_export, name="export"),
     path("<str:vox_id>/", views.call_detail, name="detail"),
-    path("<str:vox_id>/status/", views.call_status, name="status"),
 ]

@@ -5,9 +5,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.cache import cache
 from django.utils import timezone
 
+from voxdash.lib.caching import cached_or_fetch
 from voxdash.vox import errors, get_client, types
 
 from .models import Agent, VoiceNumber
@@ -25,16 +25,12 @@ class Listing:
 
 
 def _cached_listing(name: str, fetch, mirror_model, api_type, *, refresh: bool) -> Listing:
-    key = f"voxdash:directory:{name}"
-    listing = None if refresh else cache.get(key)
-    if listing is None:
-        try:
-            listing = Listing(items=fetch(), fetched_at=timezone.now())
-        except errors.VoxError as exc:
-            logger.warning("%s unavailable: %s (%s)", name, type(exc).__name__, exc)
-            return _mirrored_listing(mirror_model, api_type, exc)
-        cache.set(key, listing, DIRECTORY_CACHE_SECONDS)
-    return listing
+    try:
+        return cached_or_fetch(f"voxdash:directory:{name}", DIRECTORY_CACHE_SECONDS,
+                               lambda: Listing(items=fetch(), fetched_at=timezone.now()), refresh=refresh)
+    except errors.VoxError as exc:
+        logger.warning("%s unavailable: %s (%s)", name, type(exc).__name__, exc)
+        return _mirrored_listing(mirror_model, api_type, exc)
 
 
 def _mirrored_listing(model, api_type, error: errors.VoxError) -> Listing:

@@ -5,12 +5,13 @@ answer is cached for everyone: a minute when healthy, a few seconds when not (so
 up quickly).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.core.cache import cache
 from django.utils import timezone
 
+from voxdash.lib.caching import cached_or_fetch
 from voxdash.vox import errors, get_client
 
 CACHE_KEY = "voxdash:connection"
@@ -36,6 +37,8 @@ class ConnectionStatus:
     # every page must say so, not only the ones that happen to call Vox.
     is_key_problem: bool = False
     is_test: bool = False
+    # Vox's last answer shown again because a check could not be sent; not part of the answer.
+    repeated: bool = field(default=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -65,20 +68,24 @@ def check_connection() -> ConnectionStatus:
 
 
 def connection_status(*, refresh: bool = False) -> ConnectionStatus:
-    status = None if refresh else cache.get(CACHE_KEY)
-    if status is not None:
-        return status
+    return cached_or_fetch(CACHE_KEY, _kept_for, _vox_or_last_answer, refresh=refresh)
+
+
+def _vox_or_last_answer() -> ConnectionStatus:
     status = check_connection()
+    if status.problem_kind not in _NOT_SENT:
+        cache.set(LAST_KNOWN_KEY, status, LAST_KNOWN_FOR)
+        return status
+    # The check never reached Vox (this page's time was spent, or the budget was: busy pages), so
+    # it says nothing about Vox. Vox's last answer stands, with the time it was given: otherwise
+    # under load every header would lose its TEST badge and the overview would say "budget
+    # spent" instead of "Connected".
+    last = cache.get(LAST_KNOWN_KEY)
+    return status if last is None else replace(last, repeated=True)
+
+
+def _kept_for(status: ConnectionStatus) -> int:
     if status.problem_kind in _NOT_SENT:
-        # The check never reached Vox (this page's time was spent, or the budget was: busy pages),
-        # so it says nothing about Vox. Vox's last answer stands, with the time it was given:
-        # otherwise under load every header would lose its TEST badge and the overview would say
-        # "budget spent" instead of "Connected".
-        last = cache.get(LAST_KNOWN_KEY)
-        if last is None:
-            return status  # nothing better to show, and nothing worth keeping
-        cache.set(CACHE_KEY, last, UNHEALTHY_FOR)
-        return last
-    cache.set(CACHE_KEY, status, HEALTHY_FOR if status.ok else UNHEALTHY_FOR)
-    cache.set(LAST_KNOWN_KEY, status, LAST_KNOWN_FOR)
-    return status
+        return 0  # nothing better to show, and nothing worth keeping
+    # A repeated answer is kept briefly, so the header asks Vox again soon once it can.
+    return HEALTHY_FOR if status.ok and not status.repeated else UNHEALTHY_FOR

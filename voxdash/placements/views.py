@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from voxdash.accounts.roles import callers_only
 from voxdash.directory import selectors as directory
+from voxdash.lib.paging import pager
 from voxdash.vox import errors
 
 from . import services
@@ -86,5 +87,4 @@ def placed_call_list(request):
     """Every attempt to place a call, newest first: who placed what, and what came of it."""
     paginator = Paginator(PlacedCall.objects.all(), 50)
     page = paginator.get_page(request.GET.get("page"))
-    page_range = paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=2)
-    return render(request, "placements/list.html", {"page": page, "page_range": page_range})
+    return render(request, "placements/list.html", {"page": page, "pager": pager(paginator, page.number)})

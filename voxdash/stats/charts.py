@@ -6,15 +6,13 @@ every chart carries a data table (same figures, same links) for screen readers a
 who want the numbers.
 """
 
-from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from dataclasses import dataclass, field, replace
 
-from django.urls import reverse
+from voxdash.calls.filters import CallFilters
+from voxdash.lib.formatting import duration_text
+from voxdash.overview.templatetags.vox_format import STATUS_LABELS, status_label
 
-from voxdash.overview.templatetags.vox_format import duration
-from voxdash.vox.statuses import FAILURE_STATUSES, LIVE_STATUSES, STATUS_LABELS, status_label
-
-from .selectors import CallStats, Period
+from .selectors import CallStats
 
 # The SVG's own coordinate system; CSS scales it to the page width.
 WIDTH = 720
@@ -158,15 +156,9 @@ def horizontal_bars(
 # --- the stats page's charts
 
 
-def history_url(period: Period, scope: dict, *, first_day=None, last_day=None, **filters) -> str:
-    """The call history of these figures: the period (or one day of it), the scope, the filters."""
-    query = {
-        "created_after": (first_day or period.first_day).isoformat(),
-        "created_before": (last_day or period.last_day).isoformat(),
-        **{k: v for k, v in scope.items() if v},
-        **{k: v for k, v in filters.items() if v is not None},
-    }
-    return reverse("calls:list") + "?" + urlencode(query)
+def history_url(calls: CallFilters, **narrower) -> str:
+    """The call history of a figure: the period's calls in its scope (`calls`), narrowed."""
+    return replace(calls, **narrower).history_url()
 
 
 def _status_css(status: str) -> str:
@@ -177,16 +169,16 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f} %"
 
 
-def stats_charts(stats: CallStats, scope: dict) -> list[Chart]:
-    """The pictures of the stats page, in reading order."""
+def stats_charts(stats: CallStats, calls: CallFilters) -> list[Chart]:
+    """The pictures of the stats page, in reading order; `calls` are the ones the figures count."""
     return [
-        _per_day(stats, scope), _rates(stats, scope), _durations(stats, scope), _hours(stats, scope),
-        _failures(stats, scope), _directions(stats, scope),
+        _per_day(stats, calls), _rates(stats, calls), _durations(stats, calls), _hours(stats, calls),
+        _failures(stats, calls), _directions(stats, calls),
     ] if stats.total else []
 
 
 # Bottom of the stack first: the outcomes that matter most sit on the axis, where they compare best.
-STACK_ORDER = ("completed", *FAILURE_STATUSES, *reversed(LIVE_STATUSES))
+STACK_ORDER = ("completed", "failed", "no_answer", "busy", "canceled", "in_progress", "ringing", "queued")
 
 
 def _statuses_in_order(stats: CallStats) -> list[str]:
@@ -194,15 +186,14 @@ def _statuses_in_order(stats: CallStats) -> list[str]:
     return known + sorted(s for s in stats.by_status if s not in STACK_ORDER and stats.by_status[s])
 
 
-def _per_day(stats: CallStats, scope: dict) -> Chart:
-    period, statuses = stats.period, _statuses_in_order(stats)
-    groups = []
-    for day in period.days:
+def _per_day(stats: CallStats, calls: CallFilters) -> Chart:
+    statuses, groups = _statuses_in_order(stats), []
+    for day in stats.period.days:
         counts = stats.by_day.get(day, {})
         label = f"{day.day} {day:%b}"
         groups.append(Group(label, [
             Segment(counts.get(status, 0), _status_css(status),
-                    history_url(period, scope, first_day=day, last_day=day, status=status),
+                    history_url(calls, created_after=day, created_before=day, status=status),
                     f"{label}: {counts.get(status, 0)} {status_label(status).lower()}")
             for status in statuses
         ]))
@@ -217,13 +208,12 @@ def _per_day(stats: CallStats, scope: dict) -> Chart:
     )
 
 
-def _rates(stats: CallStats, scope: dict) -> Chart:
-    period = stats.period
+def _rates(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
         Group("Answered", [Segment(round(stats.answer_rate or 0, 1), "seg-answered",
-                                   history_url(period, scope), f"Answered: {_percent(stats.answer_rate)}")]),
+                                   history_url(calls), f"Answered: {_percent(stats.answer_rate)}")]),
         Group("Completed", [Segment(round(stats.completion_rate or 0, 1), "seg-completed",
-                                    history_url(period, scope, status="completed"),
+                                    history_url(calls, status="completed"),
                                     f"Completed: {_percent(stats.completion_rate)}")]),
     ]
     summary = (f"Of {stats.finished} finished calls, {_percent(stats.answer_rate)} were answered and "
@@ -232,24 +222,23 @@ def _rates(stats: CallStats, scope: dict) -> Chart:
                            max_value=100, value_format="{:.0f} %")
 
 
-def _durations(stats: CallStats, scope: dict) -> Chart:
-    period, groups = stats.period, []
+def _durations(stats: CallStats, calls: CallFilters) -> Chart:
+    groups = []
     for low, high, n in stats.duration_buckets:
-        label = f"{duration(low)}–{duration(high)}" if high is not None else f"{duration(low)} +"
-        link = history_url(period, scope, duration_min=low, duration_max=None if high is None else high - 1)
+        label = f"{duration_text(low)}–{duration_text(high)}" if high is not None else f"{duration_text(low)} +"
+        link = history_url(calls, duration_min=low, duration_max=None if high is None else high - 1)
         groups.append(Group(label, [Segment(n, "seg-duration", link, f"{label}: {n} calls")]))
     average = stats.average_duration
     summary = (f"{stats.timed_calls} calls with a duration: average "
-               f"{duration(round(average)) if average is not None else '—'}, "
-               f"90 % lasted {duration(stats.p90_duration)} or less.")
+               f"{duration_text(round(average)) if average is not None else '—'}, "
+               f"90 % lasted {duration_text(stats.p90_duration)} or less.")
     return vertical_bars("durations", "How long calls lasted (minutes:seconds)", summary, groups,
                          columns=["Duration", "Calls"])
 
 
-def _hours(stats: CallStats, scope: dict) -> Chart:
-    period = stats.period
+def _hours(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
-        Group(f"{hour:02}", [Segment(n, "seg-hour", history_url(period, scope, hour=hour),
+        Group(f"{hour:02}", [Segment(n, "seg-hour", history_url(calls, hour=hour),
                                      f"{hour:02}:00–{hour:02}:59: {n} calls")])
         for hour, n in enumerate(stats.by_hour)
     ]
@@ -259,10 +248,9 @@ def _hours(stats: CallStats, scope: dict) -> Chart:
                          label_every=3)
 
 
-def _failures(stats: CallStats, scope: dict) -> Chart:
-    period = stats.period
+def _failures(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
-        Group(status_label(status), [Segment(n, _status_css(status), history_url(period, scope, status=status),
+        Group(status_label(status), [Segment(n, _status_css(status), history_url(calls, status=status),
                                              f"{status_label(status)}: {n} calls")])
         for status, n in stats.failures
     ]
@@ -273,11 +261,10 @@ def _failures(stats: CallStats, scope: dict) -> Chart:
     return horizontal_bars("failures", "Top failure statuses", summary, groups, columns=["Status", "Calls"])
 
 
-def _directions(stats: CallStats, scope: dict) -> Chart:
-    period = stats.period
+def _directions(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
         Group(direction.capitalize(), [Segment(stats.by_direction[direction], f"seg-{direction}",
-                                               history_url(period, scope, direction=direction),
+                                               history_url(calls, direction=direction),
                                                f"{direction.capitalize()}: {stats.by_direction[direction]} calls")])
         for direction in ("inbound", "outbound")
     ]

@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from django import forms
 
+from voxdash.calls.filters import CallFilters
 from voxdash.calls.forms import FIRST_DATE, LAST_DATE, PLACED_ONLY_HELP, agent_choices, number_choices
 
 from .selectors import Period
@@ -53,6 +54,7 @@ class StatsFiltersForm(forms.Form):
             name = DEFAULT_PERIOD
         return Period(today - timedelta(days=PERIODS[name] - 1), today)
 
-    def scope(self) -> dict:
+    def scope(self) -> CallFilters:
+        """The calls the figures are about, whatever the period (call after is_valid())."""
         data = getattr(self, "cleaned_data", {})
-        return {"agent": data.get("agent") or None, "from_number": data.get("from_number") or None}
+        return CallFilters(agent=data.get("agent") or None, from_number=data.get("from_number") or None)

@@ -8,8 +8,8 @@ rows a day). Past days are cached one by one (see `call_stats`).
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -17,10 +17,13 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
+from voxdash.calls.filters import CallFilters
 from voxdash.calls.models import Call
-from voxdash.calls.selectors import local_day_start, placed_calls_filter
-from voxdash.vox.statuses import FAILURE_STATUSES, TERMINAL_STATUSES
+from voxdash.lib.caching import cached_or_fetch_many
+from voxdash.vox.types import TERMINAL_STATUSES
 
+# The statuses that mean the customer was not served, in the order the chart lists them.
+FAILURE_STATUSES = ("failed", "no_answer", "busy", "canceled")
 # Histogram buckets of duration in seconds: [low, high), the last one open-ended.
 DURATION_BUCKETS = ((0, 30), (30, 60), (60, 120), (120, 300), (300, 600), (600, None))
 
@@ -33,16 +36,12 @@ class Period:
     last_day: date
 
     @property
-    def since(self) -> datetime:
-        return local_day_start(self.first_day)
-
-    @property
-    def until(self) -> datetime:
-        return local_day_start(self.last_day + timedelta(days=1))
-
-    @property
     def days(self) -> list[date]:
         return [self.first_day + timedelta(days=n) for n in range((self.last_day - self.first_day).days + 1)]
+
+    def calls(self, scope: CallFilters | None = None) -> CallFilters:
+        """Which calls the period's figures count: `scope`'s (or all), created in the period."""
+        return replace(scope or CallFilters(), created_after=self.first_day, created_before=self.last_day)
 
 
 @dataclass
@@ -114,12 +113,9 @@ def percentile(counts: Counter, pct: int) -> int | None:
 
 
 def stats_calls(period: Period, *, agent: str | None = None, from_number: str | None = None):
-    """The mirror's calls in the period (and of that agent/number, through voxdash's placements)."""
-    calls = Call.objects.filter(created_at__gte=period.since, created_at__lt=period.until)
-    placed = placed_calls_filter(agent=agent, from_number=from_number)
-    if placed is not None:
-        calls = calls.filter(vox_id__in=placed)
-    return calls.order_by()
+    """The mirror's calls in the period (and of that agent/number, through voxdash's placements):
+    the same calls as the history's link to them."""
+    return Call.objects.filter(period.calls(CallFilters(agent=agent, from_number=from_number)).q()).order_by()
 
 
 @dataclass
@@ -139,19 +135,13 @@ def call_stats(period: Period, *, agent: str | None = None, from_number: str | N
     for VOX_STATS_CACHE_SECONDS and only today is always counted afresh.
     """
     today = today or timezone.localdate()
-    keys = {}
-    if settings.VOX_STATS_CACHE_SECONDS:
-        keys = {day: _day_key(day, agent, from_number) for day in period.days if day < today}
-    cached = cache.get_many(list(keys.values())) if keys else {}
-    figures = {day: cached[key] for day, key in keys.items() if key in cached}
-    missing = [day for day in period.days if day not in figures]
-    if missing:
+    # Today has no key: it is always counted.
+    keys = {day: _day_key(day, agent, from_number) if day < today else None for day in period.days}
+    figures = cached_or_fetch_many(
+        keys, settings.VOX_STATS_CACHE_SECONDS,
         # One query over the span of the missing days (usually all of them, or today alone).
-        fresh = day_figures(Period(missing[0], missing[-1]), agent=agent, from_number=from_number)
-        figures.update({day: fresh[day] for day in missing})
-        if keys:
-            cache.set_many({keys[day]: fresh[day] for day in missing if day in keys},
-                           settings.VOX_STATS_CACHE_SECONDS)
+        lambda missing: day_figures(Period(missing[0], missing[-1]), agent=agent, from_number=from_number),
+    )
     return _roll_up(period, [figures[day] for day in period.days])
 
 

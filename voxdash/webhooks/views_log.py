@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from voxdash.accounts.roles import staff_only
+from voxdash.lib.paging import pager
 
 from .models import RefusedDelivery, WebhookEvent
 from .rerun import webhook_event_rerun
@@ -65,7 +66,7 @@ def webhook_log(request):
     context = {
         "form": form,
         "page": page,
-        "page_links": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "pager": pager(page.paginator, page.number, on_ends=1),
         "filtered": bool(data.get("type") or data.get("outcome")),
         # Refused deliveries never became events; shown apart, newest first, as received.
         "refused": RefusedDelivery.objects.all()[:REFUSED_SHOWN],

@@ -1,0 +1,137 @@
+"""Which calls: one immutable value, made by `CallFiltersForm` (or by hand, for a link), taken by
+the history, the CSV export, the stats page's links into the history and the overview's tiles.
+
+It knows the three shapes a filter takes: the API's keyword arguments (when the API can answer it
+at all), the query string of a link or a form's hidden inputs, and the mirror's ORM filter. Names
+and meanings are the API's (`direction`, `status`, `search`) and the history's own query
+parameters for what only the mirror can apply.
+"""
+
+import re
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import ClassVar
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.urls import reverse
+
+from voxdash.lib.formatting import local_day_start
+from voxdash.placements.models import PlacedCall
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    """Every field None means unset (0 is a real duration and a real hour). Dates are whole days
+    in the active time zone, both ends included. Agent, from-number and "placed by" are known only
+    for calls placed through voxdash: they select through PlacedCall.listed_call_id."""
+
+    direction: str | None = None
+    status: str | None = None
+    search: str | None = None
+    created_after: date | None = None
+    created_before: date | None = None
+    agent: str | None = None
+    from_number: str | None = None
+    duration_min: int | None = None
+    duration_max: int | None = None
+    placed_by: str | None = None
+    hour: int | None = None
+
+    # What Vox's list can filter by; any other filter is the mirror's alone.
+    API_FIELDS: ClassVar[tuple[str, ...]] = ("direction", "status", "search")
+
+    def __bool__(self) -> bool:
+        return any(value is not None for _, value in self._items())
+
+    def _items(self):
+        # Not dataclasses.asdict(): it deep-copies every value, on every page, for nothing.
+        return ((f.name, getattr(self, f.name)) for f in fields(self))
+
+    @property
+    def api_can_answer(self) -> bool:
+        """False when a filter only the mirror can apply is set: the API would ignore it and
+        answer with the wrong calls."""
+        return all(getattr(self, name) is None for name in self.mirror_only_names())
+
+    @classmethod
+    def mirror_only_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name not in cls.API_FIELDS)
+
+    def api_params(self) -> dict:
+        """Keyword arguments for `VoxClient.list_calls` (meaningful only when `api_can_answer`)."""
+        return {name: getattr(self, name) for name in self.API_FIELDS}
+
+    # --- as a query string
+
+    def hidden_inputs(self, *, without: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """The set filters as (name, value) query parameters in field order, dates as YYYY-MM-DD:
+        the hidden inputs that keep them across a form that sets the others (the search box keeps
+        all but `search`)."""
+        return [
+            (name, value.isoformat() if isinstance(value, date) else str(value))
+            for name, value in self._items()
+            if value is not None and name not in without
+        ]
+
+    def query_string(self) -> str:
+        return urlencode(self.hidden_inputs())
+
+    def history_url(self) -> str:
+        """The call history of exactly these calls."""
+        query = self.query_string()
+        return reverse("calls:list") + ("?" + query if query else "")
+
+    # --- as the mirror's filter
+
+    def q(self) -> Q:
+        """The mirror's filter for `Call` rows; the same calls the API would list (search matches
+        as the API's does)."""
+        q = Q()
+        if self.direction:
+            q &= Q(direction=self.direction)
+        if self.status:
+            q &= Q(status=self.status)
+        if self.search:
+            q &= search_q(self.search)
+        if self.created_after:
+            q &= Q(created_at__gte=local_day_start(self.created_after))
+        if self.created_before:
+            q &= Q(created_at__lt=local_day_start(self.created_before + timedelta(days=1)))
+        if self.duration_min is not None:
+            q &= Q(duration_seconds__gte=self.duration_min)
+        if self.duration_max is not None:
+            q &= Q(duration_seconds__lte=self.duration_max)
+        if self.hour is not None:
+            q &= Q(created_at__hour=self.hour)  # in the active zone, as USE_TZ makes lookups
+        placed = placed_call_ids(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
+        if placed is not None:
+            q &= Q(vox_id__in=placed)
+        return q
+
+
+def placed_call_ids(
+    *, agent: str | None = None, from_number: str | None = None, placed_by: str | None = None
+):
+    """The listed-call ids of voxdash's placed calls with this agent/number/user; None: no filter."""
+    if not (agent or from_number or placed_by):
+        return None
+    placed = PlacedCall.objects.exclude(listed_call_id="")
+    if agent:
+        placed = placed.filter(payload__ai_agent_id=agent)
+    if from_number:
+        placed = placed.filter(payload__business_voice_number_id=from_number)
+    if placed_by:
+        placed = placed.filter(username=placed_by)
+    return placed.values("listed_call_id")
+
+
+def search_q(search: str) -> Q:
+    """Name or phone contains the text, as the API does; "0801 234" also finds "+234801234…"."""
+    q = Q(customer_name__icontains=search) | Q(customer_phone__icontains=search)
+    digits = re.sub(r"[\s\-()]", "", search)
+    if digits.isdigit() and digits != search:
+        q |= Q(customer_phone__contains=digits)
+    if digits.isdigit() and digits.startswith("0") and len(digits) > 1:
+        q |= Q(customer_phone__contains=digits[1:])  # the national trunk prefix is not in E.164
+    return q

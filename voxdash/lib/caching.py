@@ -1,0 +1,86 @@
+"""Read the cache or fetch, the one rule behind every short-lived shared answer: the history's
+list cache, the mirror's counts, the connection status, the overview's today, the directory's
+listings and the stats page's past days.
+
+The cache is a saving, never a dependency. The default backend (`voxdash.health.cache.
+FallbackRedisCache`) already answers from process memory while Redis is down; a cache configured
+without it (a plain Redis) raises instead, and then the value is fetched and not kept, so a page
+still answers. A failed fetch raises and keeps nothing: a failure is no answer to share.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable, Hashable, Mapping
+
+from django.core.cache import cache
+
+from voxdash.health.cache import OUTAGE_ERRORS
+
+logger = logging.getLogger(__name__)
+
+_MISSING = object()  # the cache's "no such key", since None and 0 are answers worth keeping
+
+
+def cache_key(prefix: str, params: dict) -> str:
+    """One key per set of parameters, whatever their order (None means unset and is left out)."""
+    canonical = "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k] is not None)
+    return prefix + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def cached_or_fetch[T](
+    key: str, seconds: float | Callable[[T], float], fetch: Callable[[], T], *, refresh: bool = False
+) -> T:
+    """The value cached under `key`, else `fetch()`, kept for everyone for `seconds`.
+
+    `seconds` is a number, or a function of the fetched value (an error answer may deserve a
+    shorter life); 0 keeps nothing, and a fixed 0 skips the cache altogether. `refresh` fetches
+    even when a value is cached, and keeps the new one.
+    """
+    if not callable(seconds) and seconds <= 0:
+        return fetch()
+    value = _MISSING if refresh else _get_many([key]).get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+    value = fetch()
+    lifetime = seconds(value) if callable(seconds) else seconds
+    if lifetime > 0:
+        _set_many({key: value}, lifetime)
+    return value
+
+
+def cached_or_fetch_many[K: Hashable, T](
+    keys: Mapping[K, str | None], seconds: float, fetch: Callable[[list[K]], Mapping[K, T]]
+) -> dict[K, T]:
+    """Each item's value: cached under its key, else from one `fetch(missing items)` call (which
+    may return more than asked) and kept for `seconds`. An item whose key is None is always
+    fetched and never kept (today's figures, while past days are cached)."""
+    cached = {}
+    if seconds > 0:
+        found = _get_many([key for key in keys.values() if key is not None])
+        cached = {item: found[key] for item, key in keys.items() if key is not None and key in found}
+    missing = [item for item in keys if item not in cached]
+    if not missing:
+        return cached
+    fresh = fetch(missing)
+    if seconds > 0:
+        keep = {keys[item]: fresh[item] for item in missing if keys[item] is not None}
+        if keep:
+            _set_many(keep, seconds)
+    return {**cached, **{item: fresh[item] for item in missing}}
+
+
+def _get_many(keys: list[str]) -> dict:
+    try:
+        return cache.get_many(keys) if keys else {}
+    except OUTAGE_ERRORS as exc:
+        logger.warning("cache unreachable, fetching instead", extra={"fields": {"error": type(exc).__name__}})
+        return {}
+
+
+def _set_many(values: dict, seconds: float) -> None:
+    try:
+        cache.set_many(values, seconds)
+    except OUTAGE_ERRORS as exc:
+        logger.warning(
+            "cache unreachable, not keeping the answer", extra={"fields": {"error": type(exc).__name__}}
+        )
