@@ -2,8 +2,11 @@
 
 import re
 import time
+from datetime import datetime
+from datetime import time as day_time
 
 from django.urls import reverse
+from django.utils import timezone
 
 from voxdash.simulator import keys
 
@@ -16,24 +19,43 @@ def test_overview_shows_the_connection_and_today(viewer_client, simulator):
     assert connection.ok and connection.environment == "test"
     assert connection.business_id in body and connection.key_id in body
     today = response.context["today"]
-    assert today.error is None
+    assert today.period.first_day == today.period.last_day == timezone.localdate()  # the mirror's: no Vox error
     # Links into today's filtered history, and that history holds exactly today's failed calls.
-    day = today.since.date().isoformat()
+    day = today.period.first_day.isoformat()
     link = f"/calls/?status=failed&amp;created_after={day}"
     assert f'href="{link}"' in body
 
 
 def test_todays_counts_match_the_simulator(viewer_client, simulator):
-    from voxdash.overview.selectors import start_of_today
-
-    since = start_of_today()
+    from voxdash.calls.sync import calls_sync
     from voxdash.vox import get_client
 
+    calls_sync(full=True)  # the overview counts the mirror
+    since = timezone.make_aware(datetime.combine(timezone.localdate(), day_time.min))
     expected = sum(
         1 for page in get_client().iter_calls(limit=100) for call in page.calls if call.created_at >= since
     )
     today = viewer_client.get(reverse("overview")).context["today"]
-    assert today.total == expected
+    assert today.total == expected > 0
+
+
+def test_the_overview_s_tiles_are_the_stats_page_s_today(viewer_client, simulator):
+    """One source: the mirror, through the selector the stats page uses."""
+    from voxdash.calls.sync import calls_sync
+
+    calls_sync(full=True)
+    listed = simulator.stats()["requests"].get("/v1/vox/calls", 0)
+    overview = viewer_client.get(reverse("overview"))
+    assert simulator.stats()["requests"].get("/v1/vox/calls", 0) == listed  # no budget spent on counting
+    stats = viewer_client.get(reverse("stats:overview"), {"period": "today"}).context["stats"]
+    today = overview.context["today"]
+    assert today.total == stats.total > 0
+    assert today.by_status == stats.by_status and today.by_direction == stats.by_direction
+    assert today.completion_rate == stats.completion_rate
+    body = overview.content.decode()
+    assert f'<span class="stat-value">{stats.total}</span> <span class="stat-label">calls today</span>' in body
+    for status in ("completed", "failed", "no_answer", "in_progress"):
+        assert f'<span class="stat-value">{stats.by_status[status]}</span>' in body
 
 
 def test_header_shows_a_loud_test_badge(viewer_client):
