@@ -13,4 +13,3 @@ def todays_calls() -> CallStats:
     """Since local midnight (the active time zone's), as /stats/?period=today counts them."""
     today = timezone.localdate()
     return call_stats(Period(today, today), today=today)
-
