@@ -405,7 +405,7 @@ class SyncWatch(threading.Thread):
 
     def run(self) -> None:
         # Here, not at the top: the module needs Django set up, which main() does first.
-        from voxdash.calls.sync import sync_progress
+        from voxdash.mirror.sync import sync_progress
 
         while not self.stop_event.wait(1.0):
             try:

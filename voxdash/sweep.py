@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from voxdash.calls.models import SyncState
-from voxdash.calls.sync import sync_is_running
+from voxdash.mirror.lock import sync_is_running
 from voxdash.webhooks.models import WebhookEvent
 
 CLAIM_PREFIX = "voxdash:sweep:"

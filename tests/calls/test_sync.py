@@ -7,9 +7,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from voxdash.calls.models import Call, SyncState
-from voxdash.calls.sync import SyncAlreadyRunning, calls_sync, sync_lock, sync_progress
+from voxdash.calls.sync import calls_sync
+from voxdash.mirror.lock import SyncAlreadyRunning, sync_lock
+from voxdash.mirror.sync import sync_progress
 from voxdash.vox import errors, get_client
-from voxdash.vox.types import TERMINAL_STATUSES
+from voxdash.vox.statuses import TERMINAL_STATUSES
 
 
 def list_requests(sim) -> int:
@@ -251,11 +253,11 @@ def test_command_explains_an_upstream_failure(vox_settings, simulator, db, no_sl
         call_command("vox_sync", stdout=io.StringIO())
 
 
-def test_odd_values_from_vox_fit_the_columns():
+def test_odd_values_from_vox_fit_the_columns(db):
     """A name longer than the column or a negative duration must not make a page unsaveable."""
     from datetime import UTC, datetime
 
-    from voxdash.calls.sync import merge_listed
+    from voxdash.mirror.calls import call_merge_listing
     from voxdash.vox.types import Call as ApiCall
 
     listed = ApiCall.from_api({
@@ -263,6 +265,7 @@ def test_odd_values_from_vox_fit_the_columns():
         "customerPhone": "+2348030000000", "customerName": "N" * 500, "durationSeconds": -5,
         "startedAt": None, "endedAt": None, "createdAt": datetime.now(UTC).isoformat(),
     })
-    values = merge_listed(None, listed)
-    assert len(values["customer_name"]) == Call._meta.get_field("customer_name").max_length
-    assert values["duration_seconds"] is None
+    assert call_merge_listing([listed]) == ["created"]
+    stored = Call.objects.get(vox_id="c-odd")
+    assert len(stored.customer_name) == Call._meta.get_field("customer_name").max_length
+    assert stored.duration_seconds is None

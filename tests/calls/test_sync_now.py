@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from voxdash.calls.sync import SyncSummary, report_progress
+from voxdash.mirror.sync import SyncSummary, report_progress
 
 SYNC = reverse("calls:sync")
 STATUS = reverse("calls:sync_status")

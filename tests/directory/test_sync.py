@@ -3,10 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from voxdash.calls.sync import SyncAlreadyRunning, sync_lock
 from voxdash.directory.models import Agent, VoiceNumber
 from voxdash.directory.sync import directory_sync
 from voxdash.directory.tasks import sync_directory
+from voxdash.mirror.lock import SyncAlreadyRunning, sync_lock
 
 
 def test_sync_creates_then_finds_nothing_new(vox_settings, simulator, db):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tests.deploy.test_settings import production_settings
 from voxdash.calls.models import Call
-from voxdash.calls.sync import SyncAlreadyRunning, sync_lock
+from voxdash.mirror.lock import SyncAlreadyRunning, sync_lock
 from voxdash.health.cache import shared_cache_outage
 
 from tests.fixtures.redis_server import free_port

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from voxdash import sweep
 from voxdash.calls.models import SyncState
-from voxdash.calls.sync import sync_lock
+from voxdash.mirror.lock import sync_lock
 from voxdash.calls.tasks import sync_calls
 from voxdash.webhooks.models import WebhookEvent
 

@@ -6,10 +6,11 @@ from celery import shared_task
 from django.core.cache import cache
 
 from voxdash import sweep
+from voxdash.mirror.lock import SyncAlreadyRunning
 from voxdash.vox import errors
 
 from .models import SyncState
-from .sync import SyncAlreadyRunning, calls_sync
+from .sync import calls_sync
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from voxdash.calls.sync import SyncAlreadyRunning
+from voxdash.mirror.lock import SyncAlreadyRunning
 from voxdash.vox import errors
 
 from .sync import directory_sync

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from voxdash.mirror.signals import calls_mirrored
+
 
 class PlacementsConfig(AppConfig):
     name = "voxdash.placements"
@@ -7,14 +9,13 @@ class PlacementsConfig(AppConfig):
     verbose_name = "Placed calls"
 
     def ready(self):
-        from voxdash.calls.sync import calls_mirrored
-
         calls_mirrored.connect(_link_new_calls, dispatch_uid="placements-link")
 
 
 def _link_new_calls(sender, created, updated, **kwargs):
     # Only a call new to the mirror can be the one a placement became.
     if created:
-        from .services import placements_link
+        # Imported here, not at the top: apps.py loads before the models this module imports.
+        from voxdash.mirror.placements import placements_link
 
         placements_link()

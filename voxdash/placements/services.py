@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from voxdash.calls.models import Call
-from voxdash.vox import errors, get_client
+from voxdash.mirror.placements import placement_link, placement_match, placement_mirrored_call
+from voxdash.vox import errors, get_client, statuses
 from voxdash.vox.budget import PLACEMENT
 from voxdash.vox.types import CallRequest
 
@@ -182,9 +182,7 @@ class Progress:
 
     @property
     def is_final(self) -> bool:
-        from voxdash.vox.types import TERMINAL_STATUSES
-
-        return self.source == "placement" or self.status in TERMINAL_STATUSES
+        return self.source == "placement" or statuses.is_terminal(self.status)
 
 
 def placed_call_progress(key: uuid.UUID) -> Progress:
@@ -194,66 +192,13 @@ def placed_call_progress(key: uuid.UUID) -> Progress:
         latest = attempts[-1]
         return Progress(status=latest.outcome, source="placement")
 
-    call = _linked_mirror_call(accepted)
+    call = placement_mirrored_call(accepted)
     if call is not None:
         return Progress(status=call.status, listed_call_id=call.vox_id, source="mirror", call=call)
     listed = _find_in_listing(accepted)
     if listed is not None:
         return Progress(status=listed.status, listed_call_id=listed.id, source="api", call=listed)
     return Progress(status="queued", source="placement-accepted")
-
-
-# A placement not found in the listing within this long is not going to be linked by a new call.
-LINK_WINDOW = timedelta(days=2)
-
-
-def placements_link() -> int:
-    """Link recent placed calls to the calls the mirror now has; return how many were linked.
-
-    Runs when the mirror gains calls (sync pages, webhooks), so "placed by", agent and number
-    filters and the stats know every placed call, not just those whose page someone opened.
-    """
-    since = timezone.now() - LINK_WINDOW
-    unlinked = (
-        PlacedCall.objects.filter(listed_call_id="", attempted_at__gte=since)
-        .filter(outcome__in=[PlacedCall.Outcome.QUEUED, PlacedCall.Outcome.REPLAYED])
-        .order_by("attempted_at", "id")
-    )
-    linked, seen_keys = 0, set()
-    for placed in unlinked:
-        if placed.idempotency_key in seen_keys:
-            continue  # attempts sharing a key are one call, linked together
-        seen_keys.add(placed.idempotency_key)
-        if _linked_mirror_call(placed) is not None:
-            linked += 1
-    return linked
-
-
-def _link(placed: PlacedCall, listed_call_id: str) -> None:
-    PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(listed_call_id=listed_call_id)
-    placed.listed_call_id = listed_call_id
-
-
-def _linked_mirror_call(placed: PlacedCall) -> Call | None:
-    """The mirrored call this placement became: by id when Vox uses one id, else by phone and time."""
-    if placed.listed_call_id:
-        return Call.objects.filter(vox_id=placed.listed_call_id).first()
-    call = Call.objects.filter(vox_id=placed.vox_placement_id).first()
-    if call is None and placed.vox_created_at:
-        taken = PlacedCall.objects.exclude(listed_call_id="").values("listed_call_id")
-        call = (
-            Call.objects.filter(
-                direction="outbound",
-                customer_phone=placed.customer_phone,
-                created_at__gte=placed.vox_created_at - timedelta(seconds=1),  # millisecond rounding
-            )
-            .exclude(vox_id__in=taken)
-            .order_by("created_at", "id")
-            .first()
-        )
-    if call is not None:
-        _link(placed, call.vox_id)
-    return call
 
 
 def _find_in_listing(placed: PlacedCall):
@@ -266,20 +211,9 @@ def _find_in_listing(placed: PlacedCall):
         page = get_client().list_calls(search=placed.customer_phone, direction="outbound", limit=20)
     except errors.VoxError:
         return None
-    candidates = sorted(page.calls, key=lambda c: c.created_at)
-    found = next((c for c in candidates if c.id == placed.vox_placement_id), None)
-    if found is None and placed.vox_created_at:
-        taken = set(PlacedCall.objects.exclude(listed_call_id="").values_list("listed_call_id", flat=True))
-        found = next(
-            (
-                c for c in candidates
-                if c.customer_phone == placed.customer_phone and c.id not in taken
-                and c.created_at >= placed.vox_created_at - timedelta(seconds=1)
-            ),
-            None,
-        )
+    found = placement_match(placed, sorted(page.calls, key=lambda c: c.created_at))
     if found is not None and not placed.listed_call_id:
-        _link(placed, found.id)
+        placement_link(placed, found)
     if settings.VOX_LIST_CACHE_SECONDS:  # a live page polls; a few seconds between list requests
         cache.set(cache_key, found or False, settings.VOX_LIST_CACHE_SECONDS)
     return found

@@ -1,12 +1,9 @@
-"""Webhook writes: store a verified delivery once, then apply the stored event to the mirror.
+"""Webhook writes: store a verified delivery once, then hand the stored event to the mirror.
 
-Vox delivers at least once and in no particular order, so applying is idempotent and order-safe:
-  - a call's status only moves to the event with the greatest (is terminal, event time): a terminal
-    status is never replaced by a non-terminal one, and among terminal ones the later event wins;
-    `Call.status_at` is that event's time. Taking a maximum is what makes the result independent
-    of the order events arrive in.
-  - a recording URL, a failure reason and a duration are only ever filled in, never erased by a null.
-  - an agent update older than one already applied for that agent is ignored.
+Vox delivers at least once and in no particular order, so applying is idempotent and order-safe.
+What an event may change in a call or an agent is the mirror's rule (`voxdash.mirror`, one table
+shared with the sync); this module reads the event's data and records the outcome. An agent
+update older than one already applied for that agent is ignored (the applied events are here).
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import logging
 import math
 import re
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -25,27 +22,17 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from voxdash.calls.models import Call
-from voxdash.calls.sync import calls_mirrored
-from voxdash.directory.models import Agent
+from voxdash.mirror.calls import CallEvent, call_merge_event
+from voxdash.mirror.directory import agent_merge_event
 from voxdash.vox import errors as vox_errors
 from voxdash.vox import types as vox_types
+from voxdash.vox.statuses import AGENT_UPDATED, EVENT_STATUS
 
-from . import tasks
 from .models import RefusedDelivery, WebhookEvent
 
 logger = logging.getLogger("voxdash.webhooks")
 
 Outcome = WebhookEvent.Outcome
-
-# Event type -> the status it implies when its data carries none.
-CALL_EVENTS = {
-    "vox.call.started": "in_progress",
-    "vox.call.completed": "completed",
-    "vox.call.failed": "failed",
-    "vox.recording.ready": "completed",  # a recording only exists for a call that was answered
-}
-AGENT_UPDATED = "vox.agent.updated"
 
 
 class InvalidEvent(Exception):
@@ -71,10 +58,15 @@ def storable_text(text: str) -> str:
     return _UNSTORABLE.sub(REPLACEMENT, text)
 
 
-def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[WebhookEvent, bool]:
+def webhook_event_receive(
+    *, body: bytes, header_id: str | None, enqueue: Callable[[int], None] | None = None
+) -> tuple[WebhookEvent, bool]:
     """Store a verified delivery once by its event id; return (event, is_duplicate).
 
-    Processing is enqueued after commit, so the worker never looks for a row it cannot see yet.
+    `enqueue(event_pk)` (the view passes `webhooks.queue.webhook_event_enqueue`) runs after commit,
+    so the worker never looks for a row it cannot see yet. A callable rather than an import, so the
+    services never import the tasks that call them. Without one the event waits pending: the
+    caller applies it itself (tests, fixtures), or the sweep does.
     """
     payload, altered = _parse_body(body, header_id)
     data = payload.get("data")
@@ -87,6 +79,7 @@ def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[Webhoo
         # Exactly as signed: json.loads refused raw NULs, and an escaped one is six ASCII characters.
         raw_body=body.decode("utf-8"),
         payload=payload,
+        signature_valid=True,
         call_vox_id=call_id[:64] if isinstance(call_id, str) else "",
     )
     if altered:
@@ -102,32 +95,19 @@ def webhook_event_receive(*, body: bytes, header_id: str | None) -> tuple[Webhoo
     try:
         with transaction.atomic():
             event.save(force_insert=True)
-            if not altered:
-                transaction.on_commit(partial(_enqueue, event.pk))
+            if not altered and enqueue is not None:
+                transaction.on_commit(partial(enqueue, event.pk))
         return event, False
     except IntegrityError:
         pass
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(event_id=payload["id"])
         WebhookEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
-        if event.outcome == Outcome.PENDING:
+        if event.outcome == Outcome.PENDING and enqueue is not None:
             # A duplicate of an event still pending is enqueued again: the first enqueue may have
             # failed (broker down after the row committed). Processing skips events already done.
-            transaction.on_commit(partial(_enqueue, event.pk))
+            transaction.on_commit(partial(enqueue, event.pk))
     return event, True
-
-
-def _enqueue(event_pk: int) -> None:
-    """Send a stored event to the workers; a broker failure is logged, never raised.
-
-    The event is committed, so the delivery is ours: the sender gets its 2xx (a 5xx would only make
-    Vox send it again), and the sweep of pending events applies it once the broker is back.
-    """
-    try:
-        tasks.process_webhook_event.delay(event_pk)
-    except Exception as exc:  # kombu/redis raise many types; none may undo the acknowledgement
-        logger.warning("webhook event %s stored but not queued (%s); the pending sweep will apply it",
-                       event_pk, type(exc).__name__)
 
 
 def _parse_body(body: bytes, header_id: str | None) -> tuple[dict[str, Any], bool]:
@@ -226,7 +206,7 @@ def _record(event_pk: int, outcome: str, detail: str) -> None:
 
 def webhook_event_apply(event: WebhookEvent) -> tuple[str, str]:
     """Apply `event` to the mirror; return (outcome, detail). Call inside a transaction."""
-    if event.event_type in CALL_EVENTS:
+    if event.event_type in EVENT_STATUS:
         return _apply_call_event(event)
     if event.event_type == AGENT_UPDATED:
         return _apply_agent_event(event)
@@ -245,71 +225,23 @@ def _text(data: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _status_key(status: str, at: datetime | None) -> tuple[bool, datetime]:
-    # No time (e.g. a row written by the listing sync) sorts before any event time.
-    return (status in vox_types.TERMINAL_STATUSES, at or datetime.min.replace(tzinfo=UTC))
-
-
 def _apply_call_event(event: WebhookEvent) -> tuple[str, str]:
     data = _data(event)
     call_id = _text(data, "callId")
     if not call_id or len(call_id) > 64:
         raise EventDataError("event data has no usable callId")
-    status = _text(data, "status")[:32] or CALL_EVENTS[event.event_type]
-    at = event.created or event.received_at
     duration = data.get("durationSeconds")
-    recording_url = _text(data, "recordingUrl")[:1000]
-    if not recording_url.lower().startswith(("https://", "http://")):
-        # Pages link to it and play it: a javascript: or data: URL must never be stored.
-        recording_url = ""
-
-    # Create what we know about a call never listed, then lock the row: two workers applying
-    # events for one call serialize here, so neither can overwrite the other with stale values.
-    call, created = Call.objects.get_or_create(
-        vox_id=call_id,
-        defaults={"direction": _text(data, "direction")[:16], "status": "", "customer_phone": "",
-                  "created_at": at},
-    )
-    call = Call.objects.select_for_update().get(pk=call.pk)
-    before = (call.status, call.status_at)
-    changed: list[str] = []
-
-    if not call.status or _status_key(status, at) > _status_key(call.status, call.status_at):
-        call.status, call.status_at = status, at
-        changed += ["status", "status_at"]
-        # The reason belongs to the status that won: a later completed clears a failed's reason.
-        reason = _text(data, "reason")[:300] if event.event_type == "vox.call.failed" else ""
-        if call.failure_reason != reason and (reason or status == "completed"):
-            call.failure_reason = reason
-            changed.append("failure_reason")
-    if recording_url and call.recording_url != recording_url:
-        call.recording_url = recording_url
-        changed.append("recording_url")
-    if isinstance(duration, int) and not isinstance(duration, bool) and duration >= 0:
-        if call.duration_seconds != duration:
-            call.duration_seconds = duration
-            changed.append("duration_seconds")
-    if not call.direction and _text(data, "direction"):
-        call.direction = _text(data, "direction")[:16]
-        changed.append("direction")
-    if event.event_type == "vox.call.started" and call.started_at is None:
-        call.started_at = at
-        changed.append("started_at")
-    if event.event_type in ("vox.call.completed", "vox.call.failed") and call.ended_at is None:
-        call.ended_at = at
-        changed.append("ended_at")
-
-    if created:
-        call.save()
-        # After commit, like the sync's pages: placements link a placed call to it.
-        transaction.on_commit(lambda: calls_mirrored.send(sender=Call, created=[call_id], updated=[]))
-        return Outcome.APPLIED, f"created call {call_id} as {call.status}"
-    if not changed:
-        return Outcome.IGNORED, f"call {call_id}: nothing new (stays {call.status})"
-    call.save(update_fields=[*dict.fromkeys(changed), "last_seen_at"])
-    if "status" in changed:
-        return Outcome.APPLIED, f"call {call_id}: {before[0]} -> {call.status}; {', '.join(changed)}"
-    return Outcome.APPLIED, f"call {call_id}: stays {call.status}; {', '.join(changed)}"
+    merged = call_merge_event(CallEvent(
+        call_id=call_id,
+        type=event.event_type,
+        at=event.created or event.received_at,
+        status=_text(data, "status"),
+        direction=_text(data, "direction"),
+        duration_seconds=duration if isinstance(duration, int) and not isinstance(duration, bool) else None,
+        recording_url=_text(data, "recordingUrl"),
+        reason=_text(data, "reason"),
+    ))
+    return (Outcome.APPLIED if merged.created or merged.changed else Outcome.IGNORED), merged.detail
 
 
 def _apply_agent_event(event: WebhookEvent) -> tuple[str, str]:
@@ -318,34 +250,13 @@ def _apply_agent_event(event: WebhookEvent) -> tuple[str, str]:
     except vox_errors.VoxBadResponse as exc:
         raise EventDataError(str(exc)) from None
     at = event.created or event.received_at
-    agent, created = Agent.objects.get_or_create(
-        vox_id=parsed.id, defaults={"name": parsed.name, "status": parsed.status or ""}
-    )
-    agent = Agent.objects.select_for_update().get(pk=agent.pk)
-    # Agents have no version of their own: an update already applied with a later event time
-    # is newer than this one. Checked under the agent's lock, so a concurrent update is visible.
-    newer = (
+    written, detail = agent_merge_event(agent=parsed, at=at, newer_applied=lambda: (
         WebhookEvent.objects.filter(event_type=AGENT_UPDATED, outcome=Outcome.APPLIED,
                                     payload__data__id=parsed.id, created__gt=at)
         .exclude(pk=event.pk)
         .exists()
-    )
-    if newer and not created:
-        return Outcome.IGNORED, f"agent {parsed.id}: a later update was already applied"
-    agent.name = parsed.name[:200]
-    agent.language = (parsed.language or "")[:32]
-    agent.voice_provider = (parsed.voice_provider or "")[:64]
-    agent.voice_id = (parsed.voice_id or "")[:64]
-    agent.persona = parsed.persona or ""
-    agent.is_default = parsed.is_default
-    agent.status = (parsed.status or "")[:32]
-    agent.created_at = parsed.created_at or agent.created_at
-    agent.raw = dict(parsed.raw)
-    agent.save()
-    if parsed.is_default:
-        # Vox has one default agent; the newly default one takes the mark from the others.
-        Agent.objects.exclude(pk=agent.pk).filter(is_default=True).update(is_default=False)
-    return Outcome.APPLIED, f"{'created' if created else 'updated'} agent {parsed.id}"
+    ))
+    return (Outcome.APPLIED if written else Outcome.IGNORED), detail
 
 
 # Refusals are counted in one per-minute window shared by every process (the cache). A flood of

@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import services, signature
+from . import queue, services, signature
 
 logger = logging.getLogger("voxdash.webhooks")
 
@@ -34,7 +34,8 @@ def vox(request: HttpRequest) -> JsonResponse:
         return _refused(request, exc, f"signature: {exc}", logging.WARNING)
     try:
         event, duplicate = services.webhook_event_receive(
-            body=request.body, header_id=request.headers.get("Cloove-Webhook-Id")
+            body=request.body, header_id=request.headers.get("Cloove-Webhook-Id"),
+            enqueue=queue.webhook_event_enqueue,
         )
     except services.InvalidEvent as exc:
         # Correctly signed yet unusable: Vox (or whoever holds the secret) sent junk, an error.

@@ -5,8 +5,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from voxdash.calls.sync import SyncAlreadyRunning, SyncSummary, calls_sync
+from voxdash.calls.sync import calls_sync
 from voxdash.directory.sync import directory_sync
+from voxdash.mirror.lock import SyncAlreadyRunning
+from voxdash.mirror.sync import SyncSummary
 from voxdash.vox import errors
 
 BAR_WIDTH = 30

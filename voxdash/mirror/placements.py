@@ -1,0 +1,100 @@
+"""Linking a placed call to the call Vox lists for it, by one rule whether the candidates come from
+the mirror or from the API's list.
+
+Vox usually lists a placed call under the id its POST answered. When it does not (the contract
+leaves it open; the simulator's `post_id_matches_list=False`), the listed call is the earliest
+outbound call to the same phone created no earlier than the placement (less a second: Vox's
+millisecond rounding), that no other placement has claimed. Every attempt sharing an idempotency
+key is one call, so all of them are linked together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django.db.models import Q
+from django.utils import timezone
+
+from voxdash.calls.models import Call
+from voxdash.placements.models import ACCEPTED_OUTCOMES, PlacedCall
+
+ROUNDING = timedelta(seconds=1)
+# A placement not found in the listing within this long is not going to be linked by a new call.
+LINK_WINDOW = timedelta(days=2)
+
+
+class ListedCall(Protocol):
+    """A mirrored `Call` (vox_id) or the API's `types.Call` (id): what the rule reads of either."""
+
+    direction: str
+    customer_phone: str
+    created_at: datetime
+
+
+def _vox_id(call) -> str:
+    return call.vox_id if isinstance(call, Call) else call.id
+
+
+def placement_match(placed: PlacedCall, candidates: Iterable[ListedCall]):
+    """The candidate `placed` became, or None. `candidates` oldest first."""
+    candidates = list(candidates)
+    by_id = next((c for c in candidates if _vox_id(c) == placed.vox_placement_id), None)
+    if by_id is not None or not placed.vox_created_at:
+        return by_id
+    earliest = placed.vox_created_at - ROUNDING
+    fitting = [
+        c
+        for c in candidates
+        if c.direction == "outbound"
+        and c.customer_phone == placed.customer_phone
+        and c.created_at >= earliest
+    ]
+    taken = set(
+        PlacedCall.objects.filter(listed_call_id__in=[_vox_id(c) for c in fitting])
+        .exclude(idempotency_key=placed.idempotency_key)
+        .values_list("listed_call_id", flat=True)
+    )
+    return next((c for c in fitting if _vox_id(c) not in taken), None)
+
+
+def placement_link(placed: PlacedCall, call: ListedCall) -> None:
+    """Record that `placed` (and every attempt of its key) became `call`."""
+    listed_call_id = _vox_id(call)
+    PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(listed_call_id=listed_call_id)
+    placed.listed_call_id = listed_call_id
+
+
+def placement_mirrored_call(placed: PlacedCall) -> Call | None:
+    """The mirrored call this placement became (linking it when it is newly found), or None."""
+    if placed.listed_call_id:
+        return Call.objects.filter(vox_id=placed.listed_call_id).first()
+    # The rule's candidates, narrowed by the database: the placement's id, or its phone since then.
+    near = Q(vox_id=placed.vox_placement_id)
+    if placed.vox_created_at:
+        near |= Q(customer_phone=placed.customer_phone, created_at__gte=placed.vox_created_at - ROUNDING)
+    call = placement_match(placed, Call.objects.filter(near).order_by("created_at", "id"))
+    if call is not None:
+        placement_link(placed, call)
+    return call
+
+
+def placements_link() -> int:
+    """Link recent placed calls to the calls the mirror now has; return how many were linked.
+
+    Runs when the mirror gains calls (`calls_mirrored`), so "placed by", agent and number filters
+    and the stats know every placed call, not just those whose page someone opened.
+    """
+    since = timezone.now() - LINK_WINDOW
+    unlinked = PlacedCall.objects.filter(
+        listed_call_id="", attempted_at__gte=since, outcome__in=ACCEPTED_OUTCOMES
+    ).order_by("attempted_at", "id")
+    linked, seen_keys = 0, set()
+    for placed in unlinked:
+        if placed.idempotency_key in seen_keys:
+            continue  # attempts sharing a key are one call, linked together
+        seen_keys.add(placed.idempotency_key)
+        if placement_mirrored_call(placed) is not None:
+            linked += 1
+    return linked
