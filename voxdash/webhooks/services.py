@@ -79,7 +79,6 @@ def webhook_event_receive(
         # Exactly as signed: json.loads refused raw NULs, and an escaped one is six ASCII characters.
         raw_body=body.decode("utf-8"),
         payload=payload,
-        signature_valid=True,
         call_vox_id=call_id[:64] if isinstance(call_id, str) else "",
     )
     if altered:
