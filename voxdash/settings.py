@@ -280,7 +280,7 @@ if min(VOXDASH_SWEEP_AFTER_SECONDS, VOXDASH_SWEEP_EVERY, VOXDASH_SWEEP_BATCH) < 
 CELERY_TIMEZONE = env("TIME_ZONE", "UTC")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- The local mirror's sync (voxdash.calls.sync, voxdash.mirror) and the shared request budget (voxdash.vox.budget)
+# --- The mirror's sync (voxdash.calls.sync, voxdash.mirror), the shared request budget (voxdash.vox.budget)
 # The key's limit, shared by every web process and worker; 0 turns voxdash's own budget off.
 VOX_REQUESTS_PER_MINUTE = env_int("VOX_REQUESTS_PER_MINUTE", 120)
 # Background sync leaves this many requests a minute to the pages, and waits (up to
