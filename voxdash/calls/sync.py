@@ -25,11 +25,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Min
 from django.utils import timezone
 
 from voxdash.mirror.calls import call_merge_listing
-from voxdash.mirror.lock import Lock
+from voxdash.mirror.lock import Lock, SyncAlreadyRunning
 from voxdash.mirror.sync import UNCHANGED, SyncSummary, report_progress, sync_run
 from voxdash.vox import VoxClient, get_client, types
 from voxdash.vox.budget import BACKGROUND
@@ -136,3 +137,40 @@ def _incremental_walk(client: VoxClient, state: SyncState, summary: SyncSummary,
 def _advance_watermark(state: SyncState, newest) -> None:
     if newest is not None and (state.watermark is None or newest > state.watermark):
         state.watermark = newest
+
+
+# A full sync's message may run more than once: Redis delivers it again after the visibility
+# timeout when its worker was killed (by then the sweep has resumed and finished the walk), or
+# when it outlived that timeout, and retries keep its task id. So the cache remembers which message
+# started the walk under way, and, for a while, the ids of messages whose walks were finished: a
+# copy of one then returns instead of walking the whole history again from page 1. Without the
+# marks (cache cleared or down) a copy walks again: wasteful, never wrong.
+FULL_WALK_STARTER = "voxdash:tasks:sync-calls-full:starter"
+FULL_WALK_DONE = "voxdash:tasks:sync-calls-full:done:"
+FULL_WALK_MEMORY = 2 * 86_400
+
+
+def calls_sync_for_message(*, full: bool, message_id: str | None) -> SyncSummary | None:
+    """The sync one queue message asks for; None when another run already covers it.
+
+    Raises SyncAlreadyRunning only for a full sync that must still happen once the running
+    (incremental) one is done, and VoxError as `calls_sync` does.
+    """
+    if full and message_id and cache.get(FULL_WALK_DONE + message_id):
+        return None
+    walk_under_way = full and SyncState.objects.filter(name="calls", full_next_page__isnull=False).exists()
+    if full and message_id and not walk_under_way:
+        cache.set(FULL_WALK_STARTER, message_id, FULL_WALK_MEMORY)
+    try:
+        summary = calls_sync(full=full)
+    except SyncAlreadyRunning:
+        if full and not walk_under_way:
+            raise
+        # An incremental is covered by the running sync. So is a full while a full walk is under
+        # way: this is then a second copy of it (redelivered while the first still runs, or queued
+        # by the sweep).
+        return None
+    if full:
+        finished = {cache.get(FULL_WALK_STARTER), message_id} - {None}
+        cache.set_many({FULL_WALK_DONE + done: 1 for done in finished}, FULL_WALK_MEMORY)
+    return summary
