@@ -3,7 +3,7 @@ Pages of history are `history`'s; the mirror's query is `mirror_query`'s."""
 
 from django.db.models import Q
 
-from voxdash.placements.models import PlacedCall
+from voxdash.placements.models import ACCEPTED_OUTCOMES, PlacedCall
 from voxdash.webhooks.models import WebhookEvent
 
 from . import models
@@ -22,7 +22,7 @@ def placed_call_for(call: models.Call):
     """The placement through voxdash that became this call (its first accepted attempt), if any."""
     return (
         PlacedCall.objects.filter(Q(listed_call_id=call.vox_id) | Q(vox_placement_id=call.vox_id))
-        .filter(outcome__in=[PlacedCall.Outcome.QUEUED, PlacedCall.Outcome.REPLAYED])
+        .filter(outcome__in=ACCEPTED_OUTCOMES)
         .order_by("attempted_at", "id")
         .first()
     )
