@@ -19,8 +19,12 @@ FALLBACK = "voxdash.health.cache.FallbackRedisCache"
 def any_cache(request, settings, tmp_path):
     settings.VOX_SYNC_LOCK_SECONDS = 1
     if request.param == "file":
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                                       "LOCATION": str(tmp_path / "cache")}}
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache"),
+            }
+        }
     elif request.param == "redis":
         request.applymarker(pytest.mark.redis)
         server = request.getfixturevalue("own_redis")
@@ -37,9 +41,8 @@ def test_an_expired_and_retaken_lock_is_not_freed_by_its_old_holder(any_cache):
         old_lock.refresh()  # the old holder wakes up: neither its refresh nor its release is the new one's
         old.__exit__(None, None, None)
         assert cache.get(lock_key("rule")) == new_lock.token
-        with pytest.raises(SyncAlreadyRunning):
-            with sync_lock("rule"):
-                pass
+        with pytest.raises(SyncAlreadyRunning), sync_lock("rule"):
+            pass
     assert not sync_is_running("rule")  # the new holder freed its own
 
 
@@ -71,8 +74,9 @@ def test_the_old_holders_refresh_does_not_extend_the_new_lock(settings, own_redi
 @pytest.mark.redis
 def test_redis_gone_while_held_the_lock_is_left_to_expire(settings, own_redis, caplog):
     settings.VOX_SYNC_LOCK_SECONDS = 60
-    settings.CACHES = {"default": {"BACKEND": FALLBACK, "LOCATION": own_redis.url,
-                                   "OPTIONS": {"RECHECK_AFTER": 30}}}
+    settings.CACHES = {
+        "default": {"BACKEND": FALLBACK, "LOCATION": own_redis.url, "OPTIONS": {"RECHECK_AFTER": 30}}
+    }
     with caplog.at_level(logging.WARNING):
         with sync_lock("rule") as lock:
             own_redis.kill()
@@ -82,4 +86,6 @@ def test_redis_gone_while_held_the_lock_is_left_to_expire(settings, own_redis, c
         assert time.monotonic() - started < 2.0
     assert not sync_is_running("rule")
     lines = [r for r in caplog.records if r.name == "voxdash.mirror.lock"]
-    assert len(lines) == 1, [r.getMessage() for r in lines]  # the process's memory says so, and claims nothing
+    assert len(lines) == 1, [
+        r.getMessage() for r in lines
+    ]  # the process's memory says so, and claims nothing

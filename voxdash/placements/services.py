@@ -198,7 +198,7 @@ def placed_call_progress(key: uuid.UUID) -> Progress:
     listed = _find_in_listing(accepted)
     if listed is not None:
         return Progress(status=listed.status, listed_call_id=listed.id, source="api", call=listed)
-    return Progress(status="queued", source="placement-accepted")
+    return Progress(status=statuses.QUEUED, source="placement-accepted")
 
 
 def _find_in_listing(placed: PlacedCall):
