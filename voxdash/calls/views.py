@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from voxdash.accounts.roles import is_staff_member
+from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.htmx import page_or_partial
 from voxdash.mirror.sync import sync_progress
 
@@ -39,6 +40,8 @@ def call_list(request):
         # What the search box and the side panel keep of the filters when they set their own.
         "search_carry": filters.hidden_inputs(without=("search",)),
         "panel_carry": filters.hidden_inputs(without=CallFiltersForm.MIRROR_PANEL_FIELDS),
+        "direction_choices": filter_choices("direction", form.fields["direction"].choices, filters.direction),
+        "status_choices": filter_choices("status", form.status_choices(), filters.status),
         "mirror_panel": form.mirror_panel(),
         "mirror_is_empty": history.source != "mirror" and not Call.objects.exists(),
         "history": history,

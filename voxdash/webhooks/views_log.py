@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from voxdash.accounts.roles import staff_only
+from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.paging import pager
 
 from .models import RefusedDelivery, WebhookEvent
@@ -67,6 +68,8 @@ def webhook_log(request):
         "form": form,
         "page": page,
         "pager": pager(page.paginator, page.number, on_ends=1),
+        "type_choices": filter_choices("type", form.fields["type"].choices, form["type"].value()),
+        "outcome_choices": filter_choices("outcome", form.fields["outcome"].choices, form["outcome"].value()),
         "filtered": bool(data.get("type") or data.get("outcome")),
         # Refused deliveries never became events; shown apart, newest first, as received.
         "refused": RefusedDelivery.objects.all()[:REFUSED_SHOWN],
