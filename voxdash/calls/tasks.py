@@ -22,8 +22,13 @@ def sync_calls(self, full: bool = False) -> dict | None:
         raise self.retry(exc=exc, countdown=errors.retry_delay(exc, self.request.retries)) from None
     if summary is None:
         return None
-    return {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged,
-            "requests": summary.requests, "pages": summary.pages}
+    return {
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "requests": summary.requests,
+        "pages": summary.pages,
+    }
 
 
 # Beat, every VOXDASH_SWEEP_EVERY seconds: a full sync whose worker was killed mid-walk is queued

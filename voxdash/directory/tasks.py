@@ -16,5 +16,9 @@ def sync_directory(self) -> dict | None:
         return None
     except errors.VoxTransientError as exc:
         raise self.retry(exc=exc, countdown=errors.retry_delay(exc, self.request.retries)) from None
-    return {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged,
-            "requests": summary.requests}
+    return {
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "requests": summary.requests,
+    }

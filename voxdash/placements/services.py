@@ -42,7 +42,9 @@ def placement_key(payload: dict, proposed_key: uuid.UUID) -> uuid.UUID:
     """
     fingerprint = payload_fingerprint(payload)
     used_differently = (
-        PlacedCall.objects.filter(idempotency_key=proposed_key).exclude(payload_fingerprint=fingerprint).exists()
+        PlacedCall.objects.filter(idempotency_key=proposed_key)
+        .exclude(payload_fingerprint=fingerprint)
+        .exists()
     )
     return uuid.uuid4() if used_differently else proposed_key
 

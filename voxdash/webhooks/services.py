@@ -86,8 +86,10 @@ def webhook_event_receive(
         # drop it, and nobody would see it). Not applied: the altered data could put a wrong
         # call id or value in the mirror. Staff may re-run it from the log knowing that.
         event.outcome = Outcome.FAILED
-        event.outcome_detail = ("not applied: the payload held NUL or unpaired surrogate characters, "
-                                "which the database cannot store; they were replaced with U+FFFD")
+        event.outcome_detail = (
+            "not applied: the payload held NUL or unpaired surrogate characters, "
+            "which the database cannot store; they were replaced with U+FFFD"
+        )
         event.processed_at = timezone.now()
     # Insert first, look up only on conflict: most deliveries are new, and the unique event_id
     # settles two copies of one event racing each other.
@@ -230,16 +232,20 @@ def _apply_call_event(event: WebhookEvent) -> tuple[str, str]:
     if not call_id or len(call_id) > 64:
         raise EventDataError("event data has no usable callId")
     duration = data.get("durationSeconds")
-    merged = call_merge_event(CallEvent(
-        call_id=call_id,
-        type=event.event_type,
-        at=event.created or event.received_at,
-        status=_text(data, "status"),
-        direction=_text(data, "direction"),
-        duration_seconds=duration if isinstance(duration, int) and not isinstance(duration, bool) else None,
-        recording_url=_text(data, "recordingUrl"),
-        reason=_text(data, "reason"),
-    ))
+    merged = call_merge_event(
+        CallEvent(
+            call_id=call_id,
+            type=event.event_type,
+            at=event.created or event.received_at,
+            status=_text(data, "status"),
+            direction=_text(data, "direction"),
+            duration_seconds=duration
+            if isinstance(duration, int) and not isinstance(duration, bool)
+            else None,
+            recording_url=_text(data, "recordingUrl"),
+            reason=_text(data, "reason"),
+        )
+    )
     return (Outcome.APPLIED if merged.created or merged.changed else Outcome.IGNORED), merged.detail
 
 
@@ -249,12 +255,17 @@ def _apply_agent_event(event: WebhookEvent) -> tuple[str, str]:
     except vox_errors.VoxBadResponse as exc:
         raise EventDataError(str(exc)) from None
     at = event.created or event.received_at
-    written, detail = agent_merge_event(agent=parsed, at=at, newer_applied=lambda: (
-        WebhookEvent.objects.filter(event_type=AGENT_UPDATED, outcome=Outcome.APPLIED,
-                                    payload__data__id=parsed.id, created__gt=at)
-        .exclude(pk=event.pk)
-        .exists()
-    ))
+    written, detail = agent_merge_event(
+        agent=parsed,
+        at=at,
+        newer_applied=lambda: (
+            WebhookEvent.objects.filter(
+                event_type=AGENT_UPDATED, outcome=Outcome.APPLIED, payload__data__id=parsed.id, created__gt=at
+            )
+            .exclude(pk=event.pk)
+            .exists()
+        ),
+    )
     return (Outcome.APPLIED if written else Outcome.IGNORED), detail
 
 
@@ -268,8 +279,9 @@ REFUSALS_KEPT = 1000
 _WINDOW_KEY = "voxdash:webhooks:refused:{}"
 
 
-def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: str,
-                            level: int = logging.WARNING) -> bool:
+def refused_delivery_record(
+    *, reason: str, headers, body: bytes, remote_addr: str, level: int = logging.WARNING
+) -> bool:
     """Log and keep a refused delivery for the webhook log, both sampled against floods; return
     whether this one was within the logged sample.
 
@@ -283,13 +295,17 @@ def refused_delivery_record(*, reason: str, headers, body: bytes, remote_addr: s
         # A flood that stops is summed up by the next refusal, whenever it comes.
         before = _refusals_in(minute - 1)
         if before > REFUSALS_LOGGED_PER_MINUTE:
-            logger.warning("webhook refusals: %d more in the previous minute were not logged",
-                           before - REFUSALS_LOGGED_PER_MINUTE)
+            logger.warning(
+                "webhook refusals: %d more in the previous minute were not logged",
+                before - REFUSALS_LOGGED_PER_MINUTE,
+            )
     if seen <= REFUSALS_LOGGED_PER_MINUTE:
         logger.log(level, "webhook rejected from %s: %s (id %.100r)", remote_addr, reason, claimed_id)
     elif seen == REFUSALS_LOGGED_PER_MINUTE + 1:
-        logger.warning("webhook refusals: more than %d this minute; the rest are counted, not logged",
-                       REFUSALS_LOGGED_PER_MINUTE)
+        logger.warning(
+            "webhook refusals: more than %d this minute; the rest are counted, not logged",
+            REFUSALS_LOGGED_PER_MINUTE,
+        )
     logged = seen <= REFUSALS_LOGGED_PER_MINUTE
     if seen > REFUSALS_PER_MINUTE:
         return logged

@@ -18,8 +18,11 @@ class Command(BaseCommand):
     help = "Sync the local mirror (calls, then numbers and agents) from Vox, as the Celery beat does."
 
     def add_arguments(self, parser):
-        parser.add_argument("--full", action="store_true", help="Read every page, not just what changed "
-                            "(resumes an interrupted full sync).")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Read every page, not just what changed (resumes an interrupted full sync).",
+        )
         parser.add_argument("--skip-directory", action="store_true", help="Calls only.")
 
     def handle(self, *args, full=False, skip_directory=False, **options):
@@ -66,8 +69,10 @@ class Command(BaseCommand):
 
     def _report(self, what: str, summary: SyncSummary, seconds: float | None) -> None:
         took = f" in {seconds:.1f} s" if seconds is not None else ""
-        self.stdout.write(self.style.SUCCESS(
-            f"{what}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged; "
-            f"{summary.requests} request{'s' if summary.requests != 1 else ''} used{took}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{what}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged; "
+                f"{summary.requests} request{'s' if summary.requests != 1 else ''} used{took}."
+            )
+        )
         sys.stdout.flush()
