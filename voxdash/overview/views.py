@@ -2,7 +2,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from .connection import connection_status
-from .selectors import todays_calls
+from .selectors import today_links, todays_calls
 
 
 @require_safe
@@ -10,4 +10,5 @@ def overview(request):
     """The landing page: is Vox reachable, with which key, and how today's calls are going."""
     connection = connection_status(refresh="refresh" in request.GET)
     today = todays_calls() if connection.ok else None
-    return render(request, "overview/overview.html", {"connection": connection, "today": today})
+    links = today_links(today) if today else {}
+    return render(request, "overview/overview.html", {"connection": connection, "today": today, "links": links})
