@@ -73,15 +73,27 @@ def _empty(value: Any) -> bool:
     return value is None or value == ""
 
 
+# Per source, the rule of each field it offers (the merge looks one up per changed field).
+_RULES_OF = (
+    {name: rules[LIST] for name, rules in RULES.items()},
+    {name: rules[EVENT] for name, rules in RULES.items()},
+)
+
+
 def _merge(
     stored: dict[str, Any], offered: dict[str, Any], source: int, at: datetime | None
 ) -> dict[str, Any]:
     """The fields `offered` changes in `stored` under RULES, with their new values."""
     moves = status_moves(stored["status"], stored.get("status_at"), offered["status"], at)
+    rules = _RULES_OF[source]
     changes = {}
     for name, value in offered.items():
-        rule = RULES[name][source]
-        if rule == STATUS or rule == FOLLOWS_STATUS:
+        if stored[name] == value:  # most fields of most rows: nothing to decide
+            continue
+        rule = rules[name]
+        if rule == WRITES:
+            write = True
+        elif rule == STATUS or rule == FOLLOWS_STATUS:
             write = moves
         elif rule == GROWS:
             write = not _empty(value)
@@ -94,8 +106,8 @@ def _merge(
             # The list has no time for a status: one it changes is true since an unknown time.
             write = moves and offered["status"] != stored["status"]
         else:
-            write = rule == WRITES
-        if write and stored[name] != value:
+            write = False
+        if write:
             changes[name] = value
     if changes.get("failure_reason") == "" and offered["status"] != statuses.COMPLETED:
         # A reason belongs to the status that won: only a later `completed` clears a failed one's.

@@ -20,9 +20,9 @@ def _max_lengths(model: type[models.Model]) -> dict[str, int]:
 
 
 def fitted(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
-    """`values` with every string cut to its column's max_length (None stays None)."""
-    sizes = _max_lengths(model)
-    return {
-        name: value[: sizes[name]] if isinstance(value, str) and name in sizes else value
-        for name, value in values.items()
-    }
+    """`values`, changed in place and returned, with every string cut to its column's max_length."""
+    for name, size in _max_lengths(model).items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > size:
+            values[name] = value[:size]
+    return values
