@@ -373,7 +373,8 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # First: refuses every attempt for a username+address that failed too often (admin login too).
     "voxdash.accounts.throttle.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with a person's permissions in one query (the header asks on every page).
+    "voxdash.accounts.permissions.PermissionBackend",
     # Used only by voxdash.accounts.sso.TrustedHeaderMiddleware (it passes remote_user=...).
     "voxdash.accounts.sso.TrustedHeaderBackend",
 ]

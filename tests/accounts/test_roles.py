@@ -98,3 +98,16 @@ def test_demo_users_with_debug_or_force_makes_the_three_logins(settings, db, cap
     assert admin.is_superuser and admin.has_perm(PLACE_CALL)
     assert caller.has_perm(PLACE_CALL) and set(caller.groups.values_list("name", flat=True)) == {CALLERS}
     assert not staff.has_perm(PLACE_CALL) and set(staff.groups.values_list("name", flat=True)) == {VIEWERS}
+
+
+@pytest.mark.parametrize("who", ["viewer", "caller", "granted"])
+def test_asking_costs_one_query_a_request(request, who, django_assert_num_queries):
+    # The header asks on every page; ModelBackend's two queries (own, then groups' permissions)
+    # showed in the history page's budget.
+    user = request.getfixturevalue("viewer" if who == "granted" else who)
+    if who == "granted":
+        user.user_permissions.add(place_call_permission())
+    user = User.objects.get(pk=user.pk)  # fresh, as each request loads it
+    with django_assert_num_queries(1):
+        allowed = [can_place_calls(user) for _ in range(3)]
+    assert allowed == [who != "viewer"] * 3

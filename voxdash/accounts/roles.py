@@ -23,8 +23,8 @@ GROUP_PERMISSIONS = {VIEWERS: (), CALLERS: (PLACE_CALL,)}
 
 
 def can_place_calls(user) -> bool:
-    # Django's ModelBackend caches the user's permissions on the user object: the header asks on
-    # every page, and that costs one query a request at most.
+    # The header asks on every page: the backend (accounts.permissions) loads the person's
+    # permissions in one query and caches them on the user for the rest of the request.
     return user.has_perm(PLACE_CALL)
 
 
