@@ -4,8 +4,8 @@ from datetime import date
 from django import forms
 
 from voxdash.directory.models import Agent, VoiceNumber
-from voxdash.overview.templatetags.vox_format import STATUS_LABELS, status_label
 from voxdash.placements.models import PlacedCall
+from voxdash.vox.statuses import STATUS_LABELS, status_label
 
 from .filters import CallFilters
 

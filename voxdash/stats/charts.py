@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from voxdash.calls.filters import CallFilters
 from voxdash.lib.formatting import duration_text
-from voxdash.overview.templatetags.vox_format import STATUS_LABELS, status_label
+from voxdash.vox.statuses import FAILURE_STATUSES, LIVE_STATUSES, STATUS_LABELS, status_label
 
 from .selectors import CallStats
 
@@ -178,7 +178,7 @@ def stats_charts(stats: CallStats, calls: CallFilters) -> list[Chart]:
 
 
 # Bottom of the stack first: the outcomes that matter most sit on the axis, where they compare best.
-STACK_ORDER = ("completed", "failed", "no_answer", "busy", "canceled", "in_progress", "ringing", "queued")
+STACK_ORDER = ("completed", *FAILURE_STATUSES, *reversed(LIVE_STATUSES))
 
 
 def _statuses_in_order(stats: CallStats) -> list[str]:

@@ -20,10 +20,8 @@ from django.utils import timezone
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.models import Call
 from voxdash.lib.caching import cached_or_fetch_many
-from voxdash.vox.types import TERMINAL_STATUSES
+from voxdash.vox.statuses import FAILURE_STATUSES, TERMINAL_STATUSES
 
-# The statuses that mean the customer was not served, in the order the chart lists them.
-FAILURE_STATUSES = ("failed", "no_answer", "busy", "canceled")
 # Histogram buckets of duration in seconds: [low, high), the last one open-ended.
 DURATION_BUCKETS = ((0, 30), (30, 60), (60, 120), (120, 300), (300, 600), (600, None))
 

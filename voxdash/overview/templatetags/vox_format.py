@@ -6,19 +6,9 @@ from django import template
 from django.utils.html import format_html
 
 from voxdash.lib.formatting import duration_text, phone_international
+from voxdash.vox.statuses import STATUS_LABELS, status_label
 
 register = template.Library()
-
-STATUS_LABELS = {
-    "queued": "Queued",
-    "ringing": "Ringing",
-    "in_progress": "In progress",
-    "completed": "Completed",
-    "failed": "Failed",
-    "no_answer": "No answer",
-    "busy": "Busy",
-    "canceled": "Canceled",
-}
 
 
 @register.filter
@@ -30,10 +20,7 @@ def phone(value: str | None) -> str:
 register.filter("duration", duration_text)
 
 
-@register.filter
-def status_label(status: str) -> str:
-    # An unknown status is shown as it comes, never hidden or crashed on.
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize() if status else "—")
+register.filter("status_label", status_label)  # the vocabulary's own rule, as a filter
 
 
 # Statuses of numbers and agents share the badge colours of call outcomes.
