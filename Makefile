@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: demo test install lint lock migrate clean run-web run-worker run-beat
 
 demo: install
-	$(PY) -m voxdash.demo
+	$(PY) -m vox_simulator.demo
 
 # The whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
 # placements, worker) again on PostgreSQL, as production runs them.

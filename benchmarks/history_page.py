@@ -31,7 +31,7 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from voxdash.simulator import Simulator, keys  # noqa: E402
+from vox_simulator import Simulator, keys  # noqa: E402
 from voxdash.vox import reset_client  # noqa: E402
 
 QUERIES = [

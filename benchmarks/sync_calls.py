@@ -48,7 +48,7 @@ def ensure_postgres_database(url: str) -> None:
 
 def start_simulator(calls: int) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "voxdash.simulator", "--port", "0", "--calls", str(calls),
+        [sys.executable, "-m", "vox_simulator", "--port", "0", "--calls", str(calls),
          "--no-rate-limit", "--manual-lifecycle"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
@@ -73,7 +73,7 @@ def main() -> None:
 
     from voxdash.calls.models import Call
     from voxdash.calls.sync import calls_sync
-    from voxdash.simulator import keys
+    from vox_simulator import keys
     from voxdash.vox import get_client, reset_client
 
     call_command("migrate", verbosity=0)

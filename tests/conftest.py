@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.redis_server", "tests.fixtures.secret_grep"]
 

@@ -125,7 +125,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "voxdash.vox",
-    "voxdash.simulator",
     "voxdash.accounts",
     "voxdash.overview",
     "voxdash.calls",

@@ -43,7 +43,7 @@ def browser():
 @pytest.fixture
 def live_vox(live_server, simulator, settings):
     """The live server's pages talk to the simulator."""
-    from voxdash.simulator import keys
+    from vox_simulator import keys
     from voxdash.vox import reset_client
 
     settings.VOX_API_BASE_URL = simulator.base_url

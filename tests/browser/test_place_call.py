@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 from .conftest import sign_in
 

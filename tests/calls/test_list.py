@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 URL = reverse("calls:list")
 

@@ -7,7 +7,7 @@ from django.utils.html import escape
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.history import call_history, mirror_call_history
 from voxdash.calls.models import Call
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import reset_client
 
 URL = reverse("calls:list")

@@ -8,7 +8,7 @@ simulator's URL and key in its environment.
 import pytest
 
 from tests.fixtures.celery_worker import _database_url, _point_app_at, running_worker
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 pytestmark = pytest.mark.redis
 

@@ -42,7 +42,7 @@ def test_demo_starts_prints_logins_and_two_ctrl_c_stop_everything(tmp_path):
         VOXDASH_DEMO_TEST=marker.split("=", 1)[1],
     )
     demo = subprocess.Popen(
-        [sys.executable, "-m", "voxdash.demo"], cwd=ROOT, env=env, text=True,
+        [sys.executable, "-m", "vox_simulator.demo"], cwd=ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     output = []

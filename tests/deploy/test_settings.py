@@ -213,3 +213,15 @@ def test_the_web_worker_and_beat_make_the_embedded_broker_s_folders_as_they_star
     fresh_process(var_dir, f"{start}\nfrom voxdash.celery import app\napp.send_task('voxdash.nothing')")
     assert len(list((var_dir / "celery" / "queue").iterdir())) == 1  # the message was published
     assert (var_dir / "celery" / "control").is_dir()
+
+
+def test_the_production_package_neither_installs_nor_imports_the_simulator(tmp_path):
+    # The simulator and the demo runner are development tools (vox_simulator/): a deployment
+    # loads voxdash, its apps, the WSGI app and the Celery app without them.
+    code = (
+        "import sys, django; django.setup(); import voxdash.wsgi, voxdash.celery, voxdash.urls;"
+        "from django.apps import apps;"
+        "assert not [a.name for a in apps.get_app_configs() if 'simulator' in a.name], 'installed';"
+        "assert not [m for m in sys.modules if m.startswith('vox_simulator')], 'imported'"
+    )
+    fresh_process(tmp_path / "var", code)

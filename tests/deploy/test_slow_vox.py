@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.deploy.test_settings import OURS
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"

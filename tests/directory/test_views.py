@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 
 def test_numbers_lists_every_number_with_its_capabilities(viewer_client, simulator):

@@ -4,7 +4,7 @@ import pytest
 from django.db import OperationalError
 from django.urls import reverse
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 UNREACHABLE_REDIS = "redis://:hunter2-broker-password@127.0.0.1:1/0"  # port 1: refused at once
 

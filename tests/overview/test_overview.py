@@ -8,7 +8,7 @@ from datetime import time as day_time
 from django.urls import reverse
 from django.utils import timezone
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 
 def test_overview_shows_the_connection_and_today(viewer_client, simulator):

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from voxdash.placements.models import PlacedCall
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import reset_client
 
 from .submit import URL, form_defaults, place
@@ -270,7 +270,7 @@ def test_status_follows_the_call_in_the_listing(caller_client, simulator, settin
 
 
 def test_placed_call_links_to_its_listed_call_when_ids_differ(caller, vox_settings, settings, client):
-    from voxdash.simulator import Simulator
+    from vox_simulator import Simulator
 
     settings.VOX_LIST_CACHE_SECONDS = 0
     with Simulator(port=0, seed=2, calls=20, post_id_matches_list=False, lifecycle_step_seconds=None) as sim:

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from voxdash.placements.models import PlacedCall
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import errors, get_client, reset_client
 
 from .submit import form_defaults, place, posts_to_vox

@@ -15,7 +15,7 @@ from django.test import Client
 from django.views.debug import ExceptionReporter
 
 from tests.fixtures import secret_grep
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.webhooks import signature
 
 

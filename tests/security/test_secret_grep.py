@@ -11,7 +11,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from tests.fixtures import secret_grep
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +94,7 @@ def test_a_leak_fails_the_test(tmp_path):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["tests.fixtures.secret_grep"]\n')
     (tmp_path / "test_planted.py").write_text(
         "import logging\n"
-        "from voxdash.simulator import keys\n\n"
+        "from vox_simulator import keys\n\n"
         "def test_leaks():\n"
         "    logging.getLogger('x').warning('key %s', keys.DEMO_KEY)\n\n"
         "def test_clean():\n"

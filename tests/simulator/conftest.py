@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 # The vendor's edge refuses httpx's default User-Agent, so every test api sends a real one.
 USER_AGENT = "voxdash-simulator-tests/1.0"

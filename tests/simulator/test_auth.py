@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 from .conftest import api_client, call_body, running
 

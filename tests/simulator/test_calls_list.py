@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from voxdash.simulator import Simulator
+from vox_simulator import Simulator
 
 from .conftest import api_client, running
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 from .conftest import api_client, call_body, running
 

@@ -13,7 +13,7 @@ import wave
 import httpx
 import pytest
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 from .conftest import USER_AGENT, api_client, call_body, running
 

@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 from .conftest import api_client, call_body, running
 

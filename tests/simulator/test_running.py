@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 from .conftest import USER_AGENT, api_client, call_body, running
 
@@ -107,7 +107,7 @@ def test_rate_limit_can_change_at_runtime():
 def test_command_line_prints_url_and_key_and_serves():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "voxdash.simulator", "--port", "0", "--calls", "40", "--no-rate-limit",
+        [sys.executable, "-m", "vox_simulator", "--port", "0", "--calls", "40", "--no-rate-limit",
          "--post-id-differs"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
     )

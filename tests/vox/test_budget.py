@@ -451,7 +451,7 @@ def test_every_request_takes_a_token_at_the_client_priority(simulator):
         def acquire(self, priority):
             taken.append(priority)
 
-    from voxdash.simulator import keys
+    from vox_simulator import keys
 
     client = VoxClient(simulator.base_url, keys.DEMO_KEY, budget=Recorder())
     client.health()
@@ -465,7 +465,7 @@ def test_every_request_takes_a_token_at_the_client_priority(simulator):
 
 
 def test_retries_take_a_token_each(simulator):
-    from voxdash.simulator import keys
+    from vox_simulator import keys
 
     taken = []
     client = VoxClient(
@@ -493,7 +493,7 @@ def test_a_spent_budget_raises_before_anything_is_sent(vox_settings, simulator):
 
 
 def test_client_without_a_budget_is_unchanged(simulator):
-    from voxdash.simulator import keys
+    from vox_simulator import keys
 
     client = VoxClient(simulator.base_url, keys.DEMO_KEY)
     assert client.budget is None and client.health().environment == "test"

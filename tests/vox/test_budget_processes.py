@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 from voxdash.vox import VoxClient, errors
 from voxdash.vox.budget import BACKGROUND, INTERACTIVE, PLACEMENT, FileLog, RequestBudget, redis_for_budget
 from voxdash.vox.types import CallRequest

@@ -9,7 +9,7 @@ from datetime import UTC
 
 import pytest
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import VoxClient, errors, types
 
 CALLS = "/v1/vox/calls"

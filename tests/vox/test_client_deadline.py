@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import VoxClient, deadline, errors
 from voxdash.vox.budget import budget_from_settings
 

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import reset_client
 
 

@@ -2,7 +2,7 @@
 
 import threading
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 from voxdash.vox import VoxClient, get_client, reset_client
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.test import Client
 
-from voxdash.simulator.webhooks import signature_header
+from vox_simulator.webhooks import signature_header
 
 URL = "/webhooks/vox/"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

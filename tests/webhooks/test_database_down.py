@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from voxdash.simulator.webhooks import signature_header
+from vox_simulator.webhooks import signature_header
 
 from .conftest import URL, body_of, call_data, event
 

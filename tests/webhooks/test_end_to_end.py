@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from voxdash.calls.models import Call
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 from voxdash.vox import get_client, reset_client
 from voxdash.vox.types import TERMINAL_STATUSES, CallRequest
 from voxdash.webhooks.models import WebhookEvent

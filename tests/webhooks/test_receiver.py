@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import Client
 
-from voxdash.simulator.webhooks import signature_header
+from vox_simulator.webhooks import signature_header
 from voxdash.webhooks.models import WebhookEvent
 
 from .conftest import URL, body_of, call_data, deliver, event

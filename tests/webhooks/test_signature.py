@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from voxdash.simulator.webhooks import signature_header
+from vox_simulator.webhooks import signature_header
 from voxdash.webhooks.signature import SignatureError, sign, verify
 
 SECRET = "whsec_unit_test_secret"

@@ -11,7 +11,7 @@ import pytest
 
 from voxdash.calls.models import Call, SyncState
 from voxdash.calls.tasks import sync_calls
-from voxdash.simulator import Simulator, keys
+from vox_simulator import Simulator, keys
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

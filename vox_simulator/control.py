@@ -10,15 +10,13 @@ import json
 from typing import TYPE_CHECKING
 
 from . import keys
+from .http import Request, Response, error
 
 if TYPE_CHECKING:
-    from .api import Request, Response
     from .server import Simulator
 
 
 def handle(sim: Simulator, request: Request, path: str) -> Response:
-    from .api import Response, error
-
     route = path.removeprefix("/_simulator").strip("/")
     method = request.method
     try:
@@ -72,8 +70,6 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
 
 def index(sim: Simulator) -> Response:
     """`GET /`: a human's landing page (the demo links here), listing the keys and endpoints."""
-    from .api import Response
-
     rows = "".join(
         f"<tr><td><code>{html.escape(name)}</code></td><td><code>{html.escape(value)}</code></td></tr>"
         for name, value in (

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from .models import iso, now_ms
 
-log = logging.getLogger("voxdash.simulator.webhooks")
+log = logging.getLogger("vox_simulator.webhooks")
 
 USER_AGENT = "Cloove-Webhooks/1.0 (+https://docs.clooveai.com/webhooks)"
 # Waits before attempts 2..6: six attempts in all, as documented.

@@ -13,13 +13,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import keys as keys_module
-from .api import Request, VoxApi, error, request_id
+from .api import VoxApi
 from .faults import Faults
+from .http import Request, error, request_id
 from .keys import ApiKey
 from .state import Event, RateLimiter, Store
 from .webhooks import DEFAULT_BACKOFF, Dispatcher, make_event
 
-log = logging.getLogger("voxdash.simulator")
+log = logging.getLogger("vox_simulator")
 
 
 class _Handler(BaseHTTPRequestHandler):

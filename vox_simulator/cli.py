@@ -1,4 +1,4 @@
-"""Command-line options shared by `python -m voxdash.simulator` and `manage.py vox_simulator`."""
+"""Command-line options of `python -m vox_simulator` (also started so by `make demo`)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def say(line: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m voxdash.simulator", description="Run the Vox simulator")
+    parser = argparse.ArgumentParser(prog="python -m vox_simulator", description="Run the Vox simulator")
     add_arguments(parser)
     run(vars(parser.parse_args(argv)))
     return 0

@@ -10,11 +10,12 @@ import hashlib
 import json
 import re
 import time
-import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable
 
-from . import audio, control, faults as faults_module, keys as keys_module
+from . import audio, control
+from . import faults as faults_module
+from . import keys as keys_module
+from .http import HttpError, Request, Response, error
 from .keys import ApiKey
 from .models import iso
 from .state import normalise_search
@@ -52,51 +53,6 @@ BLOCKED_PAGE = (
     "<p>This website is using a security service to protect itself from online attacks.</p>\n"
     "</body></html>\n"
 ).encode()
-
-
-@dataclass(slots=True)
-class Request:
-    method: str
-    path: str
-    query: Mapping[str, list[str]]
-    headers: Mapping[str, str]  # case-insensitive (an email.message.Message from http.server)
-    body: bytes = b""
-    client_ip: str = "127.0.0.1"
-
-    def param(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
-
-
-@dataclass(slots=True)
-class Response:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    close_without_response: bool = False
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return cls(status, body, [("Content-Type", "application/json; charset=utf-8"), *(headers or [])])
-
-    @classmethod
-    def close(cls) -> Response:
-        return cls(0, close_without_response=True)
-
-
-def error(status: int, code: str, message: str, *, details: list[dict] | None = None,
-          headers: list[tuple[str, str]] | None = None) -> Response:
-    payload: dict[str, Any] = {"error": code, "message": message}
-    if details is not None:
-        payload["details"] = details
-    return Response.json(status, payload, headers)
-
-
-class HttpError(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
 
 
 Handler = Callable[[Request, ApiKey], Response]
@@ -413,7 +369,3 @@ def _fingerprint(body: dict) -> str:
     significant = {k: v for k, v in body.items() if k != "idempotency_key"}
     canonical = json.dumps(significant, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def request_id() -> str:
-    return f"req_{uuid.uuid4().hex[:20]}"

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from voxdash.simulator import keys
+from vox_simulator import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -82,7 +82,7 @@ def main() -> None:
     celery = [python, "-m", "celery", "-A", "voxdash"]
     commands = {
         "simulator": [
-            *manage, "vox_simulator", "--host", HOST, "--port", str(SIMULATOR_PORT),
+            python, "-m", "vox_simulator", "--host", HOST, "--port", str(SIMULATOR_PORT),
             "--webhook-url", f"http://{HOST}:{WEB_PORT}/webhooks/vox/",
             "--webhook-secret", keys.DEMO_WEBHOOK_SECRET,
         ],
