@@ -9,12 +9,13 @@ INSTALLED := $(VENV)/.installed
 demo: install
 	$(PY) -m vox_simulator.demo
 
-# The whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
+# ruff, then the whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
 # placements, worker) again on PostgreSQL, as production runs them.
 test: install
 	@scripts/ensure-chromium
 	@scripts/ensure-axe
 	@scripts/ensure-redis-server
+	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 	PY=$(PY) scripts/test-postgres $(PYTEST_ARGS)
 

@@ -94,8 +94,12 @@ def main() -> None:
 
     bare_median, dash_median = statistics.median(bare_ms), statistics.median(dash_ms)
     print(f"call history page, {args.requests} requests each, simulator with {300} calls")
-    print(f"  bare httpx GET /v1/vox/calls   median {bare_median:6.2f} ms   p95 {percentile(bare_ms, 0.95):6.2f} ms")
-    print(f"  dashboard GET /calls/          median {dash_median:6.2f} ms   p95 {percentile(dash_ms, 0.95):6.2f} ms")
+    print(
+        f"  bare httpx GET /v1/vox/calls   median {bare_median:6.2f} ms   p95 {percentile(bare_ms, 0.95):6.2f} ms"
+    )
+    print(
+        f"  dashboard GET /calls/          median {dash_median:6.2f} ms   p95 {percentile(dash_ms, 0.95):6.2f} ms"
+    )
     print(f"  added by the dashboard         median {dash_median - bare_median:6.2f} ms   (target < 10 ms)")
 
 

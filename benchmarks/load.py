@@ -54,7 +54,7 @@ from common import max_in_window, percentile, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from vox_simulator import keys  # stdlib only, no Django; needs ROOT on the path
+from vox_simulator import keys  # noqa: E402 (stdlib only, no Django; needs ROOT on the path)
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import ensure_database, fill_calls, median_ms  # noqa: E402
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voxdash_bench_mirror")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # one line per request would drown the figures
@@ -128,8 +129,10 @@ def main() -> None:
         admin_url = f"/admin/calls/call/?{urlencode(admin_params)}"
         assert client.get(admin_url).status_code == 200
         admin_ms = median_ms(lambda: client.get(admin_url), args.repeat)
-        print(f"{label:28} {selector_cold:11.1f} {selector:13.1f} {view:7.1f} {admin_ms:7.1f}   "
-              f"{history.meta.total:,}")
+        print(
+            f"{label:28} {selector_cold:11.1f} {selector:13.1f} {view:7.1f} {admin_ms:7.1f}   "
+            f"{history.meta.total:,}"
+        )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import ensure_database, fill_calls, median_ms  # noqa: E402
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voxdash_bench_stats")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-bench-stats-"))
@@ -110,7 +111,9 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('calls_call'))")
         size = cursor.fetchone()[0]
-    print(f"calls_call: {Call.objects.count():,} rows, {size} with indexes; TIME_ZONE {os.environ['TIME_ZONE']}")
+    print(
+        f"calls_call: {Call.objects.count():,} rows, {size} with indexes; TIME_ZONE {os.environ['TIME_ZONE']}"
+    )
 
     admin = User.objects.filter(username="bench").first() or User.objects.create_superuser(
         "bench", "bench@example.com", "bench-pw-123"
@@ -125,9 +128,12 @@ def main() -> None:
         def run():
             cache.clear()  # no cached past days: what the first view of a period costs
             return fn()
+
         return run
 
-    print(f"\nstats, median of {args.repeat} (ms)   selector cold  GET cold   selector warm  GET warm   calls")
+    print(
+        f"\nstats, median of {args.repeat} (ms)   selector cold  GET cold   selector warm  GET warm   calls"
+    )
     cases = [(f"{name}", {"period": name}, PERIODS[name], None) for name in ("30d", "7d", "today")]
     cases.append(("30d, one agent", {"period": "30d", "agent": "agent-2"}, 30, "agent-2"))
     for label, query, days, agent in cases:
@@ -142,8 +148,12 @@ def main() -> None:
         def view(query=query):
             return client.get("/stats/", query)
 
-        figures = [median_ms(cold(selector), args.repeat), median_ms(cold(view), args.repeat),
-                   median_ms(selector, args.repeat), median_ms(view, args.repeat)]
+        figures = [
+            median_ms(cold(selector), args.repeat),
+            median_ms(cold(view), args.repeat),
+            median_ms(selector, args.repeat),
+            median_ms(view, args.repeat),
+        ]
         print(f"{label:28} " + " ".join(f"{f:12.1f}" for f in figures) + f"   {total:,}")
 
     from voxdash.stats.selectors import stats_days_refresh
@@ -151,8 +161,10 @@ def main() -> None:
     cache.clear()
     started = time.perf_counter()
     stats_days_refresh()
-    print(f"\nthe worker's refresh of the past 30 days (every {max(60, 300 // 2)} s by default): "
-          f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    print(
+        f"\nthe worker's refresh of the past 30 days (every {max(60, 300 // 2)} s by default): "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
     started = time.perf_counter()
     client.get("/stats/", {"period": "30d"})
     print(f"GET /stats/?period=30d right after it: {(time.perf_counter() - started) * 1000:.1f} ms")
@@ -164,8 +176,10 @@ def main() -> None:
         response = client.get("/calls/export.csv", query)
         lines = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1  # minus the header
         seconds = time.perf_counter() - started
-        print(f"{label:24} {lines:>11,} {seconds:10.2f} {lines / seconds:9,.0f}    "
-              f"{rss_before:.0f} → {max_rss_mib():.0f}")
+        print(
+            f"{label:24} {lines:>11,} {seconds:10.2f} {lines / seconds:9,.0f}    "
+            f"{rss_before:.0f} → {max_rss_mib():.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ def rss_mb() -> float:
 
 
 def ensure_postgres_database(url: str) -> None:
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     name = urlparse(url).path.lstrip("/")
     admin = url.rsplit("/", 1)[0] + "/postgres"
@@ -48,9 +49,20 @@ def ensure_postgres_database(url: str) -> None:
 
 def start_simulator(calls: int) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "vox_simulator", "--port", "0", "--calls", str(calls),
-         "--no-rate-limit", "--manual-lifecycle"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vox_simulator",
+            "--port",
+            "0",
+            "--calls",
+            str(calls),
+            "--no-rate-limit",
+            "--manual-lifecycle",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     first = process.stdout.readline().strip()  # "Vox simulator listening on http://HOST:PORT"
     return process, first.rsplit(" ", 1)[-1]
@@ -71,9 +83,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from vox_simulator import keys
     from voxdash.calls.models import Call
     from voxdash.calls.sync import calls_sync
-    from vox_simulator import keys
     from voxdash.vox import get_client, reset_client
 
     call_command("migrate", verbosity=0)
@@ -111,10 +123,14 @@ def main() -> None:
     assert again.unchanged == args.calls, again
     db = f"{connection.vendor} ({connection.settings_dict['NAME']})"
     print(f"database: {db}")
-    print(f"fetch only (floor): {fetch_s:7.2f} s  {fetched / fetch_s:8,.0f} calls/s  "
-          f"({summary.requests} requests)")
-    print(f"full sync (insert): {sync_s:7.2f} s  {summary.created / sync_s:8,.0f} calls/s  "
-          f"({sync_s / fetch_s:.2f}x the floor)")
+    print(
+        f"fetch only (floor): {fetch_s:7.2f} s  {fetched / fetch_s:8,.0f} calls/s  "
+        f"({summary.requests} requests)"
+    )
+    print(
+        f"full sync (insert): {sync_s:7.2f} s  {summary.created / sync_s:8,.0f} calls/s  "
+        f"({sync_s / fetch_s:.2f}x the floor)"
+    )
     print(f"full sync (again):  {again_s:7.2f} s  {again.unchanged / again_s:8,.0f} calls/s  (all unchanged)")
     print(f"peak RSS: {peak:.0f} MB (Django + client before the walk: {baseline:.0f} MB)")
 

@@ -72,18 +72,30 @@ def run_wrk(url: str, seconds: float, sign, folder: str) -> tuple[float, int, in
     with open(data, "w") as out:
         for n in range(threads * per_thread):
             event_id = f"evt_bench_wrk_{n:07d}_{uuid.uuid4().hex[:8]}"
-            body = json.dumps({
-                "id": event_id, "type": "vox.call.completed", "created": "2026-11-24T09:00:00.000Z",
-                "environment": "test", "data": {"callId": f"call_bench_{n % 500}", "status": "completed",
-                                                "direction": "outbound", "durationSeconds": 42,
-                                                "recordingUrl": None},
-            }, separators=(",", ":"))
+            body = json.dumps(
+                {
+                    "id": event_id,
+                    "type": "vox.call.completed",
+                    "created": "2026-11-24T09:00:00.000Z",
+                    "environment": "test",
+                    "data": {
+                        "callId": f"call_bench_{n % 500}",
+                        "status": "completed",
+                        "direction": "outbound",
+                        "durationSeconds": 42,
+                        "recordingUrl": None,
+                    },
+                },
+                separators=(",", ":"),
+            )
             out.write(f"t={now},v1={sign(SECRET, body.encode(), now)}\t{event_id}\t{body}\n")
     script = Path(folder) / "deliveries.lua"
     script.write_text(WRK_SCRIPT.replace("DATA", str(data)).replace("PER_THREAD", str(per_thread)))
     output = subprocess.run(
         ["wrk", "-t", str(threads), "-c", "8", "-d", f"{seconds:.0f}s", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     if "first refusal" in output:
         print(output.split("first refusal")[1].splitlines()[0][:300])
@@ -125,8 +137,12 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=6, help="concurrent senders")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--worker-threads", type=int, default=1,
-                        help="threads per gunicorn worker (>1: gthread, which keeps connections alive)")
+    parser.add_argument(
+        "--worker-threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (>1: gthread, which keeps connections alive)",
+    )
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
     parser.add_argument("--broker-url", default="filesystem://", help="default: the embedded broker")
     parser.add_argument("--wrk", type=float, default=0, help="seconds of load from wrk instead of httpx")
@@ -160,9 +176,20 @@ def main() -> None:
 
     port = free_port()
     gunicorn = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "voxdash.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", str(args.worker_threads), "--log-level", "warning"],
-        cwd=ROOT, env=dict(os.environ),
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "voxdash.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.worker_threads),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
     )
     url = f"http://127.0.0.1:{port}/webhooks/vox/"
     local = threading.local()
@@ -175,15 +202,26 @@ def main() -> None:
         if client is None:
             client = local.client = httpx.Client(timeout=30, headers={"User-Agent": "Cloove-Webhooks/1.0"})
         event = {
-            "id": f"evt_bench_{uuid.uuid4().hex[:20]}", "type": "vox.call.completed",
-            "created": "2026-11-24T09:00:00.000Z", "environment": "test",
-            "data": {"callId": f"call_bench_{n % 500}", "status": "completed", "direction": "outbound",
-                     "durationSeconds": 42, "recordingUrl": None},
+            "id": f"evt_bench_{uuid.uuid4().hex[:20]}",
+            "type": "vox.call.completed",
+            "created": "2026-11-24T09:00:00.000Z",
+            "environment": "test",
+            "data": {
+                "callId": f"call_bench_{n % 500}",
+                "status": "completed",
+                "direction": "outbound",
+                "durationSeconds": 42,
+                "recordingUrl": None,
+            },
         }
         body = json.dumps(event, separators=(",", ":")).encode()
         t = int(time.time())
-        headers = {"Cloove-Signature": f"t={t},v1={sign(SECRET, body, t)}", "Cloove-Webhook-Id": event["id"],
-                   "Cloove-Webhook-Event": event["type"], "Content-Type": "application/json"}
+        headers = {
+            "Cloove-Signature": f"t={t},v1={sign(SECRET, body, t)}",
+            "Cloove-Webhook-Id": event["id"],
+            "Cloove-Webhook-Event": event["type"],
+            "Content-Type": "application/json",
+        }
         start = time.perf_counter()
         response = client.post(url, content=body, headers=headers)
         elapsed = time.perf_counter() - start
@@ -201,8 +239,10 @@ def main() -> None:
             gunicorn.terminate()
             gunicorn.wait(10)
         stored = WebhookEvent.objects.filter(event_id__startswith="evt_bench_").count()
-        print(f"setup: gunicorn --workers {args.workers} (sync), {django.db.connection.vendor}, broker "
-              f"{args.broker_url}, wrk -t2 -c8 for {args.wrk:.0f} s, {os.cpu_count()} CPUs")
+        print(
+            f"setup: gunicorn --workers {args.workers} (sync), {django.db.connection.vendor}, broker "
+            f"{args.broker_url}, wrk -t2 -c8 for {args.wrk:.0f} s, {os.cpu_count()} CPUs"
+        )
         print(f"deliveries: {total} sent, {non_2xx} not 2xx, {stored} stored (incl. 200 warm-up)")
         print(f"accepted per second: {rate:.0f}")
         if args.database_url:
@@ -236,12 +276,18 @@ def main() -> None:
 
         app.control.purge()  # nobody will process these tasks
     shutil.rmtree(var_dir, ignore_errors=True)
-    print(f"setup: gunicorn --workers {args.workers} (sync), {database}, broker {args.broker_url}, "
-          f"{args.threads} sender threads, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(f"deliveries: {args.deliveries} sent, {accepted} accepted (200), statuses {statuses}, "
-          f"{stored} stored (incl. {min(200, args.deliveries)} warm-up)")
-    print(f"latency: median {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms")
+    print(
+        f"setup: gunicorn --workers {args.workers} (sync), {database}, broker {args.broker_url}, "
+        f"{args.threads} sender threads, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    print(
+        f"deliveries: {args.deliveries} sent, {accepted} accepted (200), statuses {statuses}, "
+        f"{stored} stored (incl. {min(200, args.deliveries)} warm-up)"
+    )
+    print(
+        f"latency: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms"
+    )
     print(f"accepted per second: {accepted / wall:.0f}")
     if accepted < args.deliveries:
         sys.exit("not every delivery was accepted: the figure above does not measure the receiver")

@@ -15,7 +15,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 if __name__ == "__main__":
-    args = [str(ROOT / "tests" / "browser" / "screenshots.py"), "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT)]
+    args = [
+        str(ROOT / "tests" / "browser" / "screenshots.py"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+    ]
     code = pytest.main(args + sys.argv[1:])
     if code == 0:
         for png in sorted((ROOT / "docs" / "screenshots").glob("*.png")):

@@ -47,7 +47,7 @@ FAULT_ERRORS: dict[int, tuple[str, str]] = {
 
 # The vendor's edge answers default library User-Agents with its own HTML page, not the API's JSON.
 BLOCKED_PAGE = (
-    "<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>Attention Required! | Cloudflare</title></head>\n"
+    '<!DOCTYPE html>\n<html lang="en-US"><head><title>Attention Required! | Cloudflare</title></head>\n'
     "<body><h1>Sorry, you have been blocked</h1>\n"
     "<p>You are unable to access api.clooveai.com</p>\n"
     "<p>This website is using a security service to protect itself from online attacks.</p>\n"
@@ -103,8 +103,12 @@ class VoxApi:
             return error(404, "not_found", f"Cannot {request.method} {path}")
         if request.method not in methods:
             allowed = ", ".join(sorted(methods))
-            return error(405, "method_not_allowed", f"Method {request.method} not allowed on {path}",
-                         headers=[("Allow", allowed)])
+            return error(
+                405,
+                "method_not_allowed",
+                f"Method {request.method} not allowed on {path}",
+                headers=[("Allow", allowed)],
+            )
         scope, handler = methods[request.method]
         try:
             key = self._authenticate(request)
@@ -122,23 +126,39 @@ class VoxApi:
         header = request.headers.get("Authorization") or ""
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise HttpError(error(401, "invalid_api_key",
-                                  "Missing API key. Send it as 'Authorization: Bearer <key>'."))
+            raise HttpError(
+                error(401, "invalid_api_key", "Missing API key. Send it as 'Authorization: Bearer <key>'.")
+            )
         key = self.sim.keys.get(token.strip())
         if key is None:
             raise HttpError(error(401, "invalid_api_key", "Invalid API key"))
         if key.refusal == keys_module.PUBLISHABLE:
-            raise HttpError(error(401, "invalid_api_key",
-                                  "Publishable keys cannot call this API; use a secret key (clv_…_sk_…)"))
+            raise HttpError(
+                error(
+                    401,
+                    "invalid_api_key",
+                    "Publishable keys cannot call this API; use a secret key (clv_…_sk_…)",
+                )
+            )
         if key.refusal == keys_module.EXPIRED:
             raise HttpError(error(401, "expired_api_key", "API key has expired"))
         if key.refusal == keys_module.IP_BLOCKED:
-            raise HttpError(error(403, "ip_not_allowed",
-                                  f"Requests from IP {request.client_ip} are not allowed for this API key"))
+            raise HttpError(
+                error(
+                    403,
+                    "ip_not_allowed",
+                    f"Requests from IP {request.client_ip} are not allowed for this API key",
+                )
+            )
         if key.refusal == keys_module.ORIGIN_BLOCKED:
             origin = request.headers.get("Origin") or "(none)"
-            raise HttpError(error(403, "origin_not_allowed",
-                                  f"Requests from origin {origin} are not allowed for this API key"))
+            raise HttpError(
+                error(
+                    403,
+                    "origin_not_allowed",
+                    f"Requests from origin {origin} are not allowed for this API key",
+                )
+            )
         return key
 
     def _spend_rate_limit(self, key: ApiKey) -> list[tuple[str, str]]:
@@ -149,9 +169,14 @@ class VoxApi:
         headers = [("x-ratelimit-limit", str(limiter.limit)), ("x-ratelimit-remaining", str(remaining))]
         if not allowed:
             self.sim.store.count_rate_limited()
-            raise HttpError(error(429, "rate_limited",
-                                  f"Rate limit of {limiter.limit} requests per minute exceeded",
-                                  headers=[("Retry-After", str(retry_after)), *headers]))
+            raise HttpError(
+                error(
+                    429,
+                    "rate_limited",
+                    f"Rate limit of {limiter.limit} requests per minute exceeded",
+                    headers=[("Retry-After", str(retry_after)), *headers],
+                )
+            )
         return headers
 
     def _injected(self, injected: faults_module.Injected, path: str, method: str) -> Response:
@@ -173,8 +198,9 @@ class VoxApi:
         if injected.status == 403:
             scope = self.routes.get(path, {}).get(method, (keys_module.READ, None))[0]
             message = f"Missing required scope: {scope}"
-        return error(injected.status, code, message, details=[] if injected.status == 422 else None,
-                     headers=headers)
+        return error(
+            injected.status, code, message, details=[] if injected.status == 422 else None, headers=headers
+        )
 
     # --- endpoints
     def health(self, request: Request, key: ApiKey) -> Response:
@@ -193,8 +219,13 @@ class VoxApi:
             limit=limit,
         )
         total_pages = -(-total // limit)
-        meta = {"total": total, "page": page, "perPage": limit, "totalPages": total_pages,
-                "hasMore": page < total_pages}
+        meta = {
+            "total": total,
+            "page": page,
+            "perPage": limit,
+            "totalPages": total_pages,
+            "hasMore": page < total_pages,
+        }
         return Response.json(200, {"message": "Vox calls retrieved", "data": rows, "meta": meta})
 
     def list_numbers(self, request: Request, key: ApiKey) -> Response:
@@ -218,18 +249,28 @@ class VoxApi:
         fingerprint = _fingerprint(body)
         outcome, record = self.sim.store.begin_idempotent(scope, fingerprint)
         if outcome == "reused":
-            return error(409, "idempotency_key_reused",
-                         "This Idempotency-Key was already used with a different request body")
+            return error(
+                409,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different request body",
+            )
         if outcome == "in_progress":
-            return error(409, "request_in_progress",
-                         "A request with this Idempotency-Key is still being processed; retry shortly")
+            return error(
+                409,
+                "request_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly",
+            )
         if outcome == "replay":
             assert record is not None
-            return Response(record.status, record.body, [
-                ("Content-Type", "application/json; charset=utf-8"), ("Idempotency-Replayed", "true")])
+            return Response(
+                record.status,
+                record.body,
+                [("Content-Type", "application/json; charset=utf-8"), ("Idempotency-Replayed", "true")],
+            )
 
         dialed: list[Response] = []
         try:
+
             def remember(response: Response) -> None:
                 self.sim.store.finish_idempotent(scope, response.status, response.body)
                 dialed.append(response)
@@ -240,8 +281,9 @@ class VoxApi:
                 # A refused request dialed nothing: let the corrected request use the same key.
                 self.sim.store.release_idempotent(scope)
 
-    def _dial(self, body: dict, key: ApiKey,
-              after_dial: Callable[[Response], None] | None = None) -> Response:
+    def _dial(
+        self, body: dict, key: ApiKey, after_dial: Callable[[Response], None] | None = None
+    ) -> Response:
         if self.sim.faults.processing_ms:
             self.sim.stopping.wait(self.sim.faults.processing_ms / 1000)
         details = self._validate(body)
@@ -250,7 +292,8 @@ class VoxApi:
         given_name = body.get("customer_name")
         name = given_name if isinstance(given_name, str) and given_name.strip() else None
         post_id, created = self.sim.store.place_call(
-            body["customer_phone"], name, key.environment, self.sim.post_id_matches_list)
+            body["customer_phone"], name, key.environment, self.sim.post_id_matches_list
+        )
         data = {
             "id": post_id,
             "businessId": self.sim.store.business_id,
@@ -277,8 +320,9 @@ class VoxApi:
         if phone is None or phone == "":
             problem("customer_phone", "customer_phone is required")
         elif not isinstance(phone, str) or not E164.match(phone):
-            problem("customer_phone",
-                    "customer_phone must be a phone number in E.164 format, e.g. +2348012345678")
+            problem(
+                "customer_phone", "customer_phone must be a phone number in E.164 format, e.g. +2348012345678"
+            )
 
         name = body.get("customer_name")
         if name is not None and not isinstance(name, str):
@@ -329,13 +373,23 @@ class VoxApi:
     def recording(self, request: Request, path: str) -> Response:
         match = RECORDING_PATH.match(path)
         if request.method not in ("GET", "HEAD"):
-            return error(405, "method_not_allowed", f"Method {request.method} not allowed on {path}",
-                         headers=[("Allow", "GET, HEAD")])
+            return error(
+                405,
+                "method_not_allowed",
+                f"Method {request.method} not allowed on {path}",
+                headers=[("Allow", "GET, HEAD")],
+            )
         if not match or self.sim.store.get_call(match.group(1)) is None:
             return error(404, "not_found", "Recording not found")
-        return Response(200, audio.recording_wav(), [
-            ("Content-Type", "audio/wav"), ("Cache-Control", "public, max-age=86400"),
-            ("Accept-Ranges", "none")])
+        return Response(
+            200,
+            audio.recording_wav(),
+            [
+                ("Content-Type", "audio/wav"),
+                ("Cache-Control", "public, max-age=86400"),
+                ("Accept-Ranges", "none"),
+            ],
+        )
 
 
 def _is_default_user_agent(value: str | None) -> bool:

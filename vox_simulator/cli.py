@@ -17,20 +17,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--calls", type=int, default=300, help="seeded call history size")
     parser.add_argument("--rate-limit", type=int, default=120, help="requests per minute per key")
-    parser.add_argument("--rate-limit-window", type=float, default=60.0,
-                        help="seconds of the rate limit's sliding window")
+    parser.add_argument(
+        "--rate-limit-window", type=float, default=60.0, help="seconds of the rate limit's sliding window"
+    )
     parser.add_argument("--no-rate-limit", action="store_true")
-    parser.add_argument("--lifecycle-step-seconds", type=float, default=2.0,
-                        help="seconds between a placed call's lifecycle steps")
-    parser.add_argument("--manual-lifecycle", action="store_true",
-                        help="advance calls only through POST /_simulator/advance")
+    parser.add_argument(
+        "--lifecycle-step-seconds",
+        type=float,
+        default=2.0,
+        help="seconds between a placed call's lifecycle steps",
+    )
+    parser.add_argument(
+        "--manual-lifecycle", action="store_true", help="advance calls only through POST /_simulator/advance"
+    )
     parser.add_argument("--webhook-url", default=None)
     parser.add_argument("--webhook-secret", default=None, help=f"default {keys.DEMO_WEBHOOK_SECRET}")
     parser.add_argument("--webhook-duplicate-rate", type=float, default=0.0)
-    parser.add_argument("--post-id-differs", action="store_true",
-                        help="the POST's data.id differs from the id in the call list")
-    parser.add_argument("--allow-default-user-agents", action="store_true",
-                        help="do not 403 python-httpx/python-requests/curl User-Agents")
+    parser.add_argument(
+        "--post-id-differs",
+        action="store_true",
+        help="the POST's data.id differs from the id in the call list",
+    )
+    parser.add_argument(
+        "--allow-default-user-agents",
+        action="store_true",
+        help="do not 403 python-httpx/python-requests/curl User-Agents",
+    )
 
 
 def simulator_from_options(options: dict[str, Any]) -> Simulator:

@@ -73,9 +73,13 @@ def index(sim: Simulator) -> Response:
     rows = "".join(
         f"<tr><td><code>{html.escape(name)}</code></td><td><code>{html.escape(value)}</code></td></tr>"
         for name, value in (
-            ("DEMO_KEY", keys.DEMO_KEY), ("LIVE_KEY", keys.LIVE_KEY), ("READ_ONLY_KEY", keys.READ_ONLY_KEY),
-            ("NUMBERS_ONLY_KEY", keys.NUMBERS_ONLY_KEY), ("EXPIRED_KEY", keys.EXPIRED_KEY),
-            ("PUBLISHABLE_KEY", keys.PUBLISHABLE_KEY), ("IP_BLOCKED_KEY", keys.IP_BLOCKED_KEY),
+            ("DEMO_KEY", keys.DEMO_KEY),
+            ("LIVE_KEY", keys.LIVE_KEY),
+            ("READ_ONLY_KEY", keys.READ_ONLY_KEY),
+            ("NUMBERS_ONLY_KEY", keys.NUMBERS_ONLY_KEY),
+            ("EXPIRED_KEY", keys.EXPIRED_KEY),
+            ("PUBLISHABLE_KEY", keys.PUBLISHABLE_KEY),
+            ("IP_BLOCKED_KEY", keys.IP_BLOCKED_KEY),
             ("ORIGIN_BLOCKED_KEY", keys.ORIGIN_BLOCKED_KEY),
         )
     )

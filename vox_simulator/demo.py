@@ -82,9 +82,17 @@ def main() -> None:
     celery = [python, "-m", "celery", "-A", "voxdash"]
     commands = {
         "simulator": [
-            python, "-m", "vox_simulator", "--host", HOST, "--port", str(SIMULATOR_PORT),
-            "--webhook-url", f"http://{HOST}:{WEB_PORT}/webhooks/vox/",
-            "--webhook-secret", keys.DEMO_WEBHOOK_SECRET,
+            python,
+            "-m",
+            "vox_simulator",
+            "--host",
+            HOST,
+            "--port",
+            str(SIMULATOR_PORT),
+            "--webhook-url",
+            f"http://{HOST}:{WEB_PORT}/webhooks/vox/",
+            "--webhook-secret",
+            keys.DEMO_WEBHOOK_SECRET,
         ],
         "web": [*manage, "runserver", f"{HOST}:{WEB_PORT}", "--noreload"],
         "worker": [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"],
@@ -103,7 +111,9 @@ def main() -> None:
             "  Vox simulator:        http://{host}:{sim}/  (test key, webhooks to the dashboard)\n"
             "  Logins (user / password):\n{logins}"
             "  Press Ctrl-C to stop everything.\n".format(
-                host=HOST, web=WEB_PORT, sim=SIMULATOR_PORT,
+                host=HOST,
+                web=WEB_PORT,
+                sim=SIMULATOR_PORT,
                 logins="".join(f"    {line}\n" for line in logins.splitlines()),
             ),
             flush=True,

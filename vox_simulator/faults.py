@@ -67,9 +67,16 @@ class Faults:
         self.processing_ms: int = 0
 
     # --- switches
-    def queue(self, status: int, count: int = 1, *, retry_after: int | None = None,
-              body: str | bytes | dict | None = None, path: str | None = None,
-              method: str | None = None) -> None:
+    def queue(
+        self,
+        status: int,
+        count: int = 1,
+        *,
+        retry_after: int | None = None,
+        body: str | bytes | dict | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         with self._lock:
             self._rules.append(Rule(STATUS, count, status, retry_after, body, path, method))
 
@@ -150,8 +157,13 @@ class Faults:
         with self._lock:
             return {
                 "queued": [
-                    {"kind": r.kind, "status": r.status or None, "remaining": r.remaining,
-                     "path": r.path, "method": r.method}
+                    {
+                        "kind": r.kind,
+                        "status": r.status or None,
+                        "remaining": r.remaining,
+                        "path": r.path,
+                        "method": r.method,
+                    }
                     for r in self._rules
                 ],
                 "lose_response_next": self._lose_responses,

@@ -43,8 +43,14 @@ class Response:
         return cls(0, close_without_response=True)
 
 
-def error(status: int, code: str, message: str, *, details: list[dict] | None = None,
-          headers: list[tuple[str, str]] | None = None) -> Response:
+def error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[dict] | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
     payload: dict[str, Any] = {"error": code, "message": message}
     if details is not None:
         payload["details"] = details

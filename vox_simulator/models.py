@@ -29,7 +29,7 @@ def national_form(phone: str) -> str:
         return phone[2:]
     for code in ("+234", "+233", "+254", "+44"):
         if phone.startswith(code):
-            return "0" + phone[len(code):]
+            return "0" + phone[len(code) :]
     return phone.lstrip("+")
 
 

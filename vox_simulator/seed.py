@@ -34,21 +34,112 @@ FEATURED_CUSTOMERS: list[tuple[str | None, str]] = [
 ]
 
 FIRST_NAMES = [
-    "Adaeze", "Chinedu", "Ngozi", "Oluwaseun", "Temitope", "Ifeoma", "Babajide", "Yetunde", "Emeka",
-    "Chiamaka", "Abubakar", "Aisha", "Ibrahim", "Halima", "Segun", "Bukola", "Obinna", "Nneka",
-    "Tunde", "Kemi", "Femi", "Zainab", "Usman", "Amaka", "Ikechukwu", "Funmilayo", "Ayọ̀ká",
-    "Dàmilọ́lá", "Ọlámidé", "Kúnlé", "Tọ́lá", "Kwame", "Ama", "Kofi", "Wanjiru", "Otieno",
-    "Zoë", "José", "Chloé", "Renée", "Søren", "Siobhán", "Grace", "David", "Mary", "John",
+    "Adaeze",
+    "Chinedu",
+    "Ngozi",
+    "Oluwaseun",
+    "Temitope",
+    "Ifeoma",
+    "Babajide",
+    "Yetunde",
+    "Emeka",
+    "Chiamaka",
+    "Abubakar",
+    "Aisha",
+    "Ibrahim",
+    "Halima",
+    "Segun",
+    "Bukola",
+    "Obinna",
+    "Nneka",
+    "Tunde",
+    "Kemi",
+    "Femi",
+    "Zainab",
+    "Usman",
+    "Amaka",
+    "Ikechukwu",
+    "Funmilayo",
+    "Ayọ̀ká",
+    "Dàmilọ́lá",
+    "Ọlámidé",
+    "Kúnlé",
+    "Tọ́lá",
+    "Kwame",
+    "Ama",
+    "Kofi",
+    "Wanjiru",
+    "Otieno",
+    "Zoë",
+    "José",
+    "Chloé",
+    "Renée",
+    "Søren",
+    "Siobhán",
+    "Grace",
+    "David",
+    "Mary",
+    "John",
 ]
 LAST_NAMES = [
-    "Okonkwo", "Adébáyọ̀", "Eze", "Okafor", "Ọkafọ̀r", "Balogun", "Adeyemi", "Nwosu", "Bello",
-    "Abubakar", "Ogunleye", "Onyekachi", "Ibekwe", "Olawale", "Mohammed", "Danjuma", "Obi",
-    "Àjàyí", "Ṣóyínká", "Mensah", "Owusu", "Kamau", "Odhiambo", "Müller", "Álvarez", "Núñez",
-    "O'Brien", "Smith", "Johnson", "Williams",
+    "Okonkwo",
+    "Adébáyọ̀",
+    "Eze",
+    "Okafor",
+    "Ọkafọ̀r",
+    "Balogun",
+    "Adeyemi",
+    "Nwosu",
+    "Bello",
+    "Abubakar",
+    "Ogunleye",
+    "Onyekachi",
+    "Ibekwe",
+    "Olawale",
+    "Mohammed",
+    "Danjuma",
+    "Obi",
+    "Àjàyí",
+    "Ṣóyínká",
+    "Mensah",
+    "Owusu",
+    "Kamau",
+    "Odhiambo",
+    "Müller",
+    "Álvarez",
+    "Núñez",
+    "O'Brien",
+    "Smith",
+    "Johnson",
+    "Williams",
 ]
 
-NG_PREFIXES = ["803", "806", "813", "816", "810", "814", "703", "706", "708", "701", "802", "808",
-               "812", "902", "907", "901", "903", "906", "913", "915", "916", "911", "805", "807"]
+NG_PREFIXES = [
+    "803",
+    "806",
+    "813",
+    "816",
+    "810",
+    "814",
+    "703",
+    "706",
+    "708",
+    "701",
+    "802",
+    "808",
+    "812",
+    "902",
+    "907",
+    "901",
+    "903",
+    "906",
+    "913",
+    "915",
+    "916",
+    "911",
+    "805",
+    "807",
+]
 GH_PREFIXES = ["24", "54", "55", "59", "20", "50", "27"]
 US_AREAS = ["212", "415", "646", "312", "713", "404"]
 
@@ -161,8 +252,9 @@ def seed_calls(seed: int, count: int, now: int) -> list[Call]:
     return calls
 
 
-def _number(key: str, phone: str, country: str, voice: bool, sms: bool, status: str, provider: str,
-            created: str) -> dict:
+def _number(
+    key: str, phone: str, country: str, voice: bool, sms: bool, status: str, provider: str, created: str
+) -> dict:
     return {
         "id": str(uuid.uuid5(NAMESPACE, f"number/{key}")),
         "phoneNumber": phone,
@@ -177,20 +269,40 @@ def _number(key: str, phone: str, country: str, voice: bool, sms: bool, status: 
 
 def seed_numbers() -> list[dict]:
     return [
-        _number("lagos-main", "+2342013300100", "NG", True, True, "active", "telnyx",
-                "2025-09-02T09:14:05.120Z"),
-        _number("lagos-collections", "+2349087654321", "NG", True, False, "active", "twilio",
-                "2025-10-11T13:40:22.007Z"),
+        _number(
+            "lagos-main", "+2342013300100", "NG", True, True, "active", "telnyx", "2025-09-02T09:14:05.120Z"
+        ),
+        _number(
+            "lagos-collections",
+            "+2349087654321",
+            "NG",
+            True,
+            False,
+            "active",
+            "twilio",
+            "2025-10-11T13:40:22.007Z",
+        ),
         _number("accra", "+233302123456", "GH", True, False, "active", "telnyx", "2025-11-20T08:05:51.930Z"),
-        _number("us-pilot", "+14155550123", "US", True, True, "inactive", "twilio",
-                "2025-07-18T17:22:10.400Z"),
-        _number("sms-alerts", "+2348170000001", "NG", False, True, "active", "telnyx",
-                "2025-12-01T10:00:00.000Z"),
+        _number(
+            "us-pilot", "+14155550123", "US", True, True, "inactive", "twilio", "2025-07-18T17:22:10.400Z"
+        ),
+        _number(
+            "sms-alerts", "+2348170000001", "NG", False, True, "active", "telnyx", "2025-12-01T10:00:00.000Z"
+        ),
     ]
 
 
-def _agent(key: str, name: str, language: str, voice_provider: str, voice_id: str, persona: str,
-           is_default: bool, status: str, created: str) -> dict:
+def _agent(
+    key: str,
+    name: str,
+    language: str,
+    voice_provider: str,
+    voice_id: str,
+    persona: str,
+    is_default: bool,
+    status: str,
+    created: str,
+) -> dict:
     return {
         "id": str(uuid.uuid5(NAMESPACE, f"agent/{key}")),
         "name": name,
@@ -206,14 +318,48 @@ def _agent(key: str, name: str, language: str, voice_provider: str, voice_id: st
 
 def seed_agents() -> list[dict]:
     return [
-        _agent("support", "Amaka – Customer Support", "en", "openai_realtime", "alloy",
-               "Warm, patient support representative who confirms details before acting", True, "active",
-               "2025-09-03T11:00:00.000Z"),
-        _agent("collections-yo", "Túndé – Payment Reminders (Yorùbá)", "yo", "elevenlabs",
-               "pNInz6obpgDQGcFmaJgB", "Respectful, firm collections agent; switches to English on request",
-               False, "active", "2025-10-14T15:30:12.250Z"),
-        _agent("outreach-ha", "Aisha – Outreach (Hausa)", "ha", "elevenlabs", "EXAVITQu4vr4xnSDxMaL",
-               "Friendly outreach agent for northern customers", False, "active", "2025-11-02T09:45:00.000Z"),
-        _agent("sales-fr", "Claire – Ventes (Français)", "fr", "openai_realtime", "shimmer",
-               "Concise francophone sales agent", False, "inactive", "2025-08-21T14:10:33.500Z"),
+        _agent(
+            "support",
+            "Amaka – Customer Support",
+            "en",
+            "openai_realtime",
+            "alloy",
+            "Warm, patient support representative who confirms details before acting",
+            True,
+            "active",
+            "2025-09-03T11:00:00.000Z",
+        ),
+        _agent(
+            "collections-yo",
+            "Túndé – Payment Reminders (Yorùbá)",
+            "yo",
+            "elevenlabs",
+            "pNInz6obpgDQGcFmaJgB",
+            "Respectful, firm collections agent; switches to English on request",
+            False,
+            "active",
+            "2025-10-14T15:30:12.250Z",
+        ),
+        _agent(
+            "outreach-ha",
+            "Aisha – Outreach (Hausa)",
+            "ha",
+            "elevenlabs",
+            "EXAVITQu4vr4xnSDxMaL",
+            "Friendly outreach agent for northern customers",
+            False,
+            "active",
+            "2025-11-02T09:45:00.000Z",
+        ),
+        _agent(
+            "sales-fr",
+            "Claire – Ventes (Français)",
+            "fr",
+            "openai_realtime",
+            "shimmer",
+            "Concise francophone sales agent",
+            False,
+            "inactive",
+            "2025-08-21T14:10:33.500Z",
+        ),
     ]

@@ -40,8 +40,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         url = urlsplit(self.path)
-        request = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), self.headers,
-                          body, self.client_address[0])
+        request = Request(
+            self.command,
+            url.path,
+            parse_qs(url.query, keep_blank_values=True),
+            self.headers,
+            body,
+            self.client_address[0],
+        )
         try:
             response = self.server.simulator.api.handle(request)
         except Exception:
@@ -134,8 +140,12 @@ class Simulator:
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_window_seconds)
         # (unix time, method, path, status) of each API request, newest last; bounded for long runs.
         self.request_log: deque[tuple[float, str, str, int]] = deque(maxlen=500_000)
-        self.dispatcher = Dispatcher(backoff=tuple(webhook_backoff), timeout=webhook_timeout,
-                                     duplicate_rate=webhook_duplicate_rate, seed=seed)
+        self.dispatcher = Dispatcher(
+            backoff=tuple(webhook_backoff),
+            timeout=webhook_timeout,
+            duplicate_rate=webhook_duplicate_rate,
+            seed=seed,
+        )
         self.api = VoxApi(self)
         self.stopping = threading.Event()
         self._events: list[dict[str, Any]] = []
@@ -165,8 +175,9 @@ class Simulator:
         self._wake = socket.socketpair()
         self._threads = [threading.Thread(target=self._serve, name="vox-sim-http", daemon=True)]
         if self.lifecycle_step_seconds is not None:
-            self._threads.append(threading.Thread(target=self._run_lifecycle, name="vox-sim-lifecycle",
-                                                  daemon=True))
+            self._threads.append(
+                threading.Thread(target=self._run_lifecycle, name="vox-sim-lifecycle", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
         self.dispatcher.start()
@@ -223,11 +234,21 @@ class Simulator:
                     pass  # reset() replaced the calls meanwhile
 
     # --- configuration
-    def add_key(self, key: str, scopes: Iterable[str] | None = None, environment: str | None = None,
-                *, refusal: str | None = None) -> ApiKey:
+    def add_key(
+        self,
+        key: str,
+        scopes: Iterable[str] | None = None,
+        environment: str | None = None,
+        *,
+        refusal: str | None = None,
+    ) -> ApiKey:
         """Accept `key` (any string) with these scopes (default: all); environment from its prefix."""
-        api_key = ApiKey(key, environment or keys_module.environment_of(key),
-                         frozenset(scopes) if scopes is not None else keys_module.ALL_SCOPES, refusal)
+        api_key = ApiKey(
+            key,
+            environment or keys_module.environment_of(key),
+            frozenset(scopes) if scopes is not None else keys_module.ALL_SCOPES,
+            refusal,
+        )
         self.keys[key] = api_key
         return api_key
 
@@ -312,4 +333,3 @@ class Simulator:
             "deliveries": [{k: v for k, v in d.items() if k != "event"} for d in self.deliveries()],
             "events": len(self._events),
         }
-

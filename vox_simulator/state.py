@@ -61,8 +61,9 @@ class Store:
             self.rate_limited = 0
 
     # --- calls
-    def list_calls(self, direction: str | None, status: str | None, search: str | None,
-                   page: int, limit: int) -> tuple[list[dict], int]:
+    def list_calls(
+        self, direction: str | None, status: str | None, search: str | None, page: int, limit: int
+    ) -> tuple[list[dict], int]:
         with self._lock:
             calls = self._calls
             start = (page - 1) * limit
@@ -73,13 +74,14 @@ class Store:
             else:
                 # One inline comprehension: a function call per call would triple the cost at 100k calls.
                 matches = [
-                    c for c in reversed(calls)
+                    c
+                    for c in reversed(calls)
                     if (not direction or c.direction == direction)
                     and (not status or c.status == status)
                     and (not search or search in c.haystack)
                 ]
                 total = len(matches)
-                rows = matches[start:start + limit]
+                rows = matches[start : start + limit]
             return [c.to_api(self.business_id) for c in rows], total
 
     def all_calls(self) -> list[Call]:
@@ -90,13 +92,21 @@ class Store:
         with self._lock:
             return self._by_id.get(self._post_ids.get(call_id, call_id))
 
-    def place_call(self, phone: str, name: str | None, environment: str,
-                   post_id_matches_list: bool) -> tuple[str, int]:
+    def place_call(
+        self, phone: str, name: str | None, environment: str, post_id_matches_list: bool
+    ) -> tuple[str, int]:
         """Queue an outbound call; returns (the id the POST reports, its createdAt in ms)."""
         with self._lock:
             created = max(now_ms(), self._calls[-1].created_ms if self._calls else 0)
-            call = Call(id=str(uuid.uuid4()), direction="outbound", status="queued", customer_phone=phone,
-                        customer_name=name, created_ms=created, environment=environment)
+            call = Call(
+                id=str(uuid.uuid4()),
+                direction="outbound",
+                status="queued",
+                customer_phone=phone,
+                customer_name=name,
+                created_ms=created,
+                environment=environment,
+            )
             post_id = call.id
             if not post_id_matches_list:
                 # The listed record is written a moment after the request's, like a separate table.
@@ -121,8 +131,9 @@ class Store:
             return self._post_ids.get(call_id, call_id)
 
     # --- lifecycle
-    def advance(self, call_id: str | None,
-                recording_url: Callable[[str], str]) -> tuple[list[str], list[Event]]:
+    def advance(
+        self, call_id: str | None, recording_url: Callable[[str], str]
+    ) -> tuple[list[str], list[Event]]:
         """One lifecycle step for one call, or for every live call; returns (moved ids, events)."""
         with self._lock:
             if call_id is None:
@@ -146,8 +157,14 @@ class Store:
         now = now_ms()
 
         def event(event_type: str, **extra: Any) -> Event:
-            data = {"callId": call.id, "status": call.status, "direction": call.direction,
-                    "durationSeconds": call.duration_seconds, "recordingUrl": None, **extra}
+            data = {
+                "callId": call.id,
+                "status": call.status,
+                "direction": call.direction,
+                "durationSeconds": call.duration_seconds,
+                "recordingUrl": None,
+                **extra,
+            }
             return (event_type, data, call.environment)
 
         events: list[Event] = []
@@ -205,8 +222,9 @@ class Store:
             return dict(agent)
 
     # --- idempotency
-    def begin_idempotent(self, scope: tuple[str, str],
-                         fingerprint: str) -> tuple[str, IdempotencyRecord | None]:
+    def begin_idempotent(
+        self, scope: tuple[str, str], fingerprint: str
+    ) -> tuple[str, IdempotencyRecord | None]:
         """Claim a key: "new" (go ahead), "replay", "reused" (other body) or "in_progress"."""
         with self._lock:
             self._expire_idempotency()

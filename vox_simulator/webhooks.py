@@ -73,8 +73,14 @@ class Delivery:
 class Dispatcher:
     """One background thread that posts events, re-scheduling failures per the backoff schedule."""
 
-    def __init__(self, *, backoff: tuple[float, ...] = DEFAULT_BACKOFF, timeout: float = 5.0,
-                 duplicate_rate: float = 0.0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        backoff: tuple[float, ...] = DEFAULT_BACKOFF,
+        timeout: float = 5.0,
+        duplicate_rate: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         self.backoff = tuple(backoff)
         self.timeout = timeout
         self.duplicate_rate = duplicate_rate

@@ -212,8 +212,12 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 # 2 s, and retry a publish once (a restarted broker), not 3 times.
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-publish-retry-policy
 CELERY_BROKER_CONNECTION_TIMEOUT = 2.0  # AMQP; kombu's Redis transport reads the socket options below
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                                    "interval_max": 0.2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Redis: socket_timeout defaults to None, which waits forever on a Redis that accepts connections
 # but never answers (hung, swapping, stopped). Other transports ignore these keys.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
@@ -322,10 +326,15 @@ def _beat_schedule() -> dict:
             "options": {"expires": VOX_SYNC_DIRECTORY_EVERY},
         },
     }
-    for name, task in (("sweep-webhook-events", "voxdash.webhooks.tasks.sweep_webhook_events"),
-                       ("sweep-full-sync", "voxdash.calls.tasks.sweep_full_sync")):
-        schedule[name] = {"task": task, "schedule": float(VOXDASH_SWEEP_EVERY),
-                          "options": {"expires": VOXDASH_SWEEP_EVERY}}
+    for name, task in (
+        ("sweep-webhook-events", "voxdash.webhooks.tasks.sweep_webhook_events"),
+        ("sweep-full-sync", "voxdash.calls.tasks.sweep_full_sync"),
+    ):
+        schedule[name] = {
+            "task": task,
+            "schedule": float(VOXDASH_SWEEP_EVERY),
+            "options": {"expires": VOXDASH_SWEEP_EVERY},
+        }
     if VOX_STATS_CACHE_SECONDS:
         every = max(60, VOX_STATS_CACHE_SECONDS // 2)
         schedule["refresh-stats-days"] = {

@@ -15,7 +15,7 @@ def test_times_follow_the_users_own_zone(viewer_client, settings):
     settings.TIME_ZONE = "UTC"
     call, body = created_cell(viewer_client)
     utc = call.created_at.strftime("%H:%M")
-    assert f', {utc}</time>' in body
+    assert f", {utc}</time>" in body
 
     response = viewer_client.post(reverse("preferences"), {"time_zone": "Asia/Kolkata"})
     assert response.status_code == 302
@@ -23,7 +23,7 @@ def test_times_follow_the_users_own_zone(viewer_client, settings):
     from zoneinfo import ZoneInfo
 
     local = call.created_at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
-    assert f', {local}</time>' in body and local != utc
+    assert f", {local}</time>" in body and local != utc
 
 
 def test_back_to_the_site_zone(viewer_client, settings):
@@ -31,7 +31,7 @@ def test_back_to_the_site_zone(viewer_client, settings):
     viewer_client.post(reverse("preferences"), {"time_zone": "Asia/Kolkata"})
     viewer_client.post(reverse("preferences"), {"time_zone": ""})
     call, body = created_cell(viewer_client)
-    assert f', {call.created_at.strftime("%H:%M")}</time>' in body
+    assert f", {call.created_at.strftime('%H:%M')}</time>" in body
 
 
 def test_an_unknown_zone_is_refused_with_a_message(viewer_client):

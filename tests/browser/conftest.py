@@ -162,8 +162,13 @@ class Site:
         return pages
 
 
-def seed_site(base: str, sim, *, customer_name: str = "Fúnmiláyọ̀ Adébáyọ̀",
-              context: str = "Confirm order #1042 and the delivery window (2–4 pm).") -> Site:
+def seed_site(
+    base: str,
+    sim,
+    *,
+    customer_name: str = "Fúnmiláyọ̀ Adébáyọ̀",
+    context: str = "Confirm order #1042 and the delivery window (2–4 pm).",
+) -> Site:
     """Mirror the simulator, place one call through voxdash's records and play its webhooks."""
     import json
 
@@ -180,13 +185,21 @@ def seed_site(base: str, sim, *, customer_name: str = "Fúnmiláyọ̀ Adébáy�
     number, agent = sim.store.list_numbers()[0], sim.store.list_agents()[0]
     call_id, _ = sim.store.place_call("+2348031234560", customer_name, "test", True)
     payload = {
-        "customer_phone": "+2348031234560", "customer_name": customer_name, "purpose": "order_confirmation",
-        "context": context, "business_voice_number_id": number["id"], "ai_agent_id": agent["id"],
+        "customer_phone": "+2348031234560",
+        "customer_name": customer_name,
+        "purpose": "order_confirmation",
+        "context": context,
+        "business_voice_number_id": number["id"],
+        "ai_agent_id": agent["id"],
     }
     placed = PlacedCall.objects.create(
-        username=ROOT_USER[0], payload=payload, payload_fingerprint=payload_fingerprint(payload),
-        customer_phone=payload["customer_phone"], outcome=PlacedCall.Outcome.QUEUED,
-        vox_placement_id=call_id, listed_call_id=call_id,
+        username=ROOT_USER[0],
+        payload=payload,
+        payload_fingerprint=payload_fingerprint(payload),
+        customer_phone=payload["customer_phone"],
+        outcome=PlacedCall.Outcome.QUEUED,
+        vox_placement_id=call_id,
+        listed_call_id=call_id,
     )
     client = get_client()
     calls_sync(full=True, client=client)

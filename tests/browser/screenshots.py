@@ -10,7 +10,9 @@ import pytest
 
 from .conftest import ROOT_USER, sign_in
 
-OUT = Path(os.environ.get("VOXDASH_SCREENSHOTS", Path(__file__).resolve().parents[2] / "docs" / "screenshots"))
+OUT = Path(
+    os.environ.get("VOXDASH_SCREENSHOTS", Path(__file__).resolve().parents[2] / "docs" / "screenshots")
+)
 PAGES = {
     "overview": "/",
     "history": "/calls/",

@@ -40,7 +40,9 @@ def tab_to(page, wanted, *, backwards=False) -> dict:
 
 
 def link(text=None, href=None):
-    return lambda f: f["tag"] == "a" and (text is None or f["text"] == text) and (href is None or href in f["href"])
+    return lambda f: (
+        f["tag"] == "a" and (text is None or f["text"] == text) and (href is None or href in f["href"])
+    )
 
 
 def test_filters_pager_page_size_and_search(new_page, site):

@@ -26,11 +26,15 @@ def hostile_site(live_vox, simulator):
     simulator.store.place_call("+2348031234561", SCRIPT, "test", True)  # listed by the API and mirrored
     site = seed_site(live_vox.url, simulator, customer_name=IMG, context=f"Say {SCRIPT} and {IMG}")
     Call.objects.filter(vox_id=site.call_id).update(failure_reason=SCRIPT, recording_url=JS_URL)
-    body = json.dumps({
-        "id": f"evt_{IMG}", "type": "vox.call.failed", "created": "2026-01-05T10:00:00.000Z",
-        "environment": "test",
-        "data": {"callId": site.call_id, "status": "failed", "reason": SCRIPT, "customerName": IMG},
-    }).encode()
+    body = json.dumps(
+        {
+            "id": f"evt_{IMG}",
+            "type": "vox.call.failed",
+            "created": "2026-01-05T10:00:00.000Z",
+            "environment": "test",
+            "data": {"callId": site.call_id, "status": "failed", "reason": SCRIPT, "customerName": IMG},
+        }
+    ).encode()
     event, _ = webhook_event_receive(body=body, header_id=f"evt_{IMG}")
     webhook_event_process(event_pk=event.pk)
     WebhookEvent.objects.filter(pk=event.pk).update(outcome_detail=SCRIPT)

@@ -13,9 +13,15 @@ from voxdash.webhooks.models import WebhookEvent
 @pytest.fixture
 def call(db):
     return Call.objects.create(
-        vox_id="call_detail_1", direction="outbound", status="completed", customer_phone="+2348012345678",
-        customer_name="Adaeze Okonkwo", duration_seconds=125, created_at=timezone.now() - timedelta(hours=1),
-        started_at=timezone.now() - timedelta(minutes=59), ended_at=timezone.now() - timedelta(minutes=57),
+        vox_id="call_detail_1",
+        direction="outbound",
+        status="completed",
+        customer_phone="+2348012345678",
+        customer_name="Adaeze Okonkwo",
+        duration_seconds=125,
+        created_at=timezone.now() - timedelta(hours=1),
+        started_at=timezone.now() - timedelta(minutes=59),
+        ended_at=timezone.now() - timedelta(minutes=57),
         recording_url="https://recordings.example/call_detail_1.wav",
     )
 
@@ -23,8 +29,12 @@ def call(db):
 def event(call_id, type_, minutes_ago, **data):
     n = WebhookEvent.objects.count()
     return WebhookEvent.objects.create(
-        event_id=f"evt_{n}", event_type=type_, call_vox_id=call_id, raw_body="{}",
-        created=timezone.now() - timedelta(minutes=minutes_ago), payload={"data": data},
+        event_id=f"evt_{n}",
+        event_type=type_,
+        call_vox_id=call_id,
+        raw_body="{}",
+        created=timezone.now() - timedelta(minutes=minutes_ago),
+        payload={"data": data},
         outcome=WebhookEvent.Outcome.APPLIED,
     )
 
@@ -40,7 +50,7 @@ def test_detail_shows_fields_recording_and_timeline_in_event_order(viewer_client
     body = response.content.decode()
     assert "Adaeze Okonkwo" in body and "+234 801 234 5678" in body and "2:05" in body
     assert '<audio controls preload="none" src="https://recordings.example/call_detail_1.wav"' in body
-    assert 'download' in body
+    assert "download" in body
     types = [e.event_type for e in response.context["events"]]
     assert types == ["vox.call.started", "vox.call.completed", "vox.recording.ready"]
     positions = [body.index(t) for t in ("vox.call.started", "vox.call.completed", "vox.recording.ready")]
@@ -88,11 +98,22 @@ def test_detail_shows_who_placed_the_call(viewer_client, call, caller):
     from voxdash.placements.models import PlacedCall, payload_fingerprint
 
     assert b'id="placed-call"' not in viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content
-    payload = {"customer_phone": call.customer_phone, "purpose": "payment_reminder", "context": "Invoice 42 <b>due</b>",
-               "business_voice_number_id": "n", "ai_agent_id": "a"}
+    payload = {
+        "customer_phone": call.customer_phone,
+        "purpose": "payment_reminder",
+        "context": "Invoice 42 <b>due</b>",
+        "business_voice_number_id": "n",
+        "ai_agent_id": "a",
+    }
     PlacedCall.objects.create(
-        user=caller, username=caller.username, payload=payload, payload_fingerprint=payload_fingerprint(payload),
-        customer_phone=call.customer_phone, outcome="queued", vox_placement_id="r-1", listed_call_id=call.vox_id,
+        user=caller,
+        username=caller.username,
+        payload=payload,
+        payload_fingerprint=payload_fingerprint(payload),
+        customer_phone=call.customer_phone,
+        outcome="queued",
+        vox_placement_id="r-1",
+        listed_call_id=call.vox_id,
     )
     body = viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content.decode()
     assert 'id="placed-call"' in body and "cal" in body and "payment_reminder" in body
@@ -105,13 +126,29 @@ def test_a_call_known_only_from_webhooks_shows_the_placements_phone(viewer_clien
     from voxdash.calls.models import Call
     from voxdash.placements.models import PlacedCall, payload_fingerprint
 
-    call = Call.objects.create(vox_id="c-webhook-only", direction="outbound", status="in_progress",
-                               customer_phone="", created_at=timezone.now())
-    payload = {"customer_phone": "+2348035550120", "customer_name": "Demo Person", "purpose": "p", "context": "c",
-               "business_voice_number_id": "n", "ai_agent_id": "a"}
+    call = Call.objects.create(
+        vox_id="c-webhook-only",
+        direction="outbound",
+        status="in_progress",
+        customer_phone="",
+        created_at=timezone.now(),
+    )
+    payload = {
+        "customer_phone": "+2348035550120",
+        "customer_name": "Demo Person",
+        "purpose": "p",
+        "context": "c",
+        "business_voice_number_id": "n",
+        "ai_agent_id": "a",
+    }
     PlacedCall.objects.create(
-        user=caller, username=caller.username, payload=payload, payload_fingerprint=payload_fingerprint(payload),
-        customer_phone="+2348035550120", outcome="queued", vox_placement_id=call.vox_id,
+        user=caller,
+        username=caller.username,
+        payload=payload,
+        payload_fingerprint=payload_fingerprint(payload),
+        customer_phone="+2348035550120",
+        outcome="queued",
+        vox_placement_id=call.vox_id,
     )
     body = viewer_client.get(reverse("calls:detail", args=[call.vox_id])).content.decode()
     assert "+234 803 555 0120" in body and "Demo Person" in body

@@ -49,14 +49,22 @@ def test_round_trip_equals_every_page_of_the_api_view(viewer_client, synced, par
         assert row["status"] == call.status and row["direction"] == call.direction
         assert row["customer_phone"] == call.customer_phone
         assert row["customer_name"].lstrip("'") == (call.customer_name or "")
-        assert row["duration_seconds"] == ("" if call.duration_seconds is None else str(call.duration_seconds))
+        assert row["duration_seconds"] == (
+            "" if call.duration_seconds is None else str(call.duration_seconds)
+        )
         assert datetime.fromisoformat(row["created_at"]) == call.created_at
 
 
 def test_round_trip_of_a_mirror_filtered_view(viewer_client, call_set):  # noqa: F811
     Call.objects.bulk_create(
-        Call(vox_id=f"p{n:03}", direction="outbound", status="failed", customer_phone="+2348031111111",
-             customer_name=f"Bulk {n}", created_at=datetime(2026, 11, 21, 12, tzinfo=UTC) + timedelta(seconds=n))
+        Call(
+            vox_id=f"p{n:03}",
+            direction="outbound",
+            status="failed",
+            customer_phone="+2348031111111",
+            customer_name=f"Bulk {n}",
+            created_at=datetime(2026, 11, 21, 12, tzinfo=UTC) + timedelta(seconds=n),
+        )
         for n in range(55)
     )
     params = {"created_after": "2026-11-21", "created_before": "2026-11-22", "status": "failed"}
@@ -73,8 +81,9 @@ def test_columns_times_with_offset_and_filename(viewer_client, call_set, setting
     from django.utils import timezone
 
     today = timezone.localdate().isoformat()
-    assert disposition == (f'attachment; filename="voxdash-calls_status-completed_'
-                           f'created_after-2026-11-21_{today}.csv"')
+    assert disposition == (
+        f'attachment; filename="voxdash-calls_status-completed_created_after-2026-11-21_{today}.csv"'
+    )
     rows = read_csv(response)
     assert list(rows[0]) == list(export.COLUMNS)
     c05 = next(r for r in rows if r["id"] == "c05")
@@ -84,11 +93,17 @@ def test_columns_times_with_offset_and_filename(viewer_client, call_set, setting
 
 
 def test_formula_injection_is_neutralised(viewer_client, db):
-    dangerous = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "=1+2"]
+    dangerous = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "=1+2"]
     Call.objects.bulk_create(
-        Call(vox_id=f"f{n}", direction="inbound", status="completed", customer_name=name,
-             customer_phone=["+2348012345678", "=1+2", "08012345678", "+1", "-5", "@x", "+44 20 7946 0958"][n],
-             created_at=datetime(2026, 11, 20, 9, n, tzinfo=UTC), failure_reason="=cmd|' /C calc'!A0")
+        Call(
+            vox_id=f"f{n}",
+            direction="inbound",
+            status="completed",
+            customer_name=name,
+            customer_phone=["+2348012345678", "=1+2", "08012345678", "+1", "-5", "@x", "+44 20 7946 0958"][n],
+            created_at=datetime(2026, 11, 20, 9, n, tzinfo=UTC),
+            failure_reason="=cmd|' /C calc'!A0",
+        )
         for n, name in enumerate(dangerous)
     )
     rows = {r["id"]: r for r in read_csv(viewer_client.get(URL))}
@@ -106,8 +121,9 @@ def test_formula_injection_is_neutralised(viewer_client, db):
 
 
 def test_bad_filters_are_dropped_as_on_the_page(viewer_client, call_set):  # noqa: F811
-    response = viewer_client.get(URL, {"status": "<not a status>", "created_after": "2026-11-22",
-                                       "created_before": "2026-11-20"})
+    response = viewer_client.get(
+        URL, {"status": "<not a status>", "created_after": "2026-11-22", "created_before": "2026-11-20"}
+    )
     assert response.status_code == 200
     assert len(read_csv(response)) == 12  # everything: each bad filter was ignored, like the page does
 
@@ -120,14 +136,17 @@ def test_streams_in_chunks(monkeypatch, call_set):  # noqa: F811
 
 
 def test_filename_is_safe():
-    name = export.export_filename(CallFilters(search='a/b"; rm -rf', created_after=date(2026, 11, 1), status=None),
-                                  date(2026, 11, 24))
+    name = export.export_filename(
+        CallFilters(search='a/b"; rm -rf', created_after=date(2026, 11, 1), status=None), date(2026, 11, 24)
+    )
     assert name == "voxdash-calls_search-ab-rm-rf_created_after-2026-11-01_2026-11-24.csv"
 
 
 def test_export_link_says_where_it_reads(viewer_client, synced):
     body = viewer_client.get(LIST_URL, {"status": "failed"}).content.decode()
-    assert f'href="{URL}?status=failed"' in body and "Every page of these filters, from the local copy" in body
+    assert (
+        f'href="{URL}?status=failed"' in body and "Every page of these filters, from the local copy" in body
+    )
 
 
 def test_empty_mirror_is_announced_next_to_the_button(viewer_client, db):

@@ -18,7 +18,9 @@ def test_a_choice_sets_its_parameter_and_goes_back_to_page_one():
 
 
 def test_the_history_s_links_keep_the_other_filters(viewer_client, simulator):
-    body = viewer_client.get(reverse("calls:list"), {"status": "failed", "page": 3, "search": "a"}).content.decode()
+    body = viewer_client.get(
+        reverse("calls:list"), {"status": "failed", "page": 3, "search": "a"}
+    ).content.decode()
     link = re.search(r'<li class="selected"><a href="([^"]+)" aria-current="true">Failed</a>', body).group(1)
     assert "status=failed" in link and "search=a" in link and "page=" not in link
     inbound = re.search(r'<a href="([^"]+)">Inbound</a>', body).group(1).replace("&amp;", "&")

@@ -139,9 +139,7 @@ def test_htmx_request_gets_only_the_results_partial(viewer_client):
 
 
 def test_htmx_history_restore_gets_the_full_page(viewer_client):
-    response = viewer_client.get(
-        URL, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
-    )
+    response = viewer_client.get(URL, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert b"<html" in response.content
 
 
@@ -159,12 +157,18 @@ def test_identical_requests_share_one_api_call(viewer_client, simulator, caller,
     [
         (lambda sim: sim.faults.queue(503, count=10), "VoxUnavailable", "Vox"),
         (lambda sim: sim.faults.queue(429, count=10, retry_after=60), "VoxRateLimited", "Try again in 60"),
-        (lambda sim: sim.faults.queue(502, count=10, body="<html>Bad gateway</html>"), "VoxUnavailable", "Vox"),
+        (
+            lambda sim: sim.faults.queue(502, count=10, body="<html>Bad gateway</html>"),
+            "VoxUnavailable",
+            "Vox",
+        ),
         (lambda sim: setattr(sim.faults, "latency_ms", 1500), "VoxTimeout", "Vox"),
         (lambda sim: sim.faults.reset_next(count=10), "VoxConnectionError", "Vox"),
     ],
 )
-def test_upstream_trouble_is_a_banner_not_an_error_page(viewer_client, simulator, settings, fault, error_kind, text):
+def test_upstream_trouble_is_a_banner_not_an_error_page(
+    viewer_client, simulator, settings, fault, error_kind, text
+):
     from voxdash.vox import reset_client
 
     settings.VOX_READ_TIMEOUT = 0.5

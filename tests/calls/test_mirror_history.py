@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from vox_simulator import keys
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.history import call_history, mirror_call_history
 from voxdash.calls.models import Call
-from vox_simulator import keys
 from voxdash.vox import reset_client
 
 URL = reverse("calls:list")
@@ -109,8 +109,13 @@ def test_webhook_only_mirror_still_answers(viewer_client, simulator, db, no_slee
     # Never synced: a call a webhook created is still better than an error page.
     from django.utils import timezone
 
-    Call.objects.create(vox_id="call_webhook_only", direction="outbound", status="completed",
-                        customer_phone="+2348000000001", created_at=timezone.now())
+    Call.objects.create(
+        vox_id="call_webhook_only",
+        direction="outbound",
+        status="completed",
+        customer_phone="+2348000000001",
+        created_at=timezone.now(),
+    )
     simulator.faults.queue(503, count=10)
     history = viewer_client.get(URL).context["history"]
     assert history.source == "mirror" and ids(history) == ["call_webhook_only"]
@@ -145,7 +150,9 @@ def test_search_uses_the_trigram_indexes_on_postgresql(db):
         cursor.execute("SET enable_seqscan = off")  # an empty table would otherwise always scan
         # Unordered: this proves the indexes match the SQL Django writes for icontains; which plan
         # wins at scale (newest-first index scan or trigram bitmap) is the benchmark's business.
-        sql, params = mirror_calls(CallFilters(search="okonkwo")).order_by().values("vox_id").query.sql_with_params()
+        sql, params = (
+            mirror_calls(CallFilters(search="okonkwo")).order_by().values("vox_id").query.sql_with_params()
+        )
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "call_name_trgm" in plan and "call_phone_trgm" in plan

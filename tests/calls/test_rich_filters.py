@@ -32,8 +32,15 @@ def ids(history) -> set[str]:
         ({"hour": "14"}, {"c05", "c06", "c07"}),
         ({"hour": "0"}, {"c04", "x02"}),
         # Combined with the API's own filters.
-        ({"created_after": "2026-11-20", "created_before": "2026-11-22", "status": "completed",
-          "direction": "outbound"}, {"c02", "c07"}),
+        (
+            {
+                "created_after": "2026-11-20",
+                "created_before": "2026-11-22",
+                "status": "completed",
+                "direction": "outbound",
+            },
+            {"c02", "c07"},
+        ),
         ({"created_before": "2026-11-21", "search": "c0"}, {"c01", "c02", "c03", "c04", "c05", "c06", "c07"}),
     ],
 )
@@ -75,8 +82,13 @@ def test_paging_on_the_mirror(viewer_client, call_set):  # noqa: F811
     from voxdash.calls.models import Call
 
     Call.objects.bulk_create(
-        Call(vox_id=f"p{n:02}", direction="inbound", status="completed", customer_phone="+2348031111111",
-             created_at=local("11-25 08:00") + timedelta(minutes=n))
+        Call(
+            vox_id=f"p{n:02}",
+            direction="inbound",
+            status="completed",
+            customer_phone="+2348031111111",
+            created_at=local("11-25 08:00") + timedelta(minutes=n),
+        )
         for n in range(45)
     )
     seen = []

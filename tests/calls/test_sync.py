@@ -30,7 +30,9 @@ def test_full_sync_mirrors_every_call_then_finds_nothing_new(vox_settings, simul
     newest = get_client().list_calls(limit=1).calls[0]
     stored = Call.objects.get(vox_id=newest.id)
     assert (stored.status, stored.customer_phone, stored.created_at) == (
-        newest.status, newest.customer_phone, newest.created_at,
+        newest.status,
+        newest.customer_phone,
+        newest.created_at,
     )
     state = SyncState.objects.get(name="calls")
     assert state.watermark == newest.created_at and state.full_next_page is None and state.last_full_at
@@ -87,8 +89,11 @@ def test_webhook_facts_survive_a_sync(synced, simulator):
     # The in-progress call ended and its recording arrived by webhook; the list has not caught up.
     call = Call.objects.get(status="in_progress")
     Call.objects.filter(pk=call.pk).update(
-        status="completed", duration_seconds=42, recording_url="https://rec.example/a.wav",
-        failure_reason="", status_at=call.created_at,
+        status="completed",
+        duration_seconds=42,
+        recording_url="https://rec.example/a.wav",
+        failure_reason="",
+        status_at=call.created_at,
     )
     failed = Call.objects.filter(status="failed").first()
     Call.objects.filter(pk=failed.pk).update(failure_reason="carrier_rejected", status_at=failed.created_at)
@@ -222,6 +227,7 @@ def test_the_lock_expires_and_is_touched_per_page(vox_settings, simulator, db, s
     settings.VOX_SYNC_LOCK_SECONDS = 120
     touched = []
     original = cache.touch
+
     def touch(key, timeout=None, **kw):
         touched.append((key, timeout))
         return original(key, timeout, **kw)
@@ -260,11 +266,20 @@ def test_odd_values_from_vox_fit_the_columns(db):
     from voxdash.mirror.calls import call_merge_listing
     from voxdash.vox.types import Call as ApiCall
 
-    listed = ApiCall.from_api({
-        "id": "c-odd", "businessId": "b", "direction": "outbound", "status": "completed",
-        "customerPhone": "+2348030000000", "customerName": "N" * 500, "durationSeconds": -5,
-        "startedAt": None, "endedAt": None, "createdAt": datetime.now(UTC).isoformat(),
-    })
+    listed = ApiCall.from_api(
+        {
+            "id": "c-odd",
+            "businessId": "b",
+            "direction": "outbound",
+            "status": "completed",
+            "customerPhone": "+2348030000000",
+            "customerName": "N" * 500,
+            "durationSeconds": -5,
+            "startedAt": None,
+            "endedAt": None,
+            "createdAt": datetime.now(UTC).isoformat(),
+        }
+    )
     assert call_merge_listing([listed]) == ["created"]
     stored = Call.objects.get(vox_id="c-odd")
     assert len(stored.customer_name) == Call._meta.get_field("customer_name").max_length

@@ -75,7 +75,9 @@ def _dead_port() -> int:
         return s.getsockname()[1]
 
 
-def test_sync_now_with_the_broker_down_says_so_instead_of_a_500(staff_client, django_capture_on_commit_callbacks):
+def test_sync_now_with_the_broker_down_says_so_instead_of_a_500(
+    staff_client, django_capture_on_commit_callbacks
+):
     from tests.fixtures.celery_worker import _point_app_at
 
     old = _point_app_at(f"redis://127.0.0.1:{_dead_port()}/0", "voxdash-tests-no-broker")

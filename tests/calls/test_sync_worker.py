@@ -12,6 +12,7 @@ from vox_simulator import Simulator, keys
 
 pytestmark = pytest.mark.redis
 
+
 @pytest.fixture(scope="module")
 def module_simulator():
     sim = Simulator(port=0, seed=1, calls=300, lifecycle_step_seconds=None)

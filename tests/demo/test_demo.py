@@ -38,12 +38,18 @@ def test_demo_starts_prints_logins_and_two_ctrl_c_stop_everything(tmp_path):
     marker = f"VOXDASH_DEMO_TEST={uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(
-        VOXDASH_VAR_DIR=str(tmp_path), DEMO_PORT=str(free_port()), DEMO_SIMULATOR_PORT=str(free_port()),
+        VOXDASH_VAR_DIR=str(tmp_path),
+        DEMO_PORT=str(free_port()),
+        DEMO_SIMULATOR_PORT=str(free_port()),
         VOXDASH_DEMO_TEST=marker.split("=", 1)[1],
     )
     demo = subprocess.Popen(
-        [sys.executable, "-m", "vox_simulator.demo"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "vox_simulator.demo"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     output = []
     try:

@@ -33,8 +33,10 @@ def test_error_lines_and_tracebacks_lose_their_query_strings(gunicorn_log):
     except ValueError:
         # What gunicorn's worker logs when a request fails or the worker is aborted mid-request.
         log.exception("Error handling request %s %s", "GET", "/calls/?search=Ada+Lovelace")
-    log.warning("Invalid request from ip=127.0.0.1: Invalid HTTP request line: "
-                "'GET /calls/?search=Ada Lovelace HTTP/1.1 x'")
+    log.warning(
+        "Invalid request from ip=127.0.0.1: Invalid HTTP request line: "
+        "'GET /calls/?search=Ada Lovelace HTTP/1.1 x'"
+    )
     log.info("Booting worker with pid: %s", 42)
     text = (folder / "error.log").read_text()
     assert "Error handling request GET /calls/?[query removed]" in text
@@ -59,8 +61,6 @@ def test_setting_up_again_does_not_stack_filters(gunicorn_log):
     log, _ = gunicorn_log
     log.setup(log.cfg)  # what a reload (SIGHUP) does
     assert len(log.error_log.filters) == len(log.access_log.filters) == 1
-
-
 
 
 def test_no_shared_control_socket_unless_asked_for(monkeypatch):

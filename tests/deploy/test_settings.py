@@ -13,8 +13,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 SETTINGS = ROOT / "voxdash" / "settings.py"
 # Variables a developer's shell or tests/settings.py may have set; production_settings starts clean.
-OURS = ("DJANGO_", "VOX_", "VOXDASH_URL", "VOXDASH_SSO", "VOXDASH_FRAME", "VOXDASH_LOGIN", "DATABASE_URL",
-        "CELERY_", "CACHE_URL", "LOG_")
+OURS = (
+    "DJANGO_",
+    "VOX_",
+    "VOXDASH_URL",
+    "VOXDASH_SSO",
+    "VOXDASH_FRAME",
+    "VOXDASH_LOGIN",
+    "DATABASE_URL",
+    "CELERY_",
+    "CACHE_URL",
+    "LOG_",
+)
 
 
 def production_settings(monkeypatch, **env: str) -> dict:
@@ -66,12 +76,21 @@ def test_url_prefix_sets_script_name_static_url_and_cookie_paths(monkeypatch):
 
 
 def test_every_secret_may_come_from_a_file(monkeypatch, tmp_path):
-    filed = {"DJANGO_SECRET_KEY": "from-a-file-" + "s" * 40, "VOX_API_KEY": "clv_live_sk_filed",
-             "VOX_WEBHOOK_SECRET": "whsec_filed", "DATABASE_URL": "postgres://vox:pw@db/voxdash"}
+    filed = {
+        "DJANGO_SECRET_KEY": "from-a-file-" + "s" * 40,
+        "VOX_API_KEY": "clv_live_sk_filed",
+        "VOX_WEBHOOK_SECRET": "whsec_filed",
+        "DATABASE_URL": "postgres://vox:pw@db/voxdash",
+    }
     for name, value in filed.items():
         (tmp_path / name).write_text(value + "\n")  # mounted secrets often end with a newline
-    s = production_settings(monkeypatch, **{f"{name}_FILE": str(tmp_path / name) for name in (
-        "DJANGO_SECRET_KEY", "VOX_API_KEY", "VOX_WEBHOOK_SECRET", "DATABASE_URL")})
+    s = production_settings(
+        monkeypatch,
+        **{
+            f"{name}_FILE": str(tmp_path / name)
+            for name in ("DJANGO_SECRET_KEY", "VOX_API_KEY", "VOX_WEBHOOK_SECRET", "DATABASE_URL")
+        },
+    )
     assert s["SECRET_KEY"] == "from-a-file-" + "s" * 40
     assert s["VOX_API_KEY"] == "clv_live_sk_filed"
     assert s["VOX_WEBHOOK_SECRET"] == "whsec_filed"
@@ -96,10 +115,19 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch):
         production_settings(monkeypatch, DJANGO_SECRET_KEY="")
 
 
-@pytest.mark.parametrize("extra", [{}, {"VOXDASH_URL_PREFIX": "/voxdash", "DJANGO_BEHIND_PROXY": "1",
-                                        "VOXDASH_FRAME_ANCESTORS": "https://portal.example",
-                                        "VOXDASH_SSO_HEADER": "X-Remote-User",
-                                        "VOXDASH_SSO_TRUSTED_PROXIES": "10.0.0.1"}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {
+            "VOXDASH_URL_PREFIX": "/voxdash",
+            "DJANGO_BEHIND_PROXY": "1",
+            "VOXDASH_FRAME_ANCESTORS": "https://portal.example",
+            "VOXDASH_SSO_HEADER": "X-Remote-User",
+            "VOXDASH_SSO_TRUSTED_PROXIES": "10.0.0.1",
+        },
+    ],
+)
 def test_check_deploy_is_clean_in_production_mode(tmp_path, extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(OURS) and k != "DJANGO_SETTINGS_MODULE"}
     env.update(
@@ -116,7 +144,11 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path, extra):
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -125,8 +157,19 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path, extra):
 # --- The helpers are strict: a typo is a clear ImproperlyConfigured naming the variable.
 
 
-@pytest.mark.parametrize("word, expected", [("1", True), ("TRUE", True), (" yes ", True), ("on", True),
-                                            ("0", False), ("False", False), ("no", False), ("off", False)])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("1", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+    ],
+)
 def test_env_bool_reads_the_usual_words(monkeypatch, word, expected):
     from voxdash.settings import env_bool
 
@@ -159,11 +202,17 @@ def test_a_missing_secret_file_is_refused_by_name(monkeypatch, tmp_path):
         production_settings(monkeypatch, VOX_API_KEY_FILE=str(missing))
 
 
-@pytest.mark.parametrize("name, value, what", [
-    ("VOX_MAX_RETRIES", "three", "a whole number"), ("VOX_MAX_RETRIES", "2.5", "a whole number"),
-    ("VOX_READ_TIMEOUT", "10s", "a number"), ("VOX_READ_TIMEOUT", "nan", "a number"),
-    ("VOX_CONNECT_TIMEOUT", "inf", "a number"), ("DJANGO_SECURE_HSTS_SECONDS", "1y", "a whole number"),
-])
+@pytest.mark.parametrize(
+    "name, value, what",
+    [
+        ("VOX_MAX_RETRIES", "three", "a whole number"),
+        ("VOX_MAX_RETRIES", "2.5", "a whole number"),
+        ("VOX_READ_TIMEOUT", "10s", "a number"),
+        ("VOX_READ_TIMEOUT", "nan", "a number"),
+        ("VOX_CONNECT_TIMEOUT", "inf", "a number"),
+        ("DJANGO_SECURE_HSTS_SECONDS", "1y", "a whole number"),
+    ],
+)
 def test_a_bad_number_is_refused_by_name(monkeypatch, name, value, what):
     from django.core.exceptions import ImproperlyConfigured
 
@@ -172,7 +221,9 @@ def test_a_bad_number_is_refused_by_name(monkeypatch, name, value, what):
 
 
 def test_numbers_still_read_as_before(monkeypatch):
-    s = production_settings(monkeypatch, VOX_MAX_RETRIES=" 5 ", VOX_READ_TIMEOUT="2.5", VOX_INTERACTIVE_DEADLINE="0")
+    s = production_settings(
+        monkeypatch, VOX_MAX_RETRIES=" 5 ", VOX_READ_TIMEOUT="2.5", VOX_INTERACTIVE_DEADLINE="0"
+    )
     assert s["VOX_MAX_RETRIES"] == 5 and s["VOX_READ_TIMEOUT"] == 2.5 and s["VOX_INTERACTIVE_DEADLINE"] == 0.0
 
 
@@ -181,11 +232,22 @@ def test_numbers_still_read_as_before(monkeypatch):
 
 def fresh_process(var_dir: Path, code: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(OURS) and k != "DJANGO_SETTINGS_MODULE"}
-    env.update(DJANGO_SETTINGS_MODULE="voxdash.settings", DJANGO_DEBUG="1", VOXDASH_VAR_DIR=str(var_dir),
-               PYTHONPATH=str(ROOT))
+    env.update(
+        DJANGO_SETTINGS_MODULE="voxdash.settings",
+        DJANGO_DEBUG="1",
+        VOXDASH_VAR_DIR=str(var_dir),
+        PYTHONPATH=str(ROOT),
+    )
     command = [sys.executable, "-c", code] if code else [sys.executable, *args]
     # cwd: an empty folder, so a folder made relative to it (kombu's ./control) would show too.
-    result = subprocess.run(command, cwd=var_dir.parent if var_dir.parent.exists() else ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        command,
+        cwd=var_dir.parent if var_dir.parent.exists() else ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -203,11 +265,15 @@ def test_manage_py_makes_the_sqlite_folder_it_migrates_into(tmp_path):
     assert (var_dir / "voxdash.sqlite3").is_file()
 
 
-@pytest.mark.parametrize("start", [
-    "import voxdash.wsgi",
-    "import django; django.setup(); from celery.signals import worker_init; worker_init.send(sender=None)",
-    "import django; django.setup(); from celery.signals import beat_init; beat_init.send(sender=None)",
-], ids=["wsgi", "worker", "beat"])
+@pytest.mark.parametrize(
+    "start",
+    [
+        "import voxdash.wsgi",
+        "import django; django.setup(); from celery.signals import worker_init; worker_init.send(sender=None)",
+        "import django; django.setup(); from celery.signals import beat_init; beat_init.send(sender=None)",
+    ],
+    ids=["wsgi", "worker", "beat"],
+)
 def test_the_web_worker_and_beat_make_the_embedded_broker_s_folders_as_they_start(tmp_path, start):
     var_dir = tmp_path / "var"
     fresh_process(var_dir, f"{start}\nfrom voxdash.celery import app\napp.send_task('voxdash.nothing')")

@@ -82,7 +82,10 @@ class Site:
         self.process = subprocess.Popen(
             # No control socket: its default path is per user, shared by every gunicorn started here.
             [str(GUNICORN), "-c", "gunicorn.conf.py", "voxdash.wsgi"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("w"),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_path.open("w"),
         )
         workers = int(env["WEB_CONCURRENCY"])
         started = time.monotonic()
@@ -248,8 +251,13 @@ def test_gunicorn_logs_no_query_string(tmp_path_factory, slow_simulator):
     wait_for_answers(slow_simulator)
     slow_simulator.faults.latency_ms = 0  # a quick mirror sync first
     site = start_site(
-        tmp_path_factory, slow_simulator, "gunicorn-log", WEB_CONCURRENCY="1", GUNICORN_TIMEOUT="2",
-        VOX_INTERACTIVE_DEADLINE="0", VOX_READ_TIMEOUT="30",
+        tmp_path_factory,
+        slow_simulator,
+        "gunicorn-log",
+        WEB_CONCURRENCY="1",
+        GUNICORN_TIMEOUT="2",
+        VOX_INTERACTIVE_DEADLINE="0",
+        VOX_READ_TIMEOUT="30",
     )
     slow_simulator.faults.latency_ms = 20_000
     try:

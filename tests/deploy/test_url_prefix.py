@@ -11,8 +11,21 @@ from django.urls import clear_script_prefix, reverse, set_script_prefix
 from tests.deploy.test_settings import production_settings
 
 PREFIX = "/voxdash"
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "hx-get", "hx-post", "hx-put", "hx-delete",
-                  "hx-patch", "hx-push-url", "hx-replace-url", "data-url", "poster"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "hx-get",
+    "hx-post",
+    "hx-put",
+    "hx-delete",
+    "hx-patch",
+    "hx-push-url",
+    "hx-replace-url",
+    "data-url",
+    "poster",
+}
 MAX_PAGES = 40
 
 
@@ -50,7 +63,7 @@ def path_info(url: str) -> str:
     """What the proxy hands the app for a URL in a page: the path without the prefix."""
     path = urlsplit(url).path
     assert path.startswith(PREFIX + "/"), url
-    return path[len(PREFIX):]
+    return path[len(PREFIX) :]
 
 
 def test_every_url_in_every_page_keeps_the_prefix(client, prefixed, django_user_model):
@@ -75,7 +88,7 @@ def test_every_url_in_every_page_keeps_the_prefix(client, prefixed, django_user_
             if not value.startswith(PREFIX + "/") or value.startswith("//"):
                 bad.append(f"{path}: <{tag} {attribute}={value!r}>")
                 continue
-            target = urlsplit(value).path[len(PREFIX):]
+            target = urlsplit(value).path[len(PREFIX) :]
             # Walk our own pages, one of each kind (a single call, not three hundred).
             if tag == "a" and attribute == "href" and not target.startswith(("/admin/", "/static/")):
                 kind = re.sub(r"/[^/]*\d[^/]*/", "/<id>/", target)

@@ -17,11 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.deploy.test_settings import production_settings
-from voxdash.calls.models import Call
-from voxdash.mirror.lock import SyncAlreadyRunning, sync_lock
-from voxdash.health.cache import shared_cache_outage
-
 from tests.fixtures.redis_server import free_port
+from voxdash.calls.models import Call
+from voxdash.health.cache import shared_cache_outage
+from voxdash.mirror.lock import SyncAlreadyRunning, sync_lock
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -31,7 +30,9 @@ BACKEND = "voxdash.health.cache.FallbackRedisCache"
 
 
 def point_cache_at(settings, url: str, recheck: float = RECHECK) -> None:
-    settings.CACHES = {"default": {"BACKEND": BACKEND, "LOCATION": url, "OPTIONS": {"RECHECK_AFTER": recheck}}}
+    settings.CACHES = {
+        "default": {"BACKEND": BACKEND, "LOCATION": url, "OPTIONS": {"RECHECK_AFTER": recheck}}
+    }
 
 
 @pytest.fixture
@@ -43,8 +44,13 @@ def shared_cache(vox_settings, own_redis):
 @pytest.fixture
 def call(db):
     return Call.objects.create(
-        vox_id="call_cache_down", direction="outbound", status="completed", customer_phone="+2348012345678",
-        customer_name="Adaeze Okonkwo", duration_seconds=42, created_at=timezone.now() - timedelta(hours=1),
+        vox_id="call_cache_down",
+        direction="outbound",
+        status="completed",
+        customer_phone="+2348012345678",
+        customer_name="Adaeze Okonkwo",
+        duration_seconds=42,
+        created_at=timezone.now() - timedelta(hours=1),
     )
 
 
@@ -105,10 +111,14 @@ def test_pages_answer_with_redis_killed_and_staff_see_a_banner(client, shared_ca
     for name, body in down.items():
         assert BANNER in body, name
     # Measured, not asserted (a shared machine): what a page costs with Redis down.
-    print("\nms per page, Redis up -> down: " + ", ".join(
-        f"{name} {up_ms[name]:.1f} -> {down_ms[name]:.1f}" for name in urls))
+    print(
+        "\nms per page, Redis up -> down: "
+        + ", ".join(f"{name} {up_ms[name]:.1f} -> {down_ms[name]:.1f}" for name in urls)
+    )
     # Once per outage, not once per call (the pages above made dozens of cache calls).
-    warnings = [r for r in caplog.records if r.name == "voxdash.health.cache" and r.levelno == logging.WARNING]
+    warnings = [
+        r for r in caplog.records if r.name == "voxdash.health.cache" and r.levelno == logging.WARNING
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
 
 
@@ -231,6 +241,8 @@ def test_production_cache_is_redis_with_the_fallback_only_when_configured(monkey
     monkeypatch.setenv("VOXDASH_VAR_DIR", str(tmp_path))
     demo = production_settings(monkeypatch)["CACHES"]["default"]
     assert demo["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache"
-    shared = production_settings(monkeypatch, CELERY_BROKER_URL="redis://127.0.0.1:6379/0")["CACHES"]["default"]
+    shared = production_settings(monkeypatch, CELERY_BROKER_URL="redis://127.0.0.1:6379/0")["CACHES"][
+        "default"
+    ]
     assert shared["BACKEND"] == BACKEND
     assert shared["LOCATION"] == "redis://127.0.0.1:6379/0"

@@ -24,7 +24,9 @@ def test_readyz_ok_when_database_broker_and_vox_answer(client, vox_settings):
     body = response.json()
     assert body["status"] == "ok"
     assert {name: check["status"] for name, check in body["checks"].items()} == {
-        "database": "ok", "broker": "ok", "vox": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "vox": "ok",
     }
 
 
@@ -50,7 +52,9 @@ def test_readyz_503_when_database_fails(client, vox_settings, monkeypatch):
     response = client.get(reverse("readyz"))
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == {
-        "status": "error", "ms": response.json()["checks"]["database"]["ms"], "error": "OperationalError",
+        "status": "error",
+        "ms": response.json()["checks"]["database"]["ms"],
+        "error": "OperationalError",
     }
     assert "secret" not in response.content.decode()
 

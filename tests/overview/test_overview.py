@@ -19,7 +19,9 @@ def test_overview_shows_the_connection_and_today(viewer_client, simulator):
     assert connection.ok and connection.environment == "test"
     assert connection.business_id in body and connection.key_id in body
     today = response.context["today"]
-    assert today.period.first_day == today.period.last_day == timezone.localdate()  # the mirror's: no Vox error
+    assert (
+        today.period.first_day == today.period.last_day == timezone.localdate()
+    )  # the mirror's: no Vox error
     # Links into today's filtered history, and that history holds exactly today's failed calls.
     day = today.period.first_day.isoformat()
     link = f"/calls/?status=failed&amp;created_after={day}"
@@ -53,7 +55,9 @@ def test_the_overview_s_tiles_are_the_stats_page_s_today(viewer_client, simulato
     assert today.by_status == stats.by_status and today.by_direction == stats.by_direction
     assert today.completion_rate == stats.completion_rate
     body = overview.content.decode()
-    assert f'<span class="stat-value">{stats.total}</span> <span class="stat-label">calls today</span>' in body
+    assert (
+        f'<span class="stat-value">{stats.total}</span> <span class="stat-label">calls today</span>' in body
+    )
     for status in ("completed", "failed", "no_answer", "in_progress"):
         assert f'<span class="stat-value">{stats.by_status[status]}</span>' in body
 

@@ -17,12 +17,21 @@ def test_the_first_accepted_attempt_of_each_key_becomes_the_placement():
     PlacedCall = executor.loader.project_state(BEFORE).apps.get_model("placements", "PlacedCall")
     lost_first, settled = uuid.uuid4(), uuid.uuid4()
     # As the old rule recorded them: a lost first response left only replays; a settled key is untouched.
-    history = [(lost_first, "unknown"), (lost_first, "replayed"), (lost_first, "replayed"),
-               (settled, "queued"), (settled, "replayed")]
+    history = [
+        (lost_first, "unknown"),
+        (lost_first, "replayed"),
+        (lost_first, "replayed"),
+        (settled, "queued"),
+        (settled, "replayed"),
+    ]
     for key, outcome in history:
         PlacedCall.objects.create(
-            username="cal", idempotency_key=key, payload={}, payload_fingerprint="f",
-            customer_phone="+2348031234560", outcome=outcome,
+            username="cal",
+            idempotency_key=key,
+            payload={},
+            payload_fingerprint="f",
+            customer_phone="+2348031234560",
+            outcome=outcome,
         )
     executor = MigrationExecutor(connection)  # a fresh loader sees the graph as migrated so far
     executor.migrate(AFTER)

@@ -1,7 +1,6 @@
 """Placing a call at /calls/new/: the form, the review step, exactly-once, errors that keep input."""
 
 import json
-import re
 import threading
 
 import pytest
@@ -9,8 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from voxdash.placements.models import PlacedCall
 from vox_simulator import keys
+from voxdash.placements.models import PlacedCall
 from voxdash.vox import reset_client
 
 from .submit import URL, form_defaults, place
@@ -180,9 +179,16 @@ def test_changed_form_after_failure_gets_a_fresh_key(caller_client, simulator, s
 def test_api_validation_errors_land_on_their_fields(caller_client, simulator):
     data = form_defaults(caller_client)
     simulator.faults.queue(
-        422, count=1, method="POST",
-        body=json.dumps({"error": "validation_error", "message": "Validation failed",
-                         "details": [{"field": "customer_phone", "message": "Number is on the do-not-call list"}]}),
+        422,
+        count=1,
+        method="POST",
+        body=json.dumps(
+            {
+                "error": "validation_error",
+                "message": "Validation failed",
+                "details": [{"field": "customer_phone", "message": "Number is on the do-not-call list"}],
+            }
+        ),
     )
     response = place(caller_client, data)
     assert response.status_code == 200
@@ -199,7 +205,9 @@ def test_api_validation_errors_land_on_their_fields(caller_client, simulator):
         (lambda sim, settings: sim.faults.queue(503, count=10, method="POST"), "trouble"),
         (
             lambda sim, settings: sim.faults.queue(
-                409, count=1, method="POST",
+                409,
+                count=1,
+                method="POST",
                 body=json.dumps({"error": "idempotency_key_reused", "message": "Key reused"}),
             ),
             "already submitted with different values",
@@ -224,8 +232,12 @@ def test_key_reused_gives_the_form_a_new_key(caller_client, simulator, settings)
     settings.VOX_MAX_RETRIES = 0
     reset_client()
     data = form_defaults(caller_client)
-    simulator.faults.queue(409, count=1, method="POST",
-                           body=json.dumps({"error": "idempotency_key_reused", "message": "Key reused"}))
+    simulator.faults.queue(
+        409,
+        count=1,
+        method="POST",
+        body=json.dumps({"error": "idempotency_key_reused", "message": "Key reused"}),
+    )
     response = place(caller_client, data)
     assert response.context["form"]["idempotency_key"].value() != data["idempotency_key"]
 
@@ -294,7 +306,9 @@ def test_admin_shows_placed_calls_read_only(admin_client, caller_client, simulat
     change = admin_client.get(reverse("admin:placements_placedcall_change", args=[record.pk]))
     assert change.status_code == 200 and b'name="_save"' not in change.content
     assert admin_client.get(reverse("admin:placements_placedcall_add")).status_code == 403
-    assert admin_client.post(reverse("admin:placements_placedcall_delete", args=[record.pk])).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:placements_placedcall_delete", args=[record.pk])).status_code == 403
+    )
 
 
 def test_a_throttled_call_stays_throttled_when_resubmitted(caller_client, simulator, settings):

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from voxdash.placements.models import PlacedCall
 from vox_simulator import keys
+from voxdash.placements.models import PlacedCall
 from voxdash.vox import errors, get_client, reset_client
 
 from .submit import form_defaults, place, posts_to_vox
@@ -122,10 +122,13 @@ def test_repeats_are_answered_while_the_budget_is_spent(caller_client, simulator
     assert outcomes() == ["queued"] + ["replayed"] * 5
 
 
-VALIDATION_422 = json.dumps({
-    "error": "validation_error", "message": "Validation failed",
-    "details": [{"field": "customer_phone", "message": "Number is on the do-not-call list"}],
-})
+VALIDATION_422 = json.dumps(
+    {
+        "error": "validation_error",
+        "message": "Validation failed",
+        "details": [{"field": "customer_phone", "message": "Number is on the do-not-call list"}],
+    }
+)
 
 
 def test_a_permanent_refusal_is_repeated_from_the_record(caller_client, simulator):

@@ -21,19 +21,33 @@ def samples(db) -> Samples:
 
     now = timezone.now()
     call = Call.objects.create(
-        vox_id="call_walk0001", direction="outbound", status="completed", customer_phone="+2348012345678",
-        customer_name="Adaeze Okonkwo", duration_seconds=42, created_at=now,
+        vox_id="call_walk0001",
+        direction="outbound",
+        status="completed",
+        customer_phone="+2348012345678",
+        customer_name="Adaeze Okonkwo",
+        duration_seconds=42,
+        created_at=now,
     )
     payload = {"customer_phone": "+2348012345678", "purpose": "order_confirmation", "context": "Order 1042"}
     placed = PlacedCall.objects.create(
-        username="cal", payload=payload, payload_fingerprint=payload_fingerprint(payload),
-        customer_phone="+2348012345678", outcome=PlacedCall.Outcome.QUEUED, idempotency_key=uuid.uuid4(),
+        username="cal",
+        payload=payload,
+        payload_fingerprint=payload_fingerprint(payload),
+        customer_phone="+2348012345678",
+        outcome=PlacedCall.Outcome.QUEUED,
+        idempotency_key=uuid.uuid4(),
         listed_call_id=call.vox_id,
     )
     event = WebhookEvent.objects.create(
-        event_id="evt_walk0001", event_type="vox.call.completed", environment="test", created=now,
-        raw_body='{"id": "evt_walk0001"}', payload={"id": "evt_walk0001"},
-        call_vox_id=call.vox_id, outcome=WebhookEvent.Outcome.APPLIED,
+        event_id="evt_walk0001",
+        event_type="vox.call.completed",
+        environment="test",
+        created=now,
+        raw_body='{"id": "evt_walk0001"}',
+        payload={"id": "evt_walk0001"},
+        call_vox_id=call.vox_id,
+        outcome=WebhookEvent.Outcome.APPLIED,
     )
     number = VoiceNumber.objects.create(vox_id="num_walk", phone_number="+2348000000001", status="active")
     agent = Agent.objects.create(vox_id="agt_walk", name="Ada", status="active")
@@ -47,9 +61,14 @@ def samples(db) -> Samples:
         placed_key=placed.idempotency_key,
         webhook_event_pk=event.pk,
         objects={
-            "calls.call": call.pk, "calls.syncstate": sync_state.pk, "placements.placedcall": placed.pk,
-            "webhooks.webhookevent": event.pk, "directory.voicenumber": number.pk,
-            "directory.agent": agent.pk, "auth.user": someone.pk, "auth.group": group.pk,
+            "calls.call": call.pk,
+            "calls.syncstate": sync_state.pk,
+            "placements.placedcall": placed.pk,
+            "webhooks.webhookevent": event.pk,
+            "directory.voicenumber": number.pk,
+            "directory.agent": agent.pk,
+            "auth.user": someone.pk,
+            "auth.group": group.pk,
         },
         content_type_id=ContentType.objects.get_for_model(Call).pk,
         user_pk=someone.pk,

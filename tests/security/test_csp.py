@@ -77,7 +77,7 @@ def test_every_page_has_a_strict_csp_and_no_inline_script_or_style(samples, vox_
             csp = csp_directives(header)
             script_src = csp.get("script-src", csp.get("default-src", []))
             # Django adds a nonce only to responses that used one (pages with a <script>).
-            nonce = next((s[len("'nonce-"):-1] for s in script_src if s.startswith("'nonce-")), None)
+            nonce = next((s[len("'nonce-") : -1] for s in script_src if s.startswith("'nonce-")), None)
             for directive in ("script-src", "style-src", "default-src"):
                 unsafe = {"'unsafe-inline'", "'unsafe-eval'"} & set(csp.get(directive, []))
                 if unsafe:
@@ -94,7 +94,10 @@ def test_every_page_has_a_strict_csp_and_no_inline_script_or_style(samples, vox_
                 problems.append(f"{where}: <script> nonces {finder.nonces} but the header's is {nonce}")
             if name == "overview" and not finder.nonces:
                 problems.append(f"{where}: no <script> at all? (htmx and voxdash.js are expected)")
-            if finder.htmx_config is not None and json.loads(finder.htmx_config).get("allowEval") is not False:
+            if (
+                finder.htmx_config is not None
+                and json.loads(finder.htmx_config).get("allowEval") is not False
+            ):
                 problems.append(f"{where}: htmx-config does not set allowEval false")
     assert checked > 40  # the walk reached the pages (and the admin's), not only redirects
     assert not problems, "\n".join(problems)

@@ -34,8 +34,12 @@ def test_webhook_error_report_hides_the_secret(client, settings, monkeypatch, db
 
     monkeypatch.setattr(signature.hmac, "compare_digest", broken)  # fails inside verify(secret, …)
     with pytest.raises(RuntimeError) as caught:
-        client.post("/webhooks/vox/", b"{}", content_type="application/json",
-                    headers={"Cloove-Signature": f"t={int(time.time())},v1=00"})
+        client.post(
+            "/webhooks/vox/",
+            b"{}",
+            content_type="application/json",
+            headers={"Cloove-Signature": f"t={int(time.time())},v1=00"},
+        )
     # What AdminEmailHandler (and any handler given the exception) would render.
     report = ExceptionReporter(None, caught.type, caught.value, caught.tb, is_email=True)
     html, text = report.get_traceback_html(), report.get_traceback_text()
@@ -59,6 +63,10 @@ def test_production_error_pages_are_plain(client, settings, monkeypatch, db):
     settings.VOX_WEBHOOK_SECRET = keys.DEMO_WEBHOOK_SECRET
     monkeypatch.setattr(signature.hmac, "new", lambda *a, **k: 1 / 0)
     client.raise_request_exception = False
-    response = client.post("/webhooks/vox/", b"{}", content_type="application/json",
-                           headers={"Cloove-Signature": f"t={int(time.time())},v1=00"})
+    response = client.post(
+        "/webhooks/vox/",
+        b"{}",
+        content_type="application/json",
+        headers={"Cloove-Signature": f"t={int(time.time())},v1=00"},
+    )
     assert response.status_code == 500 and b"ZeroDivisionError" not in response.content

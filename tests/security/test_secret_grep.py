@@ -29,7 +29,9 @@ def leaky_header(request):
 def leaky_stream(request):
     # The key split across two chunks: the grep keeps the end of the previous chunk.
     half = len(keys.LIVE_KEY) // 2
-    return StreamingHttpResponse(iter([b"a,b\n", keys.LIVE_KEY[:half].encode(), keys.LIVE_KEY[half:].encode()]))
+    return StreamingHttpResponse(
+        iter([b"a,b\n", keys.LIVE_KEY[:half].encode(), keys.LIVE_KEY[half:].encode()])
+    )
 
 
 def clean(request):
@@ -81,7 +83,9 @@ def test_a_leaking_view_is_caught_through_the_test_client(client, admin_user):
 
 def test_a_leaking_log_line_is_caught():
     logging.getLogger("voxdash.anything").error("calling with %s", keys.READ_ONLY_KEY)
-    assert secret_grep.take_leaks() == ["keys.READ_ONLY_KEY found in a log record of 'voxdash.anything' (ERROR)"]
+    assert secret_grep.take_leaks() == [
+        "keys.READ_ONLY_KEY found in a log record of 'voxdash.anything' (ERROR)"
+    ]
     try:
         raise RuntimeError(f"Bearer {keys.EXPIRED_KEY}")
     except RuntimeError:
@@ -102,8 +106,22 @@ def test_a_leak_fails_the_test(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.settings"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "1 failed, 1 passed" in result.stdout, result.stdout + result.stderr
     assert "a secret leaked during the test" in result.stdout

@@ -114,8 +114,12 @@ TABLE: dict[str, Rule] = {
 ADMIN_EXCEPTIONS: dict[str, Rule] = {
     "admin:login": Rule(200, 200, 200, Redirect("/admin/"), Redirect("/admin/")),
     "admin:logout": Rule(
-        Redirect("/admin/login/"), Redirect("/admin/"), Redirect("/admin/"),
-        Redirect("/accounts/login/"), Redirect("/accounts/login/"), method="POST",
+        Redirect("/admin/login/"),
+        Redirect("/admin/"),
+        Redirect("/admin/"),
+        Redirect("/accounts/login/"),
+        Redirect("/accounts/login/"),
+        method="POST",
     ),
 }
 ADMIN_RULE = Rule(SOME_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, AnyStaffAnswer(), AnyStaffAnswer())

@@ -13,8 +13,16 @@ READ_ENDPOINTS = ["/v1/vox/health", "/v1/vox/calls", "/v1/vox/numbers", "/v1/vox
 
 
 def test_key_constants_have_the_vendor_format():
-    constants = [keys.DEMO_KEY, keys.LIVE_KEY, keys.READ_ONLY_KEY, keys.NUMBERS_ONLY_KEY, keys.EXPIRED_KEY,
-                 keys.PUBLISHABLE_KEY, keys.IP_BLOCKED_KEY, keys.ORIGIN_BLOCKED_KEY]
+    constants = [
+        keys.DEMO_KEY,
+        keys.LIVE_KEY,
+        keys.READ_ONLY_KEY,
+        keys.NUMBERS_ONLY_KEY,
+        keys.EXPIRED_KEY,
+        keys.PUBLISHABLE_KEY,
+        keys.IP_BLOCKED_KEY,
+        keys.ORIGIN_BLOCKED_KEY,
+    ]
     assert len(set(constants)) == len(constants)
     for key in constants:
         assert keys.KEY_PATTERN.match(key), key
@@ -50,12 +58,15 @@ def test_malformed_or_unknown_key_is_401(simulator, header):
     assert response.json()["error"] == "invalid_api_key"
 
 
-@pytest.mark.parametrize("key, status, code", [
-    (keys.PUBLISHABLE_KEY, 401, "invalid_api_key"),
-    (keys.EXPIRED_KEY, 401, "expired_api_key"),
-    (keys.IP_BLOCKED_KEY, 403, "ip_not_allowed"),
-    (keys.ORIGIN_BLOCKED_KEY, 403, "origin_not_allowed"),
-])
+@pytest.mark.parametrize(
+    "key, status, code",
+    [
+        (keys.PUBLISHABLE_KEY, 401, "invalid_api_key"),
+        (keys.EXPIRED_KEY, 401, "expired_api_key"),
+        (keys.IP_BLOCKED_KEY, 403, "ip_not_allowed"),
+        (keys.ORIGIN_BLOCKED_KEY, 403, "origin_not_allowed"),
+    ],
+)
 def test_refused_keys(simulator, key, status, code):
     with api_client(simulator, key) as http:
         for path in READ_ENDPOINTS:
@@ -72,21 +83,28 @@ def test_read_only_key_reads_everything_but_cannot_place_calls(simulator):
             assert http.get(path).status_code == 200, path
         response = http.post("/v1/vox/calls", json=call_body(simulator))
     assert response.status_code == 403
-    assert response.json() == {"error": "missing_scope",
-                               "message": "Missing required scope: vox:calls:create"}
+    assert response.json() == {
+        "error": "missing_scope",
+        "message": "Missing required scope: vox:calls:create",
+    }
     assert simulator.stats()["dialed"] == 0
 
 
 def test_numbers_only_key(simulator):
     with api_client(simulator, keys.NUMBERS_ONLY_KEY) as http:
         assert http.get("/v1/vox/numbers").status_code == 200
-        expected = {"/v1/vox/health": "vox:read", "/v1/vox/calls": "vox:calls:read",
-                    "/v1/vox/agents": "vox:agents:read"}
+        expected = {
+            "/v1/vox/health": "vox:read",
+            "/v1/vox/calls": "vox:calls:read",
+            "/v1/vox/agents": "vox:agents:read",
+        }
         for path, scope in expected.items():
             response = http.get(path)
             assert response.status_code == 403
-            assert response.json() == {"error": "missing_scope",
-                                       "message": f"Missing required scope: {scope}"}
+            assert response.json() == {
+                "error": "missing_scope",
+                "message": f"Missing required scope: {scope}",
+            }
 
 
 def test_added_key_with_specific_scopes(simulator):
@@ -122,8 +140,15 @@ def test_unknown_path_is_json_404(api):
     assert response.json()["error"] == "not_found"
 
 
-@pytest.mark.parametrize("method, path", [("DELETE", "/v1/vox/calls"), ("POST", "/v1/vox/numbers"),
-                                          ("PUT", "/v1/vox/agents"), ("POST", "/v1/vox/health")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("DELETE", "/v1/vox/calls"),
+        ("POST", "/v1/vox/numbers"),
+        ("PUT", "/v1/vox/agents"),
+        ("POST", "/v1/vox/health"),
+    ],
+)
 def test_wrong_method_is_405(api, method, path):
     response = api.request(method, path)
     assert response.status_code == 405

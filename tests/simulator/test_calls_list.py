@@ -13,8 +13,18 @@ from vox_simulator import Simulator
 from .conftest import api_client, running
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-CALL_FIELDS = {"id", "businessId", "direction", "status", "customerPhone", "customerName", "durationSeconds",
-               "startedAt", "endedAt", "createdAt"}
+CALL_FIELDS = {
+    "id",
+    "businessId",
+    "direction",
+    "status",
+    "customerPhone",
+    "customerName",
+    "durationSeconds",
+    "startedAt",
+    "endedAt",
+    "createdAt",
+}
 STATUSES = {"queued", "ringing", "in_progress", "completed", "failed", "no_answer", "busy", "canceled"}
 
 
@@ -96,8 +106,10 @@ def test_pages_do_not_overlap(api):
     assert len(ids) == len(set(ids)) == 300
 
 
-@pytest.mark.parametrize("params", [{"page": "0"}, {"page": "-1"}, {"page": "two"}, {"limit": "0"},
-                                    {"limit": "1.5"}, {"limit": ""}])
+@pytest.mark.parametrize(
+    "params",
+    [{"page": "0"}, {"page": "-1"}, {"page": "two"}, {"limit": "0"}, {"limit": "1.5"}, {"limit": ""}],
+)
 def test_bad_page_or_limit_is_400(api, params):
     response = api.get("/v1/vox/calls", params=params)
     assert response.status_code == 400
@@ -128,11 +140,15 @@ def test_status_filter(api, status):
 
 
 def test_filters_combine(api):
-    expected = [c["id"] for c in all_calls(api)
-                if c["status"] == "completed" and c["direction"] == "inbound"
-                and "+234" in c["customerPhone"]]
-    body = api.get("/v1/vox/calls", params={"status": "completed", "direction": "inbound",
-                                               "search": "+234", "limit": 100}).json()
+    expected = [
+        c["id"]
+        for c in all_calls(api)
+        if c["status"] == "completed" and c["direction"] == "inbound" and "+234" in c["customerPhone"]
+    ]
+    body = api.get(
+        "/v1/vox/calls",
+        params={"status": "completed", "direction": "inbound", "search": "+234", "limit": 100},
+    ).json()
     assert [c["id"] for c in body["data"]] == expected[:100]
     assert body["meta"]["total"] == len(expected) > 0
 
@@ -170,7 +186,7 @@ def test_search_is_case_insensitive_substring_of_name(api):
 def national(phone: str) -> str:
     for code in ("+234", "+233", "+254", "+44"):
         if phone.startswith(code):
-            return "0" + phone[len(code):]
+            return "0" + phone[len(code) :]
     return phone.removeprefix("+1")
 
 
@@ -199,8 +215,12 @@ def test_same_seed_same_calls_other_seed_other_calls():
         lists = []
         for sim in (a, b, c):
             with api_client(sim) as http:
-                lists.append([(x["id"], x["customerPhone"], x["status"])
-                              for x in http.get("/v1/vox/calls", params={"limit": 100}).json()["data"]])
+                lists.append(
+                    [
+                        (x["id"], x["customerPhone"], x["status"])
+                        for x in http.get("/v1/vox/calls", params={"limit": 100}).json()["data"]
+                    ]
+                )
         assert lists[0] == lists[1]
         assert lists[0] != lists[2]
 

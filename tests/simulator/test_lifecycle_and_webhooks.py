@@ -180,8 +180,16 @@ def test_gives_up_after_six_attempts_on_connection_errors():
         probe.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"  # nothing listens there
     with running(webhook_url=dead_url, webhook_backoff=FAST_BACKOFF) as sim:
-        sim.emit("vox.call.completed", {"callId": "x", "status": "completed", "direction": "outbound",
-                                        "durationSeconds": 3, "recordingUrl": None})
+        sim.emit(
+            "vox.call.completed",
+            {
+                "callId": "x",
+                "status": "completed",
+                "direction": "outbound",
+                "durationSeconds": 3,
+                "recordingUrl": None,
+            },
+        )
         assert sim.wait_for_deliveries(5)
         (delivery,) = sim.deliveries()
     assert delivery["attempts"] == 6

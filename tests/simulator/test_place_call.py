@@ -24,8 +24,15 @@ def test_queued_call_is_returned_and_listed(simulator, api):
     body = response.json()
     assert body["message"] == "Vox outbound call queued"
     data = body["data"]
-    assert set(data) == {"id", "businessId", "customerPhone", "customerName", "purpose", "status",
-                         "createdAt"}
+    assert set(data) == {
+        "id",
+        "businessId",
+        "customerPhone",
+        "customerName",
+        "purpose",
+        "status",
+        "createdAt",
+    }
     assert data["status"] == "queued"
     assert data["customerPhone"] == "+2348031112220"
     assert data["customerName"] == "Adaeze Okonkwo"
@@ -64,22 +71,25 @@ def test_post_id_differs_from_the_listed_id_when_configured():
         assert events[0]["data"]["callId"] == listed["id"]
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"customer_phone": "08031234567"}, "customer_phone"),
-    ({"customer_phone": "+0123456789"}, "customer_phone"),
-    ({"customer_phone": "+234"}, "customer_phone"),
-    ({"customer_phone": 2348031234567}, "customer_phone"),
-    ({"customer_phone": None}, "customer_phone"),
-    ({"purpose": ""}, "purpose"),
-    ({"purpose": "x" * 65}, "purpose"),
-    ({"context": "   "}, "context"),
-    ({"context": "x" * 2001}, "context"),
-    ({"customer_name": "x" * 121}, "customer_name"),
-    ({"business_voice_number_id": "not-a-uuid"}, "business_voice_number_id"),
-    ({"business_voice_number_id": str(uuid.uuid4())}, "business_voice_number_id"),
-    ({"ai_agent_id": str(uuid.uuid4())}, "ai_agent_id"),
-    ({"ai_agent_id": None}, "ai_agent_id"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"customer_phone": "08031234567"}, "customer_phone"),
+        ({"customer_phone": "+0123456789"}, "customer_phone"),
+        ({"customer_phone": "+234"}, "customer_phone"),
+        ({"customer_phone": 2348031234567}, "customer_phone"),
+        ({"customer_phone": None}, "customer_phone"),
+        ({"purpose": ""}, "purpose"),
+        ({"purpose": "x" * 65}, "purpose"),
+        ({"context": "   "}, "context"),
+        ({"context": "x" * 2001}, "context"),
+        ({"customer_name": "x" * 121}, "customer_name"),
+        ({"business_voice_number_id": "not-a-uuid"}, "business_voice_number_id"),
+        ({"business_voice_number_id": str(uuid.uuid4())}, "business_voice_number_id"),
+        ({"ai_agent_id": str(uuid.uuid4())}, "ai_agent_id"),
+        ({"ai_agent_id": None}, "ai_agent_id"),
+    ],
+)
 def test_validation_errors_name_the_body_field(simulator, api, overrides, field):
     response = api.post("/v1/vox/calls", json=call_body(simulator, **overrides))
     assert response.status_code == 422
@@ -124,8 +134,16 @@ def test_numbers_and_agents_are_listed_with_contract_fields(api):
     assert numbers["message"] == "Vox numbers retrieved"
     assert len(numbers["data"]) == 5
     for number in numbers["data"]:
-        assert set(number) == {"id", "phoneNumber", "country", "voiceCapable", "smsCapable", "status",
-                               "provider", "createdAt"}
+        assert set(number) == {
+            "id",
+            "phoneNumber",
+            "country",
+            "voiceCapable",
+            "smsCapable",
+            "status",
+            "provider",
+            "createdAt",
+        }
     assert {n["country"] for n in numbers["data"]} >= {"NG", "GH", "US"}
     agents = api.get("/v1/vox/agents").json()
     assert agents["message"] == "Vox AI agents retrieved"
@@ -133,8 +151,17 @@ def test_numbers_and_agents_are_listed_with_contract_fields(api):
     assert {a["language"] for a in agents["data"]} == {"en", "yo", "ha", "fr"}
     assert any(a["status"] == "inactive" for a in agents["data"])
     for agent in agents["data"]:
-        assert set(agent) == {"id", "name", "language", "voiceProvider", "voiceId", "persona", "isDefault",
-                              "status", "createdAt"}
+        assert set(agent) == {
+            "id",
+            "name",
+            "language",
+            "voiceProvider",
+            "voiceId",
+            "persona",
+            "isDefault",
+            "status",
+            "createdAt",
+        }
 
 
 def test_numbers_and_agents_ids_are_stable_across_seeds():
@@ -144,6 +171,7 @@ def test_numbers_and_agents_ids_are_stable_across_seeds():
 
 
 # --- idempotency
+
 
 def test_same_key_same_body_replays_without_dialing(simulator, api):
     key = str(uuid.uuid4())
@@ -169,8 +197,9 @@ def test_body_idempotency_key_is_not_part_of_the_body_comparison(simulator, api)
 def test_same_key_other_body_is_409_reused(simulator, api):
     key = str(uuid.uuid4())
     api.post("/v1/vox/calls", json=call_body(simulator), headers={"Idempotency-Key": key})
-    response = api.post("/v1/vox/calls", json=call_body(simulator, purpose="other"),
-                           headers={"Idempotency-Key": key})
+    response = api.post(
+        "/v1/vox/calls", json=call_body(simulator, purpose="other"), headers={"Idempotency-Key": key}
+    )
     assert response.status_code == 409
     assert response.json()["error"] == "idempotency_key_reused"
     assert simulator.stats()["dialed"] == 1
@@ -259,8 +288,9 @@ def test_lost_response_then_retry_with_same_key_is_replayed(simulator, api):
 
 def test_a_refused_request_does_not_burn_its_key(simulator, api):
     key = str(uuid.uuid4())
-    bad = api.post("/v1/vox/calls", json=call_body(simulator, customer_phone="0803"),
-                      headers={"Idempotency-Key": key})
+    bad = api.post(
+        "/v1/vox/calls", json=call_body(simulator, customer_phone="0803"), headers={"Idempotency-Key": key}
+    )
     assert bad.status_code == 422
     good = api.post("/v1/vox/calls", json=call_body(simulator), headers={"Idempotency-Key": key})
     assert good.status_code == 201 and "idempotency-replayed" not in good.headers

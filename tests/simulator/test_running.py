@@ -107,9 +107,21 @@ def test_rate_limit_can_change_at_runtime():
 def test_command_line_prints_url_and_key_and_serves():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "vox_simulator", "--port", "0", "--calls", "40", "--no-rate-limit",
-         "--post-id-differs"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vox_simulator",
+            "--port",
+            "0",
+            "--calls",
+            "40",
+            "--no-rate-limit",
+            "--post-id-differs",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -39,11 +39,18 @@ def make_calls() -> list[Call]:
     calls = []
     for n, (vox_id, when, status, direction, duration, started) in enumerate(ROWS):
         created = local(when)
-        calls.append(Call(
-            vox_id=vox_id, direction=direction, status=status, customer_phone=f"+23480300000{n:02}",
-            customer_name=f"Customer {vox_id}", duration_seconds=duration, created_at=created,
-            started_at=created if started else None,
-        ))
+        calls.append(
+            Call(
+                vox_id=vox_id,
+                direction=direction,
+                status=status,
+                customer_phone=f"+23480300000{n:02}",
+                customer_name=f"Customer {vox_id}",
+                duration_seconds=duration,
+                created_at=created,
+                started_at=created if started else None,
+            )
+        )
     return Call.objects.bulk_create(calls)
 
 
@@ -51,9 +58,19 @@ def place(vox_id: str, *, agent: str, number: str, username: str = "cal"):
     """A placement through voxdash that became the listed call `vox_id`."""
     from voxdash.placements.models import PlacedCall
 
-    payload = {"customer_phone": "+2348030000000", "purpose": "test", "context": "test",
-               "ai_agent_id": agent, "business_voice_number_id": number}
+    payload = {
+        "customer_phone": "+2348030000000",
+        "purpose": "test",
+        "context": "test",
+        "ai_agent_id": agent,
+        "business_voice_number_id": number,
+    }
     return PlacedCall.objects.create(
-        username=username, payload=payload, payload_fingerprint=vox_id, customer_phone="+2348030000000",
-        outcome=PlacedCall.Outcome.QUEUED, vox_placement_id=vox_id, listed_call_id=vox_id,
+        username=username,
+        payload=payload,
+        payload_fingerprint=vox_id,
+        customer_phone="+2348030000000",
+        outcome=PlacedCall.Outcome.QUEUED,
+        vox_placement_id=vox_id,
+        listed_call_id=vox_id,
     )

@@ -38,8 +38,14 @@ def test_durations(call_set):
     assert stats.timed_calls == 6
     assert stats.average_duration == pytest.approx((30 + 90 + 300 + 45 + 12 + 600) / 6)  # 179.5
     assert stats.p90_duration == 600  # nearest rank: ceil(0.9 × 6) = 6th of 12 30 45 90 300 600
-    assert stats.duration_buckets == [(0, 30, 1), (30, 60, 2), (60, 120, 1), (120, 300, 0),
-                                      (300, 600, 1), (600, None, 1)]
+    assert stats.duration_buckets == [
+        (0, 30, 1),
+        (30, 60, 2),
+        (60, 120, 1),
+        (120, 300, 0),
+        (300, 600, 1),
+        (600, None, 1),
+    ]
 
 
 def test_busiest_hours_are_local(call_set):
@@ -71,8 +77,13 @@ def test_one_day_and_an_empty_period(call_set):
 
 @pytest.mark.parametrize(
     "counts, pct, expected",
-    [({5: 1}, 90, 5), ({1: 9, 100: 1}, 90, 1), ({1: 8, 100: 2}, 90, 100), ({}, 90, None),
-     ({10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1, 70: 1, 80: 1, 90: 1, 100: 1}, 90, 90)],
+    [
+        ({5: 1}, 90, 5),
+        ({1: 9, 100: 1}, 90, 1),
+        ({1: 8, 100: 2}, 90, 100),
+        ({}, 90, None),
+        ({10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1, 70: 1, 80: 1, 90: 1, 100: 1}, 90, 90),
+    ],
 )
 def test_percentile_nearest_rank(counts, pct, expected):
     assert percentile(Counter(counts), pct) == expected
@@ -84,10 +95,20 @@ def test_past_days_are_cached_and_today_is_not(call_set, settings):
 
     today = date(2026, 11, 22)
     assert call_stats(PERIOD, today=today).total == 10
-    Call.objects.create(vox_id="late20", direction="inbound", status="completed", customer_phone="+2348030000099",
-                        created_at=local("11-20 12:00"))
-    Call.objects.create(vox_id="late22", direction="inbound", status="completed", customer_phone="+2348030000098",
-                        created_at=local("11-22 12:00"))
+    Call.objects.create(
+        vox_id="late20",
+        direction="inbound",
+        status="completed",
+        customer_phone="+2348030000099",
+        created_at=local("11-20 12:00"),
+    )
+    Call.objects.create(
+        vox_id="late22",
+        direction="inbound",
+        status="completed",
+        customer_phone="+2348030000098",
+        created_at=local("11-22 12:00"),
+    )
     # The 20th and 21st come from the cache; the 22nd ("today") is counted again.
     again = call_stats(PERIOD, today=today)
     assert again.total == 11 and sum(again.by_day[date(2026, 11, 20)].values()) == 3

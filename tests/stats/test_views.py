@@ -15,9 +15,9 @@ PERIOD = {"period": "custom", "start": "2026-11-20", "end": "2026-11-22"}
 
 def links(body: str, chart_id: str) -> dict[str, dict]:
     """The chart's bar links: their <title> → their query string."""
-    figure = body[body.index(f'id="chart-{chart_id}"'):]
-    svg = figure[figure.index('class="chart-svg"'):]
-    svg = svg[:svg.index("</svg>")]
+    figure = body[body.index(f'id="chart-{chart_id}"') :]
+    svg = figure[figure.index('class="chart-svg"') :]
+    svg = svg[: svg.index("</svg>")]
     return {
         unescape(title): {k: v[0] for k, v in parse_qs(urlsplit(unescape(href)).query).items()}
         for href, title in re.findall(r'<a href="([^"]+)"><rect [^>]*><title>([^<]+)</title>', svg)
@@ -33,21 +33,37 @@ def test_charts_show_the_hand_computed_figures(viewer_client, call_set):
     assert response.status_code == 200
     body = response.content.decode()
     assert [c.id for c in response.context["charts"]] == [
-        "per-day", "rates", "durations", "hours", "failures", "directions"]
+        "per-day",
+        "rates",
+        "durations",
+        "hours",
+        "failures",
+        "directions",
+    ]
     per_day = links(body, "per-day")
     assert per_day["21 Nov: 2 completed"] == {
-        "created_after": "2026-11-21", "created_before": "2026-11-21", "status": "completed"}
+        "created_after": "2026-11-21",
+        "created_before": "2026-11-21",
+        "status": "completed",
+    }
     assert per_day["22 Nov: 1 in progress"]["status"] == "in_progress"
     assert len(per_day) == 8  # one segment per (day, status) with calls
     assert links(body, "hours")["14:00–14:59: 3 calls"] == {
-        "created_after": "2026-11-20", "created_before": "2026-11-22", "hour": "14"}
+        "created_after": "2026-11-20",
+        "created_before": "2026-11-22",
+        "hour": "14",
+    }
     assert links(body, "durations")["0:30–1:00: 2 calls"] == {
-        "created_after": "2026-11-20", "created_before": "2026-11-22", "duration_min": "30", "duration_max": "59"}
+        "created_after": "2026-11-20",
+        "created_before": "2026-11-22",
+        "duration_min": "30",
+        "duration_max": "59",
+    }
     assert links(body, "failures")["Failed: 2 calls"]["status"] == "failed"
     assert links(body, "directions")["Inbound: 6 calls"]["direction"] == "inbound"
     assert "67 %" in body and "56 %" in body  # answered 6/9, completed 5/9
-    assert "3:00</span> <span class=\"stat-label\">average duration" in body  # 179.5 s, rounded
-    assert "10:00</span> <span class=\"stat-label\">p90 duration" in body
+    assert '3:00</span> <span class="stat-label">average duration' in body  # 179.5 s, rounded
+    assert '10:00</span> <span class="stat-label">p90 duration' in body
 
 
 def test_segment_links_open_exactly_the_counted_calls(viewer_client, call_set):

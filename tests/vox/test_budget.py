@@ -67,10 +67,17 @@ def shared_redis():
 def builder(client, prefix, clock, local=None):
     def build(**kw):
         # No placement reserve unless a test asks: the rules of pages and background alone.
-        options = {"per_minute": 10, "reserve": 3, "background_min": 2, "placement_reserve": 0, "margin": 0.0,
-                   **kw}
-        return RequestBudget(client, key_prefix=prefix, clock=clock, sleep=clock.sleep, local=local,
-                             **options)
+        options = {
+            "per_minute": 10,
+            "reserve": 3,
+            "background_min": 2,
+            "placement_reserve": 0,
+            "margin": 0.0,
+            **kw,
+        }
+        return RequestBudget(
+            client, key_prefix=prefix, clock=clock, sleep=clock.sleep, local=local, **options
+        )
 
     return build
 
@@ -184,7 +191,7 @@ def test_saturating_pages_never_starve_the_sync(make, clock):
 def assert_never_over(times, limit, window):
     times = sorted(times)
     for i, t in enumerate(times):
-        inside = sum(1 for u in times[i:i + limit + 1] if u < t + window)
+        inside = sum(1 for u in times[i : i + limit + 1] if u < t + window)
         assert inside <= limit, f"{inside} requests in the {window} s from t={t}"
 
 
@@ -352,8 +359,14 @@ def test_the_very_first_request_is_admitted(shared_redis, clock):
 @pytest.mark.redis
 def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
     budget = RequestBudget(
-        redis_for_budget(own_redis.url), per_minute=80, reserve=0, background_min=8, placement_reserve=8,
-        local_per_minute=10, redis_retry_seconds=0.3, background_wait=0,
+        redis_for_budget(own_redis.url),
+        per_minute=80,
+        reserve=0,
+        background_min=8,
+        placement_reserve=8,
+        local_per_minute=10,
+        redis_retry_seconds=0.3,
+        background_wait=0,
     )
     budget.acquire(INTERACTIVE)
     assert budget.used() == 1
@@ -386,8 +399,9 @@ def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
 
 @pytest.mark.redis
 def test_the_client_keeps_answering_while_the_caches_redis_is_down(vox_settings, own_redis, simulator):
-    vox_settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                       "LOCATION": own_redis.url}}
+    vox_settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": own_redis.url}
+    }
     reset_client()
     client = get_client()
     client.health()
@@ -421,10 +435,12 @@ class ProjectRedisCache(RedisCache):
 
 
 def test_settings_share_the_budget_through_the_caches_redis(settings):
-    settings.CACHES = {"default": {
-        "BACKEND": "tests.vox.test_budget.ProjectRedisCache",
-        "LOCATION": "redis://127.0.0.1:6399/3,redis://127.0.0.1:6398/3",
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "tests.vox.test_budget.ProjectRedisCache",
+            "LOCATION": "redis://127.0.0.1:6399/3,redis://127.0.0.1:6398/3",
+        }
+    }
     settings.VOX_BUDGET_LOCAL_PER_MINUTE = 12
     budget = budget_from_settings()
     kwargs = budget.redis.connection_pool.connection_kwargs
@@ -433,9 +449,12 @@ def test_settings_share_the_budget_through_the_caches_redis(settings):
 
 
 def test_settings_share_the_budget_through_a_file_beside_the_file_cache(settings, tmp_path):
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path / "cache"),
-    }}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
     web, worker = budget_from_settings(), budget_from_settings()
     web.acquire(INTERACTIVE)
     worker.acquire(BACKGROUND)
@@ -469,7 +488,9 @@ def test_retries_take_a_token_each(simulator):
 
     taken = []
     client = VoxClient(
-        simulator.base_url, keys.DEMO_KEY, sleep=lambda s: None,
+        simulator.base_url,
+        keys.DEMO_KEY,
+        sleep=lambda s: None,
         budget=type("B", (), {"acquire": lambda self, p: taken.append(p)})(),
     )
     simulator.faults.queue(503, count=2)
@@ -500,8 +521,9 @@ def test_client_without_a_budget_is_unchanged(simulator):
 
 
 # --- placing a call through the form spends the placement priority
-def test_a_caller_places_a_call_while_the_pages_have_spent_the_budget(client, caller, vox_settings,
-                                                                      simulator):
+def test_a_caller_places_a_call_while_the_pages_have_spent_the_budget(
+    client, caller, vox_settings, simulator
+):
     # The load benchmark's finding: under page load, placing got the "budget spent" banner on
     # 6 of 12 tries. The form's pickers are shown from the cache; only the POST asks Vox.
     client.force_login(caller)

@@ -21,7 +21,6 @@ from voxdash.vox import VoxClient, errors
 from voxdash.vox.budget import BACKGROUND, INTERACTIVE, PLACEMENT, FileLog, RequestBudget, redis_for_budget
 from voxdash.vox.types import CallRequest
 
-
 REDIS_URL = os.environ.get("VOXDASH_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 LIMIT, WINDOW, SHARE = 20, 3.0, 4
 # Placing every 1.5 s is at most 3 in a budget window (3.5 s): within the placement reserve.
@@ -34,8 +33,14 @@ MARGIN = 0.5
 
 def worker(base_url: str, prefix: str, priority: str, until: float, results, place_with=None) -> None:
     budget = RequestBudget(
-        redis_for_budget(REDIS_URL), per_minute=LIMIT, window=WINDOW, margin=MARGIN,
-        reserve=4, background_min=SHARE, placement_reserve=PLACE_RESERVE, background_wait=10.0,
+        redis_for_budget(REDIS_URL),
+        per_minute=LIMIT,
+        window=WINDOW,
+        margin=MARGIN,
+        reserve=4,
+        background_min=SHARE,
+        placement_reserve=PLACE_RESERVE,
+        background_wait=10.0,
         key_prefix=prefix,
     )
     client = VoxClient(base_url, keys.DEMO_KEY, max_retries=0, budget=budget).using(priority)
@@ -48,11 +53,16 @@ def worker(base_url: str, prefix: str, priority: str, until: float, results, pla
             if priority == INTERACTIVE:
                 client.health()
             elif priority == PLACEMENT:
-                client.place_call(CallRequest(
-                    customer_phone=f"+2348031{sent:06d}", purpose="payment_reminder",
-                    context="A reminder placed by the budget test.", business_voice_number_id=number,
-                    ai_agent_id=agent,
-                ), idempotency_key=uuid.uuid4().hex)
+                client.place_call(
+                    CallRequest(
+                        customer_phone=f"+2348031{sent:06d}",
+                        purpose="payment_reminder",
+                        context="A reminder placed by the budget test.",
+                        business_voice_number_id=number,
+                        ai_agent_id=agent,
+                    ),
+                    idempotency_key=uuid.uuid4().hex,
+                )
             else:
                 client.list_calls(page=1, limit=5)
             sent += 1
@@ -79,8 +89,14 @@ def most_in_a_window(times: list[float]) -> int:
 @pytest.mark.redis
 def test_processes_share_one_budget_and_vox_never_says_429():
     prefix = f"voxdash-test:{uuid.uuid4().hex}:budget"
-    sim = Simulator(port=0, seed=1, calls=30, lifecycle_step_seconds=None,
-                    rate_limit=LIMIT, rate_limit_window_seconds=WINDOW)
+    sim = Simulator(
+        port=0,
+        seed=1,
+        calls=30,
+        lifecycle_step_seconds=None,
+        rate_limit=LIMIT,
+        rate_limit_window_seconds=WINDOW,
+    )
     sim.start()
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
@@ -93,8 +109,9 @@ def test_processes_share_one_budget_and_vox_never_says_429():
         # placement reserve too): the caller comes once that is over.
         place_with = (number, agent, start + WINDOW + MARGIN)
         processes = [
-            context.Process(target=worker, args=(sim.base_url, prefix, priority, start + DURATION, results,
-                                                 place_with))
+            context.Process(
+                target=worker, args=(sim.base_url, prefix, priority, start + DURATION, results, place_with)
+            )
             for priority in (INTERACTIVE, INTERACTIVE, BACKGROUND, BACKGROUND, PLACEMENT)
         ]
         for process in processes:
@@ -131,13 +148,16 @@ def test_processes_share_one_budget_and_vox_never_says_429():
     assert len(syncs) >= SHARE * DURATION / (WINDOW + MARGIN) * 0.9
     sent = len(pages) + len(syncs) + len(placements)
     assert sent >= LIMIT * DURATION / (WINDOW + MARGIN) * 0.8  # not wasteful either
-    print(f"\n{len(pages)} page, {len(syncs)} sync and {len(placements)} placing requests "
-          f"in {DURATION:.0f} s; outcomes {outcomes}")
+    print(
+        f"\n{len(pages)} page, {len(syncs)} sync and {len(placements)} placing requests "
+        f"in {DURATION:.0f} s; outcomes {outcomes}"
+    )
 
 
 def take_from_file(path: str, until: float, results) -> None:
-    budget = RequestBudget(None, per_minute=30, background_min=0, placement_reserve=0,
-                           local=FileLog(Path(path)))
+    budget = RequestBudget(
+        None, per_minute=30, background_min=0, placement_reserve=0, local=FileLog(Path(path))
+    )
     taken = 0
     while time.time() < until:
         try:

@@ -467,7 +467,10 @@ def test_concurrent_posts_with_one_key_dial_once(make_client, simulator):
         time.sleep(0.01)  # until the first POST is inside the simulator, holding the key
     second = make_client(
         # Jittered waits may be tiny; sleep a fixed 0.2 s so six retries outlast the 0.4 s hold.
-        max_retries=6, backoff_base=0.2, backoff_cap=0.3, sleep=lambda s: (slept.append(s), time.sleep(0.2))
+        max_retries=6,
+        backoff_base=0.2,
+        backoff_cap=0.3,
+        sleep=lambda s: (slept.append(s), time.sleep(0.2)),
     )
     placed = second.place_call(request, idempotency_key=key)
     thread.join()

@@ -25,7 +25,9 @@ from .conftest import URL, body_of, call_data, event
 pytestmark = pytest.mark.postgres
 
 # The newest PostgreSQL server installed by Debian's packages (the one CI's server runs).
-PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/nonexistent"))
+PG_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/nonexistent")
+)
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET = "whsec_tests_only"
 FAST = 10.0  # seconds; generous for a shared machine. A hang would be gunicorn's 30 s timeout.
@@ -48,9 +50,17 @@ class Cluster:
         self.url = f"postgres://postgres@127.0.0.1:{port}/voxdash"
 
     def start(self) -> None:
-        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
-                     "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
-                     "start")
+        _as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop(self) -> None:
         # fast: the server ends every session, as a crash or a failover would for the clients.
@@ -64,17 +74,37 @@ def cluster():
     folder = Path(tempfile.mkdtemp(prefix="voxdash-pg-"))
     shutil.chown(folder, "postgres")  # initdb refuses to run as root, so the postgres user owns it
     pg = Cluster(folder, _free_port())
-    _as_postgres(str(PG_BIN / "initdb"), "-D", str(pg.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                 "--no-sync")
+    _as_postgres(
+        str(PG_BIN / "initdb"), "-D", str(pg.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"
+    )
     pg.start()
     try:
         _as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "voxdash")
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, timeout=120,
-                       env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": pg.url})
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            check=True,
+            timeout=120,
+            env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": pg.url},
+        )
         yield pg
     finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(pg.data),
-                        "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(pg.data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -84,14 +114,29 @@ def web(cluster, tmp_path_factory):
     port = _free_port()
     var = tmp_path_factory.mktemp("var")
     env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": cluster.url, "VOXDASH_VAR_DIR": str(var),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": cluster.url,
+        "VOXDASH_VAR_DIR": str(var),
         "VOX_API_BASE_URL": "http://127.0.0.1:9",  # never used by these requests; never off the machine
     }
     log = open(var / "gunicorn.log", "wb")  # noqa: SIM115 (closed below, after the process)
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "voxdash.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--timeout", "30", "--config", os.devnull],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "voxdash.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "30",
+            "--config",
+            os.devnull,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -115,9 +160,16 @@ def _deliver(base: str) -> tuple[httpx.Response, float]:
     payload = event("vox.call.started", call_data())
     body = body_of(payload)
     started = time.monotonic()
-    response = httpx.post(f"{base}{URL}", content=body, timeout=60, headers={
-        "Content-Type": "application/json", "Cloove-Webhook-Id": payload["id"],
-        "Cloove-Signature": signature_header(SECRET, body, int(time.time()))})
+    response = httpx.post(
+        f"{base}{URL}",
+        content=body,
+        timeout=60,
+        headers={
+            "Content-Type": "application/json",
+            "Cloove-Webhook-Id": payload["id"],
+            "Cloove-Signature": signature_header(SECRET, body, int(time.time())),
+        },
+    )
     return response, time.monotonic() - started
 
 
@@ -127,9 +179,11 @@ def _sign_in_attempt(base: str) -> httpx.Response:
         form = browser.get("/accounts/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
         # The cookie is Secure (production settings), so httpx keeps it off plain HTTP: send it.
-        return browser.post("/accounts/login/", data={"username": "nobody", "password": "wrong",
-                                                      "csrfmiddlewaretoken": token},
-                            headers={"Cookie": f"csrftoken={form.cookies['csrftoken']}"})
+        return browser.post(
+            "/accounts/login/",
+            data={"username": "nobody", "password": "wrong", "csrfmiddlewaretoken": token},
+            headers={"Cookie": f"csrftoken={form.cookies['csrftoken']}"},
+        )
 
 
 def test_database_restart_and_outage_never_give_a_500(cluster, web):

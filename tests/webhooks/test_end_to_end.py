@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from voxdash.calls.models import Call
 from vox_simulator import Simulator, keys
+from voxdash.calls.models import Call
 from voxdash.vox import get_client, reset_client
 from voxdash.vox.types import TERMINAL_STATUSES, CallRequest
 from voxdash.webhooks.models import WebhookEvent
@@ -19,9 +19,16 @@ FAST_BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 @pytest.fixture
 def sim(live_server, settings):
-    with Simulator(port=0, seed=1, calls=20, lifecycle_step_seconds=None, rate_limit=None,
-                   webhook_url=live_server.url + "/webhooks/vox/", webhook_secret=settings.VOX_WEBHOOK_SECRET,
-                   webhook_backoff=FAST_BACKOFF) as simulator:
+    with Simulator(
+        port=0,
+        seed=1,
+        calls=20,
+        lifecycle_step_seconds=None,
+        rate_limit=None,
+        webhook_url=live_server.url + "/webhooks/vox/",
+        webhook_secret=settings.VOX_WEBHOOK_SECRET,
+        webhook_backoff=FAST_BACKOFF,
+    ) as simulator:
         settings.VOX_API_BASE_URL = simulator.base_url
         settings.VOX_API_KEY = keys.DEMO_KEY
         reset_client()
@@ -33,8 +40,13 @@ def place(sim: Simulator, phone: str) -> str:
     number = next(n for n in sim.store.list_numbers() if n["status"] == "active" and n["voiceCapable"])
     agent = next(a for a in sim.store.list_agents() if a["isDefault"])
     placed = get_client().place_call(
-        CallRequest(customer_phone=phone, purpose="payment_reminder", context="Invoice INV-1 is due.",
-                    business_voice_number_id=number["id"], ai_agent_id=agent["id"]),
+        CallRequest(
+            customer_phone=phone,
+            purpose="payment_reminder",
+            context="Invoice INV-1 is due.",
+            business_voice_number_id=number["id"],
+            ai_agent_id=agent["id"],
+        ),
         idempotency_key=str(uuid.uuid4()),
     )
     return placed.id
@@ -50,6 +62,7 @@ def all_processed(expected: int):
     def check() -> bool:
         events = WebhookEvent.objects.all()
         return len(events) == expected and all(e.outcome != WebhookEvent.Outcome.PENDING for e in events)
+
     return check
 
 
@@ -65,8 +78,11 @@ def test_completed_call_reaches_the_mirror_with_its_recording(celery_worker, sim
     assert call.duration_seconds and call.duration_seconds >= 1
     assert call.started_at and call.ended_at and call.status_at
     outcomes = dict(WebhookEvent.objects.values_list("event_type", "outcome"))
-    assert outcomes == {"vox.call.started": "applied", "vox.call.completed": "applied",
-                        "vox.recording.ready": "applied"}
+    assert outcomes == {
+        "vox.call.started": "applied",
+        "vox.call.completed": "applied",
+        "vox.recording.ready": "applied",
+    }
     assert "process_webhook_event" in celery_worker.log()  # the worker process did the work
 
 
@@ -80,8 +96,14 @@ def test_failed_call_reaches_the_mirror_with_its_reason(celery_worker, sim):
 
 def test_out_of_order_and_duplicated_deliveries(celery_worker, live_server, settings):
     """Events for several calls delivered newest first, about half of them twice, to 4 worker threads."""
-    with Simulator(port=0, seed=2, calls=5, lifecycle_step_seconds=None, webhook_url=None,
-                   webhook_secret=settings.VOX_WEBHOOK_SECRET) as source:
+    with Simulator(
+        port=0,
+        seed=2,
+        calls=5,
+        lifecycle_step_seconds=None,
+        webhook_url=None,
+        webhook_secret=settings.VOX_WEBHOOK_SECRET,
+    ) as source:
         # Record a whole lifecycle per call without delivering it...
         settings.VOX_API_BASE_URL, settings.VOX_API_KEY = source.base_url, keys.DEMO_KEY
         reset_client()
@@ -94,9 +116,16 @@ def test_out_of_order_and_duplicated_deliveries(celery_worker, live_server, sett
     assert len(emitted) == 3 * 3 + 1
 
     # ...then deliver it backwards through a second simulator that duplicates deliveries.
-    with Simulator(port=0, seed=2, calls=5, lifecycle_step_seconds=None,
-                   webhook_url=live_server.url + "/webhooks/vox/", webhook_secret=settings.VOX_WEBHOOK_SECRET,
-                   webhook_backoff=FAST_BACKOFF, webhook_duplicate_rate=0.5) as relay:
+    with Simulator(
+        port=0,
+        seed=2,
+        calls=5,
+        lifecycle_step_seconds=None,
+        webhook_url=live_server.url + "/webhooks/vox/",
+        webhook_secret=settings.VOX_WEBHOOK_SECRET,
+        webhook_backoff=FAST_BACKOFF,
+        webhook_duplicate_rate=0.5,
+    ) as relay:
         for original in reversed(emitted):
             relay.dispatcher.send(original, relay.webhook_url, relay.webhook_secret)
         assert relay.wait_for_deliveries(15)

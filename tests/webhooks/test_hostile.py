@@ -50,17 +50,25 @@ def test_unsigned_body_with_a_nul_byte_is_refused_and_kept_readable(client):
 
 def test_headers_with_nul_bytes_are_refused_and_kept_readable(client):
     payload = event("vox.call.started", call_data())
-    response = client.post(URL, body_of(payload), content_type="application/json",
-                           headers={"Cloove-Signature": "t=1\x00,v1=00", "Cloove-Webhook-Id": "evt\x00",
-                                    "Cloove-Webhook-Event": "vox.\x00"})
+    response = client.post(
+        URL,
+        body_of(payload),
+        content_type="application/json",
+        headers={
+            "Cloove-Signature": "t=1\x00,v1=00",
+            "Cloove-Webhook-Id": "evt\x00",
+            "Cloove-Webhook-Event": "vox.\x00",
+        },
+    )
     refusal = _refused(response, "timestamp")
     assert (refusal.claimed_event_id, refusal.claimed_type) == ("evt\ufffd", "vox.\ufffd")
 
 
 def test_signed_delivery_whose_id_header_has_a_nul_is_refused(client, enqueued):
     payload = event("vox.call.started", call_data())
-    refusal = _refused(deliver(client, payload, headers={"Cloove-Webhook-Id": payload["id"] + "\x00"}),
-                       "does not match")
+    refusal = _refused(
+        deliver(client, payload, headers={"Cloove-Webhook-Id": payload["id"] + "\x00"}), "does not match"
+    )
     assert refusal.claimed_event_id == payload["id"] + "\ufffd"
     assert enqueued == []
 

@@ -18,8 +18,11 @@ Outcome = WebhookEvent.Outcome
 
 def store(payload: dict, *, outcome: str = Outcome.APPLIED, raw_body: str | None = None) -> WebhookEvent:
     return WebhookEvent.objects.create(
-        event_id=payload["id"], event_type=payload["type"], raw_body=raw_body or json.dumps(payload),
-        payload=payload, outcome=outcome,
+        event_id=payload["id"],
+        event_type=payload["type"],
+        raw_body=raw_body or json.dumps(payload),
+        payload=payload,
+        outcome=outcome,
         call_vox_id=(payload.get("data") or {}).get("callId", ""),
     )
 
@@ -34,10 +37,18 @@ def staff(client, db, vox_settings):
 def events(db):
     return [
         store(event("vox.call.started", call_data("call_1", "in_progress"), event_id="evt_started")),
-        store(event("vox.call.completed", call_data("call_1", "completed", durationSeconds=42),
-                    event_id="evt_completed"), outcome=Outcome.FAILED),
-        store(event("vox.agent.updated", {"id": "agent-1", "name": "Ada"}, event_id="evt_agent"),
-              outcome=Outcome.IGNORED),
+        store(
+            event(
+                "vox.call.completed",
+                call_data("call_1", "completed", durationSeconds=42),
+                event_id="evt_completed",
+            ),
+            outcome=Outcome.FAILED,
+        ),
+        store(
+            event("vox.agent.updated", {"id": "agent-1", "name": "Ada"}, event_id="evt_agent"),
+            outcome=Outcome.IGNORED,
+        ),
     ]
 
 
@@ -45,9 +56,14 @@ def test_anonymous_is_sent_to_login(client, events):
     assert client.get(LOG).status_code == 302
 
 
-@pytest.mark.parametrize("name, args, method", [
-    ("webhooks:log", [], "get"), ("webhooks:log_detail", ["pk"], "get"), ("webhooks:log_rerun", ["pk"], "post"),
-])
+@pytest.mark.parametrize(
+    "name, args, method",
+    [
+        ("webhooks:log", [], "get"),
+        ("webhooks:log_detail", ["pk"], "get"),
+        ("webhooks:log_rerun", ["pk"], "post"),
+    ],
+)
 def test_viewers_get_403(client, viewer, events, name, args, method):
     client.force_login(viewer)
     url = reverse(name, args=[events[0].pk for _ in args])
@@ -58,7 +74,11 @@ def test_viewers_get_403(client, viewer, events, name, args, method):
 def test_staff_see_every_delivery_newest_first(staff, events):
     response = staff.get(LOG)
     assert response.status_code == 200
-    assert [e.event_id for e in response.context["page"].object_list] == ["evt_agent", "evt_completed", "evt_started"]
+    assert [e.event_id for e in response.context["page"].object_list] == [
+        "evt_agent",
+        "evt_completed",
+        "evt_started",
+    ]
     body = response.content.decode()
     assert body.count('<tr class="event-row">') == 3 and "3 deliveries" in body
     assert "Processing failed" in body and "valid" in body
@@ -71,12 +91,15 @@ def test_nav_entry_for_staff_only(staff, viewer, events):
     assert "Webhook log</a>" not in other.get(reverse("stats:overview")).content.decode()
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"type": "vox.call.completed"}, ["evt_completed"]),
-    ({"outcome": "failed"}, ["evt_completed"]),
-    ({"type": "vox.call.started", "outcome": "applied"}, ["evt_started"]),
-    ({"type": "vox.call.started", "outcome": "failed"}, []),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"type": "vox.call.completed"}, ["evt_completed"]),
+        ({"outcome": "failed"}, ["evt_completed"]),
+        ({"type": "vox.call.started", "outcome": "applied"}, ["evt_started"]),
+        ({"type": "vox.call.started", "outcome": "failed"}, []),
+    ],
+)
 def test_filters(staff, events, params, expected):
     response = staff.get(LOG, params)
     assert [e.event_id for e in response.context["page"].object_list] == expected
@@ -97,13 +120,16 @@ def test_pagination(staff, db):
 
 
 def test_detail_pretty_prints_and_escapes_the_body(staff, db):
-    payload = event("vox.call.failed", call_data("call_x", "failed", reason="<script>alert(1)</script>"),
-                    event_id="evt_xss")
+    payload = event(
+        "vox.call.failed",
+        call_data("call_x", "failed", reason="<script>alert(1)</script>"),
+        event_id="evt_xss",
+    )
     stored = store(payload, raw_body=json.dumps(payload, separators=(",", ":")))
     body = staff.get(reverse("webhooks:log_detail", args=[stored.pk])).content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    assert '\n  &quot;type&quot;: &quot;vox.call.failed&quot;,' in body  # indented, one key a line
+    assert "\n  &quot;type&quot;: &quot;vox.call.failed&quot;," in body  # indented, one key a line
 
 
 def test_detail_of_a_body_that_is_not_json(staff, db):
@@ -164,9 +190,14 @@ def test_refused_deliveries_are_listed_apart_and_untrusted(staff, settings):
 
     body = b'{"id": "evt_forged", "type": "vox.call.completed", "data": {"callId": "c1"}}'
     response = staff.post(
-        reverse("webhooks:vox"), body, content_type="application/json",
-        headers={"Cloove-Signature": "t=1,v1=00", "Cloove-Webhook-Id": "evt_forged",
-                 "Cloove-Webhook-Event": "vox.call.completed"},
+        reverse("webhooks:vox"),
+        body,
+        content_type="application/json",
+        headers={
+            "Cloove-Signature": "t=1,v1=00",
+            "Cloove-Webhook-Id": "evt_forged",
+            "Cloove-Webhook-Event": "vox.call.completed",
+        },
     )
     assert response.status_code == 400
     assert not WebhookEvent.objects.filter(event_id="evt_forged").exists()

@@ -21,8 +21,11 @@ def store(payload: dict) -> WebhookEvent:
     from voxdash.vox.types import parse_timestamp
 
     return WebhookEvent.objects.create(
-        event_id=payload["id"], event_type=payload["type"], created=parse_timestamp(payload["created"]),
-        raw_body=body_of(payload).decode(), payload=payload,
+        event_id=payload["id"],
+        event_type=payload["type"],
+        created=parse_timestamp(payload["created"]),
+        raw_body=body_of(payload).decode(),
+        payload=payload,
     )
 
 
@@ -33,10 +36,14 @@ def apply(*payloads: dict) -> list[str]:
 def lifecycle() -> dict[str, dict]:
     return {
         "started": event("vox.call.started", call_data(status="in_progress"), at=at(10)),
-        "completed": event("vox.call.completed", call_data(status="completed", durationSeconds=42),
-                           at=at(52)),
-        "recording": event("vox.recording.ready",
-                           call_data(status="completed", durationSeconds=42, recordingUrl=REC), at=at(53)),
+        "completed": event(
+            "vox.call.completed", call_data(status="completed", durationSeconds=42), at=at(52)
+        ),
+        "recording": event(
+            "vox.recording.ready",
+            call_data(status="completed", durationSeconds=42, recordingUrl=REC),
+            at=at(53),
+        ),
     }
 
 
@@ -93,8 +100,16 @@ def test_every_order_ends_in_the_same_state():
         WebhookEvent.objects.all().delete()
         apply(*[dict(e[name], id=f"evt_{name}") for name in order])
         call = Call.objects.get()
-        seen.add((call.status, call.status_at, call.recording_url, call.duration_seconds, call.started_at,
-                  call.ended_at))
+        seen.add(
+            (
+                call.status,
+                call.status_at,
+                call.recording_url,
+                call.duration_seconds,
+                call.started_at,
+                call.ended_at,
+            )
+        )
     assert seen == {("completed", at(53), REC, 42, at(10), at(52))}
 
 
@@ -125,16 +140,25 @@ def test_failed_event_records_reason_and_status():
 def test_null_recording_and_duration_never_erase():
     e = lifecycle()
     apply(e["recording"])
-    late = event("vox.call.completed", call_data(status="completed", durationSeconds=None, recordingUrl=None),
-                 at=at(60))
+    late = event(
+        "vox.call.completed",
+        call_data(status="completed", durationSeconds=None, recordingUrl=None),
+        at=at(60),
+    )
     apply(late)
     call = Call.objects.get()
     assert call.recording_url == REC and call.duration_seconds == 42
 
 
 def test_existing_listed_call_keeps_what_events_do_not_know():
-    Call.objects.create(vox_id="call_1", direction="outbound", status="ringing",
-                        customer_phone="+2348031234560", customer_name="Adaeze Okonkwo", created_at=at(0))
+    Call.objects.create(
+        vox_id="call_1",
+        direction="outbound",
+        status="ringing",
+        customer_phone="+2348031234560",
+        customer_name="Adaeze Okonkwo",
+        created_at=at(0),
+    )
     apply(lifecycle()["completed"])
     call = Call.objects.get()
     assert call.status == "completed" and call.customer_phone == "+2348031234560"
@@ -191,9 +215,17 @@ def test_missing_event_is_not_an_error():
     assert webhook_event_process(event_pk=987654) == ""
 
 
-AGENT = {"id": "agt_1", "name": "Ada", "language": "en-NG", "voiceProvider": "cloove", "voiceId": "v1",
-         "persona": "Warm and brief", "isDefault": True, "status": "active",
-         "createdAt": "2026-01-01T00:00:00.000Z"}
+AGENT = {
+    "id": "agt_1",
+    "name": "Ada",
+    "language": "en-NG",
+    "voiceProvider": "cloove",
+    "voiceId": "v1",
+    "persona": "Warm and brief",
+    "isDefault": True,
+    "status": "active",
+    "createdAt": "2026-01-01T00:00:00.000Z",
+}
 
 
 def test_agent_updated_upserts_the_agent():
@@ -201,7 +233,12 @@ def test_agent_updated_upserts_the_agent():
     assert apply(event("vox.agent.updated", AGENT, at=at(1))) == [Outcome.APPLIED]
     agent = Agent.objects.get(vox_id="agt_1")
     assert (agent.name, agent.language, agent.persona, agent.is_default, agent.status) == (
-        "Ada", "en-NG", "Warm and brief", True, "active")
+        "Ada",
+        "en-NG",
+        "Warm and brief",
+        True,
+        "active",
+    )
     assert not Agent.objects.get(vox_id="agt_0").is_default
     apply(event("vox.agent.updated", dict(AGENT, name="Ada 2", isDefault=False), at=at(2)))
     assert Agent.objects.get(vox_id="agt_1").name == "Ada 2"

@@ -123,8 +123,9 @@ def test_tampered_body_is_400(client, enqueued):
     body = body_of(payload)
     header = signature_header("whsec_tests_only", body)
     tampered = body.replace(b'"completed"', b'"failed"')
-    response = client.post(URL, tampered, content_type="application/json",
-                           headers={"Cloove-Signature": header})
+    response = client.post(
+        URL, tampered, content_type="application/json", headers={"Cloove-Signature": header}
+    )
     _rejected(response)
 
 
@@ -149,8 +150,16 @@ def test_no_secret_configured_is_400(client, enqueued, settings):
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[1, 2]", b'"string"', b"\xff\xfe", b'{"type": "vox.call.started"}',
-     b'{"id": 5, "type": "vox.call.started"}', b'{"id": "evt_1"}', b""],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'"string"',
+        b"\xff\xfe",
+        b'{"type": "vox.call.started"}',
+        b'{"id": 5, "type": "vox.call.started"}',
+        b'{"id": "evt_1"}',
+        b"",
+    ],
 )
 def test_malformed_body_with_valid_signature_is_400_and_logged(client, enqueued, caplog, body):
     with caplog.at_level(logging.ERROR, logger="voxdash.webhooks"):

@@ -32,7 +32,9 @@ def client():
 
 
 def _flood(client, count: int) -> list[int]:
-    return [client.post(URL, b'{"id":"junk"}', content_type="application/json").status_code for _ in range(count)]
+    return [
+        client.post(URL, b'{"id":"junk"}', content_type="application/json").status_code for _ in range(count)
+    ]
 
 
 def _lines(caplog, text: str) -> list[str]:
@@ -53,7 +55,9 @@ def test_a_flood_logs_a_sample_and_a_summary(client, clock, caplog):
     clock[0] += timedelta(minutes=1)
     with caplog.at_level(logging.INFO):
         assert _flood(client, 1) == [400]
-    assert _lines(caplog, "not logged") == ["webhook refusals: 140 more in the previous minute were not logged"]
+    assert _lines(caplog, "not logged") == [
+        "webhook refusals: 140 more in the previous minute were not logged"
+    ]
     assert len(_lines(caplog, "webhook rejected")) == 1
     assert RefusedDelivery.objects.count() == 61
 
@@ -68,8 +72,12 @@ def _dead_port() -> int:
 def test_cache_down_is_no_500_and_the_sample_still_holds(client, clock, caplog, settings, monkeypatch):
     from voxdash.webhooks import tasks
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": f"redis://127.0.0.1:{_dead_port()}/0"}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_dead_port()}/0",
+        }
+    }
     with caplog.at_level(logging.INFO):
         assert set(_flood(client, 30)) == {400}
     # Counted by this process alone while the shared cache is away: still a bound.

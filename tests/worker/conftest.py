@@ -40,10 +40,17 @@ def start_worker(own_redis, transactional_db, tmp_path) -> Iterator[Callable[...
             # Only the first starts empty: later ones find what the killed one left queued.
             options.setdefault("purge", count == 1)
             env = {**SWEEP_ENV, **(extra_env or {})}
-            return stack.enter_context(running_worker(
-                database_url, tmp_path, broker_url=own_redis.url, queue="celery", extra_env=env,
-                log_name=f"worker-{count}.log", **options,
-            ))
+            return stack.enter_context(
+                running_worker(
+                    database_url,
+                    tmp_path,
+                    broker_url=own_redis.url,
+                    queue="celery",
+                    extra_env=env,
+                    log_name=f"worker-{count}.log",
+                    **options,
+                )
+            )
 
         try:
             yield start

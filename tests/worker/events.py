@@ -17,12 +17,19 @@ def store_events(count: int, *, prefix: str = "evt", enqueue: bool = True) -> li
     pks = []
     for i in range(count):
         payload = {
-            "id": f"{prefix}_{i}", "type": "vox.call.started", "environment": "test",
-            "created": created.isoformat(), "data": {"callId": f"call_{prefix}_{i}", "status": "in_progress"},
+            "id": f"{prefix}_{i}",
+            "type": "vox.call.started",
+            "environment": "test",
+            "created": created.isoformat(),
+            "data": {"callId": f"call_{prefix}_{i}", "status": "in_progress"},
         }
         event = WebhookEvent.objects.create(
-            event_id=payload["id"], event_type=payload["type"], environment="test", created=created,
-            raw_body=json.dumps(payload), payload=payload,
+            event_id=payload["id"],
+            event_type=payload["type"],
+            environment="test",
+            created=created,
+            raw_body=json.dumps(payload),
+            payload=payload,
             call_vox_id=payload["data"]["callId"],
         )
         if enqueue:

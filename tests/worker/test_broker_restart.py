@@ -49,5 +49,8 @@ def test_worker_survives_the_broker_killed_and_restarted(start_worker, start_bea
     # The held message went with Redis's data, and the delivery during the outage was never
     # queued: both are still pending, and the sweep applies them.
     start_beat()
-    worker.wait_for(lambda: applied([held, during]) == 2, timeout=30,
-                    what="the held event and the one delivered during the outage applied by the sweep")
+    worker.wait_for(
+        lambda: applied([held, during]) == 2,
+        timeout=30,
+        what="the held event and the one delivered during the outage applied by the sweep",
+    )

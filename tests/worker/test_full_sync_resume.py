@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from vox_simulator import Simulator, keys
 from voxdash.calls.models import Call, SyncState
 from voxdash.calls.tasks import sync_calls
-from vox_simulator import Simulator, keys
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -34,8 +34,12 @@ def list_requests(sim: Simulator) -> int:
 def test_full_sync_killed_mid_walk_is_resumed_by_the_sweep(start_worker, start_beat, slow_vox, own_redis):
     # The workers share one cache, as in production: the sync lock the killed worker held lives
     # on for VOX_SYNC_LOCK_SECONDS after its last page, and the sweep must wait for it.
-    env = {"VOX_API_BASE_URL": slow_vox.base_url, "VOX_API_KEY": keys.DEMO_KEY, "VOX_SYNC_LOCK_SECONDS": "2",
-           "VOXDASH_TEST_CACHE_URL": own_redis.url.replace("/0", "/1")}
+    env = {
+        "VOX_API_BASE_URL": slow_vox.base_url,
+        "VOX_API_KEY": keys.DEMO_KEY,
+        "VOX_SYNC_LOCK_SECONDS": "2",
+        "VOXDASH_TEST_CACHE_URL": own_redis.url.replace("/0", "/1"),
+    }
     options = {"extra_env": env, "concurrency": 1, "settings_module": "tests.worker.shared_cache_settings"}
     first = start_worker(**options)
     original = sync_calls.delay(full=True)

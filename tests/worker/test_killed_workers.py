@@ -70,8 +70,10 @@ def waits_for_the_database(pid: int) -> bool:
         with connection.cursor() as cursor:
             # Inside a transaction the statistics views keep their first snapshot: take a fresh one.
             cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT count(*) FROM pg_stat_activity"
-                           " WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
             return cursor.fetchone()[0] > 0
     # SQLite: a pool child opens the database file only when a task runs (Celery closes the
     # connections a child inherits), so an open file is a task waiting for the write lock.

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from voxdash import sweep
 from voxdash.calls.models import SyncState
-from voxdash.mirror.lock import sync_lock
 from voxdash.calls.tasks import sync_calls
+from voxdash.mirror.lock import sync_lock
 from voxdash.webhooks.models import WebhookEvent
 
 from .events import store_events

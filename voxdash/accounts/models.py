@@ -11,9 +11,13 @@ def time_zone_choices() -> list[tuple[str, str]]:
 class Profile(models.Model):
     """A person's own settings. Most people have none: the site's defaults apply."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voxdash_profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voxdash_profile"
+    )
     time_zone = models.CharField(
-        max_length=64, blank=True, choices=time_zone_choices,
+        max_length=64,
+        blank=True,
+        choices=time_zone_choices,
         help_text="Times are shown in this zone; empty: the site's TIME_ZONE.",
     )
 

@@ -24,6 +24,8 @@ def preferences(request):
         profile.time_zone = form.cleaned_data["time_zone"]
         profile.save(update_fields=["time_zone"])
         request.session[SESSION_KEY] = profile.time_zone
-        messages.success(request, "Saved. Times are now shown in " + (profile.time_zone or settings.TIME_ZONE) + ".")
+        messages.success(
+            request, "Saved. Times are now shown in " + (profile.time_zone or settings.TIME_ZONE) + "."
+        )
         return redirect("preferences")
     return render(request, "accounts/preferences.html", {"form": form})

@@ -8,7 +8,12 @@ class CallAdmin(admin.ModelAdmin):
     """The mirror, read-only: the list sync and webhooks write it, people do not."""
 
     list_display = (
-        "created_at", "customer_name", "customer_phone", "direction", "status", "duration_seconds",
+        "created_at",
+        "customer_name",
+        "customer_phone",
+        "direction",
+        "status",
+        "duration_seconds",
     )
     list_filter = ("direction", "status")
     search_fields = ("customer_name", "customer_phone", "=vox_id")

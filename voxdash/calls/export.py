@@ -22,13 +22,31 @@ from voxdash.lib.formatting import phone_e164
 from .filters import CallFilters
 
 COLUMNS = (
-    "id", "created_at", "direction", "status", "customer_name", "customer_phone", "duration_seconds",
-    "started_at", "ended_at", "failure_reason", "recording_url",
+    "id",
+    "created_at",
+    "direction",
+    "status",
+    "customer_name",
+    "customer_phone",
+    "duration_seconds",
+    "started_at",
+    "ended_at",
+    "failure_reason",
+    "recording_url",
 )
 # The mirror's fields, in COLUMNS order.
 FIELDS = (
-    "vox_id", "created_at", "direction", "status", "customer_name", "customer_phone", "duration_seconds",
-    "started_at", "ended_at", "failure_reason", "recording_url",
+    "vox_id",
+    "created_at",
+    "direction",
+    "status",
+    "customer_name",
+    "customer_phone",
+    "duration_seconds",
+    "started_at",
+    "ended_at",
+    "failure_reason",
+    "recording_url",
 )
 CHUNK_ROWS = 2000  # rows per database fetch and per piece of the response
 
@@ -57,9 +75,17 @@ def time_cell(value: datetime | None, tz: tzinfo) -> str:
 def csv_row(row: tuple, tz: tzinfo) -> list:
     vox_id, created, direction, status, name, phone, duration, started, ended, reason, recording = row
     return [
-        neutralise(vox_id), time_cell(created, tz), neutralise(direction), neutralise(status),
-        neutralise(name), phone_cell(phone) if phone else "", "" if duration is None else duration,
-        time_cell(started, tz), time_cell(ended, tz), neutralise(reason), neutralise(recording),
+        neutralise(vox_id),
+        time_cell(created, tz),
+        neutralise(direction),
+        neutralise(status),
+        neutralise(name),
+        phone_cell(phone) if phone else "",
+        "" if duration is None else duration,
+        time_cell(started, tz),
+        time_cell(ended, tz),
+        neutralise(reason),
+        neutralise(recording),
     ]
 
 

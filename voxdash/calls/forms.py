@@ -30,21 +30,28 @@ class CallFiltersForm(forms.Form):
     # Not a ChoiceField: Vox may report statuses beyond the known ones, and each must be filterable
     # (the stats page links to them). The pattern keeps out anything that is not a status name.
     status = forms.RegexField(
-        required=False, regex=r"^[a-z][a-z_]{0,31}$",
+        required=False,
+        regex=r"^[a-z][a-z_]{0,31}$",
         error_messages={"invalid": "Not a call status (lower-case letters and underscores)."},
     )
     search = forms.CharField(required=False, max_length=100, strip=True)
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     limit = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=PAGE_SIZES[0],
+        required=False,
+        coerce=int,
+        empty_value=PAGE_SIZES[0],
         choices=[(str(n), f"{n} per page") for n in PAGE_SIZES],
     )
     created_after = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Created on or after this day.",
     )
     created_before = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}),
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Created on or before this day.",
     )
     agent = forms.ChoiceField(required=False, label="Agent", help_text=PLACED_ONLY_HELP)
@@ -94,7 +101,13 @@ class CallFiltersForm(forms.Form):
 
     # The mirror-only filters offered in the side panel ("hour" is set by the stats page's links).
     MIRROR_PANEL_FIELDS = (
-        "created_after", "created_before", "agent", "from_number", "placed_by", "duration_min", "duration_max",
+        "created_after",
+        "created_before",
+        "agent",
+        "from_number",
+        "placed_by",
+        "duration_min",
+        "duration_max",
     )
 
     def mirror_panel(self) -> list[dict]:
@@ -112,12 +125,18 @@ class CallFiltersForm(forms.Form):
                 kind = "date"
             else:
                 kind = "number"
-            panel.append({
-                "name": name, "label": field.label, "help": field.help_text, "kind": kind,
-                "value": self.data.get(name, "") if self.is_bound else "",
-                "choices": field.choices if kind == "select" else (),
-                "min": getattr(field, "min_value", None), "max": getattr(field, "max_value", None),
-            })
+            panel.append(
+                {
+                    "name": name,
+                    "label": field.label,
+                    "help": field.help_text,
+                    "kind": kind,
+                    "value": self.data.get(name, "") if self.is_bound else "",
+                    "choices": field.choices if kind == "select" else (),
+                    "min": getattr(field, "min_value", None),
+                    "max": getattr(field, "max_value", None),
+                }
+            )
         return panel
 
     def status_choices(self) -> list[tuple[str, str]]:
@@ -132,10 +151,12 @@ class CallFiltersForm(forms.Form):
         """The valid filters as one value (call after is_valid()); a bad one is left unset."""
         data = getattr(self, "cleaned_data", {})
         # "" is an unset text or choice; 0 is a real duration and a real hour.
-        return CallFilters(**{
-            name: None if data.get(name) in (None, "") else data[name]
-            for name in (f.name for f in fields(CallFilters))
-        })
+        return CallFilters(
+            **{
+                name: None if data.get(name) in (None, "") else data[name]
+                for name in (f.name for f in fields(CallFilters))
+            }
+        )
 
     def paging(self) -> tuple[int, int]:
         """(page, limit), the API's paging (call after is_valid())."""

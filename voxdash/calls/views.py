@@ -75,7 +75,9 @@ def call_export(request):
     form = CallFiltersForm(request.GET)
     form.is_valid()  # a bad value is dropped, as on the page, so the file matches what was shown
     filters = form.call_filters()
-    response = StreamingHttpResponse(csv_chunks(mirror_calls(filters)), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_chunks(mirror_calls(filters)), content_type="text/csv; charset=utf-8"
+    )
     filename = export_filename(filters, timezone.localdate())
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -26,8 +26,12 @@ class Listing:
 
 def _cached_listing(name: str, fetch, mirror_model, api_type, *, refresh: bool) -> Listing:
     try:
-        return cached_or_fetch(f"voxdash:directory:{name}", DIRECTORY_CACHE_SECONDS,
-                               lambda: Listing(items=fetch(), fetched_at=timezone.now()), refresh=refresh)
+        return cached_or_fetch(
+            f"voxdash:directory:{name}",
+            DIRECTORY_CACHE_SECONDS,
+            lambda: Listing(items=fetch(), fetched_at=timezone.now()),
+            refresh=refresh,
+        )
     except errors.VoxError as exc:
         logger.warning("%s unavailable: %s (%s)", name, type(exc).__name__, exc)
         return _mirrored_listing(mirror_model, api_type, exc)

@@ -101,12 +101,15 @@ class FallbackRedisCache(RedisCache):
         with _lock:
             known = _outages.get(self._location)
             _outages[self._location] = CacheOutage(
-                since=known.since if known else timezone.now(), error=type(exc).__name__, retry_at=retry_at,
+                since=known.since if known else timezone.now(),
+                error=type(exc).__name__,
+                retry_at=retry_at,
             )
         if known is None:
             logger.warning(
                 "shared cache unreachable: using this process's memory, retrying every %.0f s",
-                self.recheck_after, extra={"fields": {"error": type(exc).__name__}},
+                self.recheck_after,
+                extra={"fields": {"error": type(exc).__name__}},
             )
 
     def _came_back(self, outage: CacheOutage) -> None:
@@ -116,9 +119,12 @@ class FallbackRedisCache(RedisCache):
             del _outages[self._location]
         self._local.clear()
         logger.info(
-            "shared cache reachable again", extra={"fields": {
-                "down_seconds": round((timezone.now() - outage.since).total_seconds(), 1),
-            }},
+            "shared cache reachable again",
+            extra={
+                "fields": {
+                    "down_seconds": round((timezone.now() - outage.since).total_seconds(), 1),
+                }
+            },
         )
 
     # --- Django's cache API, each operation through _either

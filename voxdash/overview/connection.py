@@ -45,7 +45,6 @@ class ConnectionStatus:
         return not self.problem
 
 
-
 def check_connection() -> ConnectionStatus:
     """Ask Vox now (no cache)."""
     now = timezone.now()
@@ -53,7 +52,10 @@ def check_connection() -> ConnectionStatus:
         health = get_client().health()
     except errors.VoxError as exc:
         return ConnectionStatus(
-            checked_at=now, problem=exc.user_message, hint=exc.hint, problem_kind=type(exc).__name__,
+            checked_at=now,
+            problem=exc.user_message,
+            hint=exc.hint,
+            problem_kind=type(exc).__name__,
             is_key_problem=isinstance(exc, (errors.VoxAuthError, errors.VoxForbidden)),
         )
     return ConnectionStatus(

@@ -22,9 +22,12 @@ def today_links(today: CallStats) -> dict[str, str]:
     """Each tile's link into the history: exactly the calls the tile counts."""
     day = CallFilters(created_after=today.period.first_day)
     narrower = {
-        "completed": {"status": "completed"}, "failed": {"status": "failed"},
-        "no_answer": {"status": "no_answer"}, "in_progress": {"status": "in_progress"},
-        "inbound": {"direction": "inbound"}, "outbound": {"direction": "outbound"},
+        "completed": {"status": "completed"},
+        "failed": {"status": "failed"},
+        "no_answer": {"status": "no_answer"},
+        "in_progress": {"status": "in_progress"},
+        "inbound": {"direction": "inbound"},
+        "outbound": {"direction": "outbound"},
     }
     return {"all": day.history_url()} | {
         name: replace(day, **fields).history_url() for name, fields in narrower.items()

@@ -11,4 +11,6 @@ def overview(request):
     connection = connection_status(refresh="refresh" in request.GET)
     today = todays_calls() if connection.ok else None
     links = today_links(today) if today else {}
-    return render(request, "overview/overview.html", {"connection": connection, "today": today, "links": links})
+    return render(
+        request, "overview/overview.html", {"connection": connection, "today": today, "links": links}
+    )

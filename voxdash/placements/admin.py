@@ -8,8 +8,13 @@ class PlacedCallAdmin(admin.ModelAdmin):
     """An audit trail: readable by staff, changed by nobody."""
 
     list_display = (
-        "attempted_at", "username", "customer_phone", "purpose",
-        "outcome", "answered_locally", "vox_placement_id",
+        "attempted_at",
+        "username",
+        "customer_phone",
+        "purpose",
+        "outcome",
+        "answered_locally",
+        "vox_placement_id",
     )
     list_filter = ("outcome", "answered_locally", "attempted_at")
     search_fields = ("customer_phone", "username", "vox_placement_id", "listed_call_id", "idempotency_key")

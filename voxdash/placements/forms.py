@@ -33,19 +33,25 @@ class PlaceCallForm(forms.Form):
     """The POST /v1/vox/calls body, field for field, plus the idempotency key that travels with it."""
 
     customer_phone = forms.CharField(
-        label="Customer phone", max_length=32,
+        label="Customer phone",
+        max_length=32,
         help_text="International (+234 801 234 5678) or national format for the default region.",
     )
     customer_name = forms.CharField(
-        label="Customer name", max_length=NAME_MAX, required=False,
+        label="Customer name",
+        max_length=NAME_MAX,
+        required=False,
         help_text=f"Optional; the agent uses it to personalise the call. Up to {NAME_MAX} characters.",
     )
     purpose = forms.CharField(
-        label="Purpose", max_length=PURPOSE_MAX,
+        label="Purpose",
+        max_length=PURPOSE_MAX,
         help_text=f"A short label such as payment_reminder. Up to {PURPOSE_MAX} characters.",
     )
     context = forms.CharField(
-        label="Context for the agent", max_length=CONTEXT_MAX, widget=forms.Textarea(attrs={"rows": 5}),
+        label="Context for the agent",
+        max_length=CONTEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text=f"What the agent should say or achieve. Required, up to {CONTEXT_MAX} characters.",
     )
     business_voice_number_id = forms.ChoiceField(label="Call from")
@@ -77,7 +83,9 @@ class PlaceCallForm(forms.Form):
                 f"Enter a phone number, e.g. +234 801 234 5678 (or a national number in {region})."
             )
         if not phonenumbers.is_valid_number(number):
-            raise forms.ValidationError("This is not a valid phone number: check the country code and digits.")
+            raise forms.ValidationError(
+                "This is not a valid phone number: check the country code and digits."
+            )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def payload(self) -> dict:

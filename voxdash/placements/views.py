@@ -47,7 +47,9 @@ def place_call(request):
     payload = form.payload()
     key = services.placement_key(payload, form.cleaned_data["idempotency_key"])
     if action != "place":
-        return render(request, "placements/confirm.html", {"form": form, "payload": payload, "key": key, **pickers})
+        return render(
+            request, "placements/confirm.html", {"form": form, "payload": payload, "key": key, **pickers}
+        )
 
     attempt = services.call_place(user=request.user, payload=payload, idempotency_key=key)
     record = attempt.record

@@ -97,12 +97,27 @@ def _r(value: float) -> float:
 
 
 def vertical_bars(
-    id: str, title: str, summary: str, groups: list[Group], *, columns: list[str],
-    legend: list[tuple[str, str]] = (), label_every: int = 1, max_value: float | None = None,
+    id: str,
+    title: str,
+    summary: str,
+    groups: list[Group],
+    *,
+    columns: list[str],
+    legend: list[tuple[str, str]] = (),
+    label_every: int = 1,
+    max_value: float | None = None,
 ) -> Chart:
     """Stacked vertical bars, one per group, on a 0..nice_max y-axis with three gridlines."""
-    chart = Chart(id=id, title=title, summary=summary, width=WIDTH, height=BAR_HEIGHT, columns=columns,
-                  rows=[(g.label, g.segments) for g in groups], legend=list(legend))
+    chart = Chart(
+        id=id,
+        title=title,
+        summary=summary,
+        width=WIDTH,
+        height=BAR_HEIGHT,
+        columns=columns,
+        rows=[(g.label, g.segments) for g in groups],
+        legend=list(legend),
+    )
     plot_w = WIDTH - PLOT_LEFT - PLOT_RIGHT
     plot_h = BAR_HEIGHT - PLOT_TOP - PLOT_BOTTOM
     top = nice_max(max_value or max((g.total for g in groups), default=0) or 1)
@@ -120,7 +135,9 @@ def vertical_bars(
                 continue
             height = plot_h * segment.value / top
             y -= height
-            chart.rects.append(Rect(_r(x), _r(y), _r(bar_w), _r(height), segment.css, segment.href, segment.label))
+            chart.rects.append(
+                Rect(_r(x), _r(y), _r(bar_w), _r(height), segment.css, segment.href, segment.label)
+            )
         if index % label_every == 0:
             chart.texts.append(Text(_r(x + bar_w / 2), BAR_HEIGHT - 8, group.label))
     return chart
@@ -130,13 +147,28 @@ ROW_HEIGHT, ROW_GAP, LABEL_WIDTH, VALUE_WIDTH = 26, 8, 150, 70
 
 
 def horizontal_bars(
-    id: str, title: str, summary: str, groups: list[Group], *, columns: list[str],
-    legend: list[tuple[str, str]] = (), max_value: float | None = None, value_format: str = "{:g}",
+    id: str,
+    title: str,
+    summary: str,
+    groups: list[Group],
+    *,
+    columns: list[str],
+    legend: list[tuple[str, str]] = (),
+    max_value: float | None = None,
+    value_format: str = "{:g}",
 ) -> Chart:
     """One row per group: its label on the left, its segments stacked rightwards, its total after."""
     height = max(len(groups), 1) * (ROW_HEIGHT + ROW_GAP) + ROW_GAP
-    chart = Chart(id=id, title=title, summary=summary, width=WIDTH, height=height, columns=columns,
-                  rows=[(g.label, g.segments) for g in groups], legend=list(legend))
+    chart = Chart(
+        id=id,
+        title=title,
+        summary=summary,
+        width=WIDTH,
+        height=height,
+        columns=columns,
+        rows=[(g.label, g.segments) for g in groups],
+        legend=list(legend),
+    )
     plot_w = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     top = max_value or max((g.total for g in groups), default=0) or 1
     for index, group in enumerate(groups):
@@ -147,9 +179,13 @@ def horizontal_bars(
             if not segment.value:
                 continue
             width = plot_w * segment.value / top
-            chart.rects.append(Rect(_r(x), y, _r(width), ROW_HEIGHT, segment.css, segment.href, segment.label))
+            chart.rects.append(
+                Rect(_r(x), y, _r(width), ROW_HEIGHT, segment.css, segment.href, segment.label)
+            )
             x += width
-        chart.texts.append(Text(_r(x + 6), y + ROW_HEIGHT * 0.65, value_format.format(group.total), anchor="start"))
+        chart.texts.append(
+            Text(_r(x + 6), y + ROW_HEIGHT * 0.65, value_format.format(group.total), anchor="start")
+        )
     return chart
 
 
@@ -171,10 +207,18 @@ def _percent(value: float | None) -> str:
 
 def stats_charts(stats: CallStats, calls: CallFilters) -> list[Chart]:
     """The pictures of the stats page, in reading order; `calls` are the ones the figures count."""
-    return [
-        _per_day(stats, calls), _rates(stats, calls), _durations(stats, calls), _hours(stats, calls),
-        _failures(stats, calls), _directions(stats, calls),
-    ] if stats.total else []
+    return (
+        [
+            _per_day(stats, calls),
+            _rates(stats, calls),
+            _durations(stats, calls),
+            _hours(stats, calls),
+            _failures(stats, calls),
+            _directions(stats, calls),
+        ]
+        if stats.total
+        else []
+    )
 
 
 # Bottom of the stack first: the outcomes that matter most sit on the axis, where they compare best.
@@ -191,17 +235,30 @@ def _per_day(stats: CallStats, calls: CallFilters) -> Chart:
     for day in stats.period.days:
         counts = stats.by_day.get(day, {})
         label = f"{day.day} {day:%b}"
-        groups.append(Group(label, [
-            Segment(counts.get(status, 0), _status_css(status),
-                    history_url(calls, created_after=day, created_before=day, status=status),
-                    f"{label}: {counts.get(status, 0)} {status_label(status).lower()}")
-            for status in statuses
-        ]))
+        groups.append(
+            Group(
+                label,
+                [
+                    Segment(
+                        counts.get(status, 0),
+                        _status_css(status),
+                        history_url(calls, created_after=day, created_before=day, status=status),
+                        f"{label}: {counts.get(status, 0)} {status_label(status).lower()}",
+                    )
+                    for status in statuses
+                ],
+            )
+        )
     busiest = max(groups, key=lambda g: g.total)
-    summary = (f"{stats.total} calls over {len(groups)} day{'s' if len(groups) != 1 else ''}; "
-               f"the busiest day was {busiest.label} with {busiest.total:g}.")
+    summary = (
+        f"{stats.total} calls over {len(groups)} day{'s' if len(groups) != 1 else ''}; "
+        f"the busiest day was {busiest.label} with {busiest.total:g}."
+    )
     return vertical_bars(
-        "per-day", "Calls per day, by outcome", summary, groups,
+        "per-day",
+        "Calls per day, by outcome",
+        summary,
+        groups,
         columns=["Day", *[status_label(s) for s in statuses]],
         legend=[(_status_css(s), status_label(s)) for s in statuses],
         label_every=-(-len(groups) // 10),
@@ -210,52 +267,99 @@ def _per_day(stats: CallStats, calls: CallFilters) -> Chart:
 
 def _rates(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
-        Group("Answered", [Segment(round(stats.answer_rate or 0, 1), "seg-answered",
-                                   history_url(calls), f"Answered: {_percent(stats.answer_rate)}")]),
-        Group("Completed", [Segment(round(stats.completion_rate or 0, 1), "seg-completed",
-                                    history_url(calls, status="completed"),
-                                    f"Completed: {_percent(stats.completion_rate)}")]),
+        Group(
+            "Answered",
+            [
+                Segment(
+                    round(stats.answer_rate or 0, 1),
+                    "seg-answered",
+                    history_url(calls),
+                    f"Answered: {_percent(stats.answer_rate)}",
+                )
+            ],
+        ),
+        Group(
+            "Completed",
+            [
+                Segment(
+                    round(stats.completion_rate or 0, 1),
+                    "seg-completed",
+                    history_url(calls, status="completed"),
+                    f"Completed: {_percent(stats.completion_rate)}",
+                )
+            ],
+        ),
     ]
-    summary = (f"Of {stats.finished} finished calls, {_percent(stats.answer_rate)} were answered and "
-               f"{_percent(stats.completion_rate)} completed.")
-    return horizontal_bars("rates", "Answer and completion rate", summary, groups, columns=["Rate", "Percent"],
-                           max_value=100, value_format="{:.0f} %")
+    summary = (
+        f"Of {stats.finished} finished calls, {_percent(stats.answer_rate)} were answered and "
+        f"{_percent(stats.completion_rate)} completed."
+    )
+    return horizontal_bars(
+        "rates",
+        "Answer and completion rate",
+        summary,
+        groups,
+        columns=["Rate", "Percent"],
+        max_value=100,
+        value_format="{:.0f} %",
+    )
 
 
 def _durations(stats: CallStats, calls: CallFilters) -> Chart:
     groups = []
     for low, high, n in stats.duration_buckets:
-        label = f"{duration_text(low)}–{duration_text(high)}" if high is not None else f"{duration_text(low)} +"
+        label = (
+            f"{duration_text(low)}–{duration_text(high)}" if high is not None else f"{duration_text(low)} +"
+        )
         link = history_url(calls, duration_min=low, duration_max=None if high is None else high - 1)
         groups.append(Group(label, [Segment(n, "seg-duration", link, f"{label}: {n} calls")]))
     average = stats.average_duration
-    summary = (f"{stats.timed_calls} calls with a duration: average "
-               f"{duration_text(round(average)) if average is not None else '—'}, "
-               f"90 % lasted {duration_text(stats.p90_duration)} or less.")
-    return vertical_bars("durations", "How long calls lasted (minutes:seconds)", summary, groups,
-                         columns=["Duration", "Calls"])
+    summary = (
+        f"{stats.timed_calls} calls with a duration: average "
+        f"{duration_text(round(average)) if average is not None else '—'}, "
+        f"90 % lasted {duration_text(stats.p90_duration)} or less."
+    )
+    return vertical_bars(
+        "durations", "How long calls lasted (minutes:seconds)", summary, groups, columns=["Duration", "Calls"]
+    )
 
 
 def _hours(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
-        Group(f"{hour:02}", [Segment(n, "seg-hour", history_url(calls, hour=hour),
-                                     f"{hour:02}:00–{hour:02}:59: {n} calls")])
+        Group(
+            f"{hour:02}",
+            [Segment(n, "seg-hour", history_url(calls, hour=hour), f"{hour:02}:00–{hour:02}:59: {n} calls")],
+        )
         for hour, n in enumerate(stats.by_hour)
     ]
     busiest = max(range(24), key=lambda h: stats.by_hour[h])
     summary = f"The busiest hour of the day was {busiest:02}:00–{busiest:02}:59 with {stats.by_hour[busiest]} calls."
-    return vertical_bars("hours", "Busiest hours (local time)", summary, groups, columns=["Hour", "Calls"],
-                         label_every=3)
+    return vertical_bars(
+        "hours", "Busiest hours (local time)", summary, groups, columns=["Hour", "Calls"], label_every=3
+    )
 
 
 def _failures(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
-        Group(status_label(status), [Segment(n, _status_css(status), history_url(calls, status=status),
-                                             f"{status_label(status)}: {n} calls")])
+        Group(
+            status_label(status),
+            [
+                Segment(
+                    n,
+                    _status_css(status),
+                    history_url(calls, status=status),
+                    f"{status_label(status)}: {n} calls",
+                )
+            ],
+        )
         for status, n in stats.failures
     ]
     if groups:
-        summary = "Calls that did not complete: " + ", ".join(f"{n} {status_label(s).lower()}" for s, n in stats.failures) + "."
+        summary = (
+            "Calls that did not complete: "
+            + ", ".join(f"{n} {status_label(s).lower()}" for s, n in stats.failures)
+            + "."
+        )
     else:
         summary = "No call failed, went unanswered, was busy or was canceled."
     return horizontal_bars("failures", "Top failure statuses", summary, groups, columns=["Status", "Calls"])
@@ -263,10 +367,20 @@ def _failures(stats: CallStats, calls: CallFilters) -> Chart:
 
 def _directions(stats: CallStats, calls: CallFilters) -> Chart:
     groups = [
-        Group(direction.capitalize(), [Segment(stats.by_direction[direction], f"seg-{direction}",
-                                               history_url(calls, direction=direction),
-                                               f"{direction.capitalize()}: {stats.by_direction[direction]} calls")])
+        Group(
+            direction.capitalize(),
+            [
+                Segment(
+                    stats.by_direction[direction],
+                    f"seg-{direction}",
+                    history_url(calls, direction=direction),
+                    f"{direction.capitalize()}: {stats.by_direction[direction]} calls",
+                )
+            ],
+        )
         for direction in ("inbound", "outbound")
     ]
     summary = f"{stats.by_direction['inbound']} inbound and {stats.by_direction['outbound']} outbound calls."
-    return horizontal_bars("directions", "Inbound vs outbound", summary, groups, columns=["Direction", "Calls"])
+    return horizontal_bars(
+        "directions", "Inbound vs outbound", summary, groups, columns=["Direction", "Calls"]
+    )

@@ -124,8 +124,9 @@ class DayFigures:
     durations: Counter = field(default_factory=Counter)
 
 
-def call_stats(period: Period, *, agent: str | None = None, from_number: str | None = None,
-               today: date | None = None) -> CallStats:
+def call_stats(
+    period: Period, *, agent: str | None = None, from_number: str | None = None, today: date | None = None
+) -> CallStats:
     """The period's figures. Days before today come from the cache when they can.
 
     Aggregating a million calls takes most of a second, and 30 days of a busy business is about
@@ -136,7 +137,8 @@ def call_stats(period: Period, *, agent: str | None = None, from_number: str | N
     # Today has no key: it is always counted.
     keys = {day: _day_key(day, agent, from_number) if day < today else None for day in period.days}
     figures = cached_or_fetch_many(
-        keys, settings.VOX_STATS_CACHE_SECONDS,
+        keys,
+        settings.VOX_STATS_CACHE_SECONDS,
         # One query over the span of the missing days (usually all of them, or today alone).
         lambda missing: day_figures(Period(missing[0], missing[-1]), agent=agent, from_number=from_number),
     )
@@ -158,12 +160,15 @@ def stats_days_refresh(*, days: int = 30, today: date | None = None) -> int:
     period = Period(today - timedelta(days=days), today - timedelta(days=1))
     fresh = day_figures(period)
     # Twice the page's lifetime, so a slow or late run never leaves a gap for the page to fill.
-    cache.set_many({_day_key(day, None, None): fresh[day] for day in period.days},
-                   2 * settings.VOX_STATS_CACHE_SECONDS)
+    cache.set_many(
+        {_day_key(day, None, None): fresh[day] for day in period.days}, 2 * settings.VOX_STATS_CACHE_SECONDS
+    )
     return len(period.days)
 
 
-def day_figures(period: Period, *, agent: str | None = None, from_number: str | None = None) -> dict[date, DayFigures]:
+def day_figures(
+    period: Period, *, agent: str | None = None, from_number: str | None = None
+) -> dict[date, DayFigures]:
     """Each day's groups, straight from the mirror: two queries, whatever the period's length."""
     calls = stats_calls(period, agent=agent, from_number=from_number)
     tz = timezone.get_current_timezone()

@@ -84,7 +84,9 @@ end
 # ARGV: now ('' = Redis's clock), window, per_minute, reserve, background_min, priority, entry id,
 # placement_reserve. Returns {1, now} when admitted, {0, seconds to wait} when not. The rule is
 # `_Limits.wait` in Lua.
-_TAKE = _NOW + """
+_TAKE = (
+    _NOW
+    + """
 local window = tonumber(ARGV[2])
 local per_minute, reserve, background_min = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local placement_reserve = tonumber(ARGV[8])
@@ -144,17 +146,23 @@ redis.call('ZADD', mine, now, ARGV[7])
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000)) end
 return {1, tostring(now)}
 """
+)
 
 # KEYS: every priority's log. ARGV: now, window. Returns the entries in the window.
-_COUNT = _NOW + """
+_COUNT = (
+    _NOW
+    + """
 local oldest = '(' .. tostring(now - tonumber(ARGV[2]))
 local n = 0
 for _, key in ipairs(KEYS) do n = n + redis.call('ZCOUNT', key, oldest, '+inf') end
 return n
 """
+)
 
 # KEYS: paused-until. ARGV: now, seconds. Only ever extends a pause.
-_PAUSE = _NOW + """
+_PAUSE = (
+    _NOW
+    + """
 local paused_until = now + tonumber(ARGV[2])
 local current = tonumber(redis.call('GET', KEYS[1]))
 if not current or current < paused_until then
@@ -162,6 +170,7 @@ if not current or current < paused_until then
 end
 return 1
 """
+)
 
 
 @dataclass(frozen=True)
@@ -210,8 +219,10 @@ class _Limits:
         if priority == BACKGROUND:
             free, share = self.per_minute - self.reserve, self.background_min
             if total >= free and background >= share:
-                wait = max(wait, min(leaves(PRIORITIES, total - free + 1),
-                                     leaves((BACKGROUND,), background - share + 1)))
+                wait = max(
+                    wait,
+                    min(leaves(PRIORITIES, total - free + 1), leaves((BACKGROUND,), background - share + 1)),
+                )
         else:
             most = self.per_minute - self.background_min
             if priority == INTERACTIVE:
@@ -241,6 +252,7 @@ class LocalLog:
 
     def _dump(self) -> dict:
         return {"paused_until": self._paused_until, **{p: list(log) for p, log in self._logs.items()}}
+
     def _prune(self, now: float, window: float) -> None:
         for log in self._logs.values():
             while log and log[0][0] <= now - window:
@@ -353,7 +365,8 @@ class RequestBudget:
         )
         # Without Redis the local log is the whole budget; with it, only the stopgap of an outage.
         self.local_limits = (
-            self.limits if redis_client is None
+            self.limits
+            if redis_client is None
             else self.limits.scaled(max(1, local_per_minute or per_minute // 8))
         )
         self.background_wait = background_wait
@@ -445,8 +458,16 @@ class RequestBudget:
             try:
                 admitted, value = self._take_script(
                     keys=self._keys,
-                    args=[self._now_arg(), self.window, limits.per_minute, limits.reserve,
-                          limits.background_min, priority, entry_id, limits.placement_reserve],
+                    args=[
+                        self._now_arg(),
+                        self.window,
+                        limits.per_minute,
+                        limits.reserve,
+                        limits.background_min,
+                        priority,
+                        entry_id,
+                        limits.placement_reserve,
+                    ],
                 )
             except redis.RedisError as exc:
                 self._redis_failed(exc)
@@ -510,8 +531,11 @@ class RequestBudget:
         """Requests counted in the last window (for status pages and tests)."""
         if not self._using_local():
             try:
-                return int(self._count_script(keys=list(self._log_keys.values()),
-                                              args=[self._now_arg(), self.window]))
+                return int(
+                    self._count_script(
+                        keys=list(self._log_keys.values()), args=[self._now_arg(), self.window]
+                    )
+                )
             except redis.RedisError as exc:
                 self._redis_failed(exc)
         return self._local.count(self._local_now(), self.window)

@@ -304,7 +304,9 @@ class VoxClient:
             return self.timeout
         t = self.timeout
         return httpx.Timeout(
-            connect=_cut(t.connect, left), read=_cut(t.read, left), write=_cut(t.write, left),
+            connect=_cut(t.connect, left),
+            read=_cut(t.read, left),
+            write=_cut(t.write, left),
             pool=_cut(t.pool, left),
         )
 

@@ -8,7 +8,13 @@ class WebhookEventAdmin(admin.ModelAdmin):
     """Read-only: events are what Vox said; editing one would falsify the record."""
 
     list_display = [
-        "event_id", "event_type", "call_vox_id", "created", "received_at", "deliveries", "outcome",
+        "event_id",
+        "event_type",
+        "call_vox_id",
+        "created",
+        "received_at",
+        "deliveries",
+        "outcome",
     ]
     list_filter = ["outcome", "event_type", "environment"]
     search_fields = ["event_id", "call_vox_id"]

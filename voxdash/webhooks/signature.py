@@ -53,8 +53,14 @@ def parse_header(header: str) -> tuple[int, list[str]]:
 
 
 @sensitive_variables("secret")
-def verify(secret: str, header: str | None, body: bytes, *, now: float | None = None,
-           tolerance: int = TOLERANCE_SECONDS) -> int:
+def verify(
+    secret: str,
+    header: str | None,
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> int:
     """Check `header` against the raw `body`; return the signed timestamp or raise SignatureError."""
     if not secret:
         raise SignatureError("webhook secret is not configured")

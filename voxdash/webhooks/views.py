@@ -34,7 +34,8 @@ def vox(request: HttpRequest) -> JsonResponse:
         return _refused(request, exc, f"signature: {exc}", logging.WARNING)
     try:
         event, duplicate = services.webhook_event_receive(
-            body=request.body, header_id=request.headers.get("Cloove-Webhook-Id"),
+            body=request.body,
+            header_id=request.headers.get("Cloove-Webhook-Id"),
             enqueue=queue.webhook_event_enqueue,
         )
     except services.InvalidEvent as exc:
@@ -54,8 +55,11 @@ def vox(request: HttpRequest) -> JsonResponse:
 def _refused(request: HttpRequest, exc: Exception, reason: str, level: int) -> JsonResponse:
     """The 400 for a refused delivery, recorded (and logged, sampled) by the service."""
     logged = services.refused_delivery_record(
-        reason=reason, headers=request.headers, body=request.body,
-        remote_addr=request.META.get("REMOTE_ADDR", ""), level=level,
+        reason=reason,
+        headers=request.headers,
+        body=request.body,
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        level=level,
     )
     response = JsonResponse({"error": str(exc)}, status=400)
     # Django's own "Bad Request" line would log every refusal again, unsampled; the service's

@@ -4,37 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vox_id', models.CharField(max_length=64, unique=True)),
-                ('business_id', models.CharField(blank=True, max_length=64)),
-                ('direction', models.CharField(max_length=16)),
-                ('status', models.CharField(max_length=32)),
-                ('customer_phone', models.CharField(max_length=32)),
-                ('customer_name', models.CharField(blank=True, max_length=200)),
-                ('duration_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(help_text="Vox's createdAt")),
-                ('recording_url', models.URLField(blank=True, max_length=1000)),
-                ('failure_reason', models.CharField(blank=True, max_length=300)),
-                ('status_at', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(auto_now=True)),
-                ('raw', models.JSONField(blank=True, default=dict, help_text='The last payload Vox sent about it')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vox_id", models.CharField(max_length=64, unique=True)),
+                ("business_id", models.CharField(blank=True, max_length=64)),
+                ("direction", models.CharField(max_length=16)),
+                ("status", models.CharField(max_length=32)),
+                ("customer_phone", models.CharField(max_length=32)),
+                ("customer_name", models.CharField(blank=True, max_length=200)),
+                ("duration_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(help_text="Vox's createdAt")),
+                ("recording_url", models.URLField(blank=True, max_length=1000)),
+                ("failure_reason", models.CharField(blank=True, max_length=300)),
+                ("status_at", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(auto_now=True)),
+                (
+                    "raw",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="The last payload Vox sent about it"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at', '-id'], name='call_newest'), models.Index(fields=['status', '-created_at'], name='call_status_newest'), models.Index(fields=['direction', '-created_at'], name='call_direction_newest'), models.Index(fields=['direction', 'status', '-created_at'], name='call_dir_status_newest'), models.Index(fields=['customer_phone'], name='call_phone')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at", "-id"], name="call_newest"),
+                    models.Index(fields=["status", "-created_at"], name="call_status_newest"),
+                    models.Index(fields=["direction", "-created_at"], name="call_direction_newest"),
+                    models.Index(
+                        fields=["direction", "status", "-created_at"], name="call_dir_status_newest"
+                    ),
+                    models.Index(fields=["customer_phone"], name="call_phone"),
+                ],
             },
         ),
     ]

@@ -4,25 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0001_initial'),
+        ("calls", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SyncState',
+            name="SyncState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True)),
-                ('watermark', models.DateTimeField(blank=True, null=True)),
-                ('full_next_page', models.PositiveIntegerField(blank=True, null=True)),
-                ('full_watermark', models.DateTimeField(blank=True, null=True)),
-                ('last_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_page_at', models.DateTimeField(blank=True, help_text='When a page was last committed', null=True)),
-                ('last_finished_at', models.DateTimeField(blank=True, help_text='When a run last completed', null=True)),
-                ('last_full_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=32, unique=True)),
+                ("watermark", models.DateTimeField(blank=True, null=True)),
+                ("full_next_page", models.PositiveIntegerField(blank=True, null=True)),
+                ("full_watermark", models.DateTimeField(blank=True, null=True)),
+                ("last_started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_page_at",
+                    models.DateTimeField(blank=True, help_text="When a page was last committed", null=True),
+                ),
+                (
+                    "last_finished_at",
+                    models.DateTimeField(blank=True, help_text="When a run last completed", null=True),
+                ),
+                ("last_full_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
             ],
         ),
     ]

@@ -4,52 +4,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vox_id', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('language', models.CharField(blank=True, max_length=32)),
-                ('voice_provider', models.CharField(blank=True, max_length=64)),
-                ('voice_id', models.CharField(blank=True, max_length=64)),
-                ('persona', models.TextField(blank=True)),
-                ('is_default', models.BooleanField(default=False)),
-                ('status', models.CharField(max_length=32)),
-                ('created_at', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(auto_now=True)),
-                ('raw', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vox_id", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("language", models.CharField(blank=True, max_length=32)),
+                ("voice_provider", models.CharField(blank=True, max_length=64)),
+                ("voice_id", models.CharField(blank=True, max_length=64)),
+                ("persona", models.TextField(blank=True)),
+                ("is_default", models.BooleanField(default=False)),
+                ("status", models.CharField(max_length=32)),
+                ("created_at", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(auto_now=True)),
+                ("raw", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='VoiceNumber',
+            name="VoiceNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vox_id', models.CharField(max_length=64, unique=True)),
-                ('phone_number', models.CharField(max_length=32)),
-                ('country', models.CharField(blank=True, max_length=2)),
-                ('voice_capable', models.BooleanField(default=False)),
-                ('sms_capable', models.BooleanField(default=False)),
-                ('status', models.CharField(max_length=32)),
-                ('provider', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField(auto_now=True)),
-                ('raw', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vox_id", models.CharField(max_length=64, unique=True)),
+                ("phone_number", models.CharField(max_length=32)),
+                ("country", models.CharField(blank=True, max_length=2)),
+                ("voice_capable", models.BooleanField(default=False)),
+                ("sms_capable", models.BooleanField(default=False)),
+                ("status", models.CharField(max_length=32)),
+                ("provider", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField(auto_now=True)),
+                ("raw", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['phone_number'],
+                "ordering": ["phone_number"],
             },
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0001_initial'),
+        ("directory", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agent',
-            name='vanished_at',
+            model_name="agent",
+            name="vanished_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='voicenumber',
-            name='vanished_at',
+            model_name="voicenumber",
+            name="vanished_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,26 +16,53 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PlacedCall',
+            name="PlacedCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('username', models.CharField(help_text='Kept when the user is deleted', max_length=150)),
-                ('attempted_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('idempotency_key', models.UUIDField(db_index=True, default=uuid.uuid4)),
-                ('payload', models.JSONField(help_text='The body sent to Vox (holds no secrets)')),
-                ('payload_fingerprint', models.CharField(max_length=64)),
-                ('customer_phone', models.CharField(max_length=32)),
-                ('outcome', models.CharField(choices=[('pending', 'Sending'), ('queued', 'Queued'), ('replayed', 'Already placed'), ('rejected', 'Rejected by Vox'), ('unknown', 'Outcome unknown'), ('throttled', 'Stopped by the per-user limit')], default='pending', max_length=16)),
-                ('error_kind', models.CharField(blank=True, max_length=64)),
-                ('error_message', models.TextField(blank=True)),
-                ('vox_placement_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('vox_created_at', models.DateTimeField(blank=True, null=True)),
-                ('listed_call_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("username", models.CharField(help_text="Kept when the user is deleted", max_length=150)),
+                ("attempted_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("idempotency_key", models.UUIDField(db_index=True, default=uuid.uuid4)),
+                ("payload", models.JSONField(help_text="The body sent to Vox (holds no secrets)")),
+                ("payload_fingerprint", models.CharField(max_length=64)),
+                ("customer_phone", models.CharField(max_length=32)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Sending"),
+                            ("queued", "Queued"),
+                            ("replayed", "Already placed"),
+                            ("rejected", "Rejected by Vox"),
+                            ("unknown", "Outcome unknown"),
+                            ("throttled", "Stopped by the per-user limit"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("error_kind", models.CharField(blank=True, max_length=64)),
+                ("error_message", models.TextField(blank=True)),
+                ("vox_placement_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("vox_created_at", models.DateTimeField(blank=True, null=True)),
+                ("listed_call_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-attempted_at', '-id'],
-                'indexes': [models.Index(fields=['user', '-attempted_at'], name='placed_user_recent')],
+                "ordering": ["-attempted_at", "-id"],
+                "indexes": [models.Index(fields=["user", "-attempted_at"], name="placed_user_recent")],
             },
         ),
     ]

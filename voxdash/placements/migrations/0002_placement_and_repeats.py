@@ -19,31 +19,48 @@ def first_accepted_is_the_placement(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('placements', '0001_initial'),
+        ("placements", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='placedcall',
-            name='answered_locally',
-            field=models.BooleanField(default=False, help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox"),
+            model_name="placedcall",
+            name="answered_locally",
+            field=models.BooleanField(
+                default=False,
+                help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox",
+            ),
         ),
         migrations.AddField(
-            model_name='placedcall',
-            name='error_fields',
+            model_name="placedcall",
+            name="error_fields",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='placedcall',
-            name='outcome',
-            field=models.CharField(choices=[('pending', 'Sending'), ('queued', 'Queued'), ('replayed', 'Repeat of a placed call'), ('rejected', 'Rejected by Vox'), ('unknown', 'Outcome unknown'), ('throttled', 'Stopped by the per-user limit')], default='pending', max_length=16),
+            model_name="placedcall",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Sending"),
+                    ("queued", "Queued"),
+                    ("replayed", "Repeat of a placed call"),
+                    ("rejected", "Rejected by Vox"),
+                    ("unknown", "Outcome unknown"),
+                    ("throttled", "Stopped by the per-user limit"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
         migrations.RunPython(first_accepted_is_the_placement, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='placedcall',
-            constraint=models.UniqueConstraint(condition=models.Q(('outcome', 'queued')), fields=('idempotency_key',), name='placed_one_placement_per_key'),
+            model_name="placedcall",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("outcome", "queued")),
+                fields=("idempotency_key",),
+                name="placed_one_placement_per_key",
+            ),
         ),
     ]

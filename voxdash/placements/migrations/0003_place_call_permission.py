@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('placements', '0002_placement_and_repeats'),
+        ("placements", "0002_placement_and_repeats"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='placedcall',
-            options={'ordering': ['-attempted_at', '-id'], 'permissions': [('place_call', 'Can place a call through voxdash')]},
+            name="placedcall",
+            options={
+                "ordering": ["-attempted_at", "-id"],
+                "permissions": [("place_call", "Can place a call through voxdash")],
+            },
         ),
     ]

@@ -4,34 +4,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=100, unique=True)),
-                ('event_type', models.CharField(max_length=100)),
-                ('environment', models.CharField(blank=True, max_length=16)),
-                ('created', models.DateTimeField(blank=True, help_text="The event's own time (Vox's clock)", null=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('raw_body', models.TextField()),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('signature_valid', models.BooleanField(default=False)),
-                ('deliveries', models.PositiveIntegerField(default=1, help_text='How often Vox delivered it')),
-                ('call_vox_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('outcome', models.CharField(choices=[('pending', 'Waiting to be processed'), ('applied', 'Applied'), ('ignored', 'Ignored (stale or duplicate)'), ('unknown_type', 'Stored: unknown event type'), ('failed', 'Processing failed')], default='pending', max_length=20)),
-                ('outcome_detail', models.TextField(blank=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=100, unique=True)),
+                ("event_type", models.CharField(max_length=100)),
+                ("environment", models.CharField(blank=True, max_length=16)),
+                (
+                    "created",
+                    models.DateTimeField(
+                        blank=True, help_text="The event's own time (Vox's clock)", null=True
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("raw_body", models.TextField()),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("signature_valid", models.BooleanField(default=False)),
+                (
+                    "deliveries",
+                    models.PositiveIntegerField(default=1, help_text="How often Vox delivered it"),
+                ),
+                ("call_vox_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be processed"),
+                            ("applied", "Applied"),
+                            ("ignored", "Ignored (stale or duplicate)"),
+                            ("unknown_type", "Stored: unknown event type"),
+                            ("failed", "Processing failed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("outcome_detail", models.TextField(blank=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['event_type', '-received_at'], name='webhook_type_newest')],
+                "ordering": ["-received_at", "-id"],
+                "indexes": [models.Index(fields=["event_type", "-received_at"], name="webhook_type_newest")],
             },
         ),
     ]

@@ -4,26 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0001_initial'),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RefusedDelivery',
+            name="RefusedDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('reason', models.CharField(max_length=200)),
-                ('claimed_event_id', models.CharField(blank=True, max_length=100)),
-                ('claimed_type', models.CharField(blank=True, max_length=100)),
-                ('remote_addr', models.CharField(blank=True, max_length=64)),
-                ('body_excerpt', models.TextField(blank=True, help_text='The first 2,000 characters, as received')),
-                ('body_size', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("reason", models.CharField(max_length=200)),
+                ("claimed_event_id", models.CharField(blank=True, max_length=100)),
+                ("claimed_type", models.CharField(blank=True, max_length=100)),
+                ("remote_addr", models.CharField(blank=True, max_length=64)),
+                (
+                    "body_excerpt",
+                    models.TextField(blank=True, help_text="The first 2,000 characters, as received"),
+                ),
+                ("body_size", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_refuseddelivery'),
+        ("webhooks", "0002_refuseddelivery"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='webhookevent',
-            name='signature_valid',
+            model_name="webhookevent",
+            name="signature_valid",
         ),
     ]
