@@ -34,20 +34,8 @@ COLUMNS = (
     "failure_reason",
     "recording_url",
 )
-# The mirror's fields, in COLUMNS order.
-FIELDS = (
-    "vox_id",
-    "created_at",
-    "direction",
-    "status",
-    "customer_name",
-    "customer_phone",
-    "duration_seconds",
-    "started_at",
-    "ended_at",
-    "failure_reason",
-    "recording_url",
-)
+# The mirror's fields, in COLUMNS order: the same names, but Vox's id is `vox_id` here.
+FIELDS = ("vox_id", *COLUMNS[1:])
 CHUNK_ROWS = 2000  # rows per database fetch and per piece of the response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
