@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -311,8 +312,6 @@ VOX_SYNC_PENDING_MAX_AGE = env_int("VOX_SYNC_PENDING_MAX_AGE", 86_400)
 
 
 def _beat_schedule() -> dict:
-    from celery.schedules import crontab
-
     # `expires`: if the worker was down, stale runs are dropped instead of queueing up.
     schedule: dict = {
         "sync-calls": {

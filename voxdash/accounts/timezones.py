@@ -4,14 +4,14 @@ import zoneinfo
 
 from django.utils import timezone
 
+from .models import Profile
+
 SESSION_KEY = "voxdash_time_zone"
 
 
 def user_time_zone(request) -> str:
     """The user's chosen zone ("" for the site's), remembered in the session: no query per page."""
     if SESSION_KEY not in request.session:
-        from .models import Profile
-
         chosen = Profile.objects.filter(user=request.user).values_list("time_zone", flat=True).first()
         request.session[SESSION_KEY] = chosen or ""
     return request.session[SESSION_KEY]

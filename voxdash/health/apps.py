@@ -1,11 +1,11 @@
 from django.apps import AppConfig
 
+from . import logs
+
 
 class HealthConfig(AppConfig):
     name = "voxdash.health"
     label = "health"
 
     def ready(self) -> None:
-        from . import logs
-
         logs.connect_celery_signals()

@@ -13,6 +13,7 @@ import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from celery import signals
 from django.http import HttpRequest, HttpResponse
 
 request_logger = logging.getLogger("voxdash.requests")
@@ -131,8 +132,6 @@ def keep_django_logging(**kwargs) -> None:
 
 
 def connect_celery_signals() -> None:
-    from celery import signals
-
     signals.task_prerun.connect(task_started, weak=False, dispatch_uid="voxdash.health.task_started")
     signals.task_postrun.connect(task_finished, weak=False, dispatch_uid="voxdash.health.task_finished")
     signals.setup_logging.connect(keep_django_logging, weak=False, dispatch_uid="voxdash.health.logging")

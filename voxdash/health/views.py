@@ -12,6 +12,9 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
+
+from voxdash.overview.connection import connection_status
 
 BROKER_TIMEOUT = 2.0  # seconds; a probe that hangs is as bad as a failed one
 
@@ -60,8 +63,6 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    from kombu import Connection
-
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
     broker = Connection(settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=BROKER_TIMEOUT)
     with broker as conn:
@@ -72,7 +73,5 @@ def _broker() -> str:
 def _vox() -> str:
     # The header's cached answer (a minute when healthy): probes every few seconds must not spend
     # the key's 120 requests a minute.
-    from voxdash.overview.connection import connection_status
-
     status = connection_status()
     return status.problem_kind or ("VoxError" if not status.ok else "")
