@@ -358,8 +358,8 @@ CELERY_BEAT_SCHEDULE = _beat_schedule()
 _cache_url = env("CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
 if _cache_url:
     # Redis down must not take the pages down: this RedisCache falls back to each process's memory
-    # for a while, with short socket timeouts (voxdash.health.cache says what degrades and how).
-    CACHES = {"default": {"BACKEND": "voxdash.health.cache.FallbackRedisCache", "LOCATION": _cache_url}}
+    # for a while, with short socket timeouts (voxdash.lib.cache says what degrades and how).
+    CACHES = {"default": {"BACKEND": "voxdash.lib.cache.FallbackRedisCache", "LOCATION": _cache_url}}
 else:
     CACHES = {
         "default": {

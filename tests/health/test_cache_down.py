@@ -19,14 +19,14 @@ from django.utils import timezone
 from tests.deploy.test_settings import production_settings
 from tests.fixtures.redis_server import free_port
 from voxdash.calls.models import Call
-from voxdash.health.cache import shared_cache_outage
+from voxdash.lib.cache import shared_cache_outage
 from voxdash.mirror.lock import SyncAlreadyRunning, sync_lock
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
 BANNER = "The shared cache (Redis) is unreachable"
 RECHECK = 1.0  # seconds the backend leaves Redis alone after a failure (production: a few seconds)
-BACKEND = "voxdash.health.cache.FallbackRedisCache"
+BACKEND = "voxdash.lib.cache.FallbackRedisCache"
 
 
 def point_cache_at(settings, url: str, recheck: float = RECHECK) -> None:
@@ -102,7 +102,7 @@ def test_pages_answer_with_redis_killed_and_staff_see_a_banner(client, shared_ca
 
     shared_cache.kill()
     down: dict[str, str] = {}
-    with caplog.at_level(logging.INFO, logger="voxdash.health.cache"):
+    with caplog.at_level(logging.INFO, logger="voxdash.lib.cache"):
         load_all(client, urls)  # the first round pays for the failure and warms process memory
         for _ in range(2):  # then on the breaker, and once it lets a retry through (RECHECK)
             _, down_ms = timed_rounds(client, urls)
@@ -116,9 +116,7 @@ def test_pages_answer_with_redis_killed_and_staff_see_a_banner(client, shared_ca
         + ", ".join(f"{name} {up_ms[name]:.1f} -> {down_ms[name]:.1f}" for name in urls)
     )
     # Once per outage, not once per call (the pages above made dozens of cache calls).
-    warnings = [
-        r for r in caplog.records if r.name == "voxdash.health.cache" and r.levelno == logging.WARNING
-    ]
+    warnings = [r for r in caplog.records if r.name == "voxdash.lib.cache" and r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
 
 
@@ -160,7 +158,7 @@ def test_banner_goes_and_redis_is_used_again_after_it_returns(client, shared_cac
 
     shared_cache.start()  # empty, on the same port
     time.sleep(RECHECK + 0.1)
-    with caplog.at_level(logging.INFO, logger="voxdash.health.cache"):
+    with caplog.at_level(logging.INFO, logger="voxdash.lib.cache"):
         # The first page after the interval already knows, even one that asks the cache nothing
         # before it renders: the banner's own check is the retry that was due.
         assert BANNER not in client.get(placed).content.decode()
@@ -170,7 +168,7 @@ def test_banner_goes_and_redis_is_used_again_after_it_returns(client, shared_cac
     assert any(b"voxdash:connection" in key for key in shared_cache.client().keys("*"))
     cache.set("voxdash:test:back", "yes", 30)
     assert shared_cache.client().exists(":1:voxdash:test:back")
-    back = [r for r in caplog.records if r.name == "voxdash.health.cache" and r.levelno == logging.INFO]
+    back = [r for r in caplog.records if r.name == "voxdash.lib.cache" and r.levelno == logging.INFO]
     assert len(back) == 1, [r.getMessage() for r in back]
 
 

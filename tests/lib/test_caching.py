@@ -95,7 +95,7 @@ def test_keys_do_not_depend_on_order_and_leave_unset_out():
         # A plain Redis cache raises when Redis is down: the helper fetches and keeps nothing.
         "django.core.cache.backends.redis.RedisCache",
         # Production's backend answers from process memory instead: the helper still shares the value.
-        "voxdash.health.cache.FallbackRedisCache",
+        "voxdash.lib.cache.FallbackRedisCache",
     ],
 )
 def test_a_cache_that_is_down_never_takes_the_answer_down(settings, backend):

@@ -12,7 +12,7 @@ from django.core.cache import cache
 
 from voxdash.mirror.lock import SyncAlreadyRunning, lock_key, sync_is_running, sync_lock
 
-FALLBACK = "voxdash.health.cache.FallbackRedisCache"
+FALLBACK = "voxdash.lib.cache.FallbackRedisCache"
 
 
 @pytest.fixture(params=["locmem", "file", "redis"])

@@ -431,7 +431,7 @@ def test_settings_build_it_and_zero_turns_it_off(settings):
 
 
 class ProjectRedisCache(RedisCache):
-    """The project may wrap Django's Redis cache (voxdash.health.cache does): still Redis."""
+    """The project may wrap Django's Redis cache (voxdash.lib.cache does): still Redis."""
 
 
 def test_settings_share_the_budget_through_the_caches_redis(settings):

@@ -3,7 +3,7 @@
 VOXDASH_LOGIN_ATTEMPTS attempts within VOXDASH_LOGIN_WINDOW seconds lock that username from that
 address until the oldest leaves the window; signing in successfully clears the count. The count
 lives in the shared cache, so every web process sees it (while Redis is down, each process counts
-on its own: voxdash.health.cache). Enforced by an authentication backend, which covers the Django
+on its own: voxdash.lib.cache). Enforced by an authentication backend, which covers the Django
 admin's login too; our login page also says why (ThrottledAuthenticationForm).
 """
 

@@ -2,7 +2,7 @@
 list cache, the mirror's counts, the connection status, the overview's today, the directory's
 listings and the stats page's past days.
 
-The cache is a saving, never a dependency. The default backend (`voxdash.health.cache.
+The cache is a saving, never a dependency. The default backend (`voxdash.lib.cache.
 FallbackRedisCache`) already answers from process memory while Redis is down; a cache configured
 without it (a plain Redis) raises instead, and then the value is fetched and not kept, so a page
 still answers. A failed fetch raises and keeps nothing: a failure is no answer to share.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Mapping
 
 from django.core.cache import cache
 
-from voxdash.health.cache import OUTAGE_ERRORS
+from voxdash.lib.cache import OUTAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,11 @@ def phone_international(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def phone_display(value: str | None) -> str:
+    """As shown on a page: international format, or a dash when there is no number."""
+    return phone_international(value) if value else "—"
+
+
 def phone_e164(value: str, region: str) -> str | None:
     """The number in E.164 ("+2348012345678"), reading national forms as `region`'s; None when
     it is not a valid number."""

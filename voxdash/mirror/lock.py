@@ -7,7 +7,7 @@ and the delete are one Lua script (atomic on the server). The file and local-mem
 demo, the tests) have no such command: there the holder deletes only a lock that is still its own
 and that its last refresh keeps alive for at least another RELEASE_MARGIN seconds, far longer than
 the read and the delete take; a lock that close to expiring is left to expire. While the shared
-cache's Redis is down (`voxdash.health.cache.FallbackRedisCache` then answers from memory) the lock
+cache's Redis is down (`voxdash.lib.cache.FallbackRedisCache` then answers from memory) the lock
 cannot be reached at all: it is left to expire by itself.
 """
 

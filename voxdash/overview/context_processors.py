@@ -1,7 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from voxdash.accounts.roles import can_place_calls, is_staff_member
-from voxdash.health.cache import shared_cache_outage
+from voxdash.lib.cache import shared_cache_outage
 
 from .connection import connection_status
 

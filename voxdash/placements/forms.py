@@ -4,7 +4,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 
-from voxdash.overview.templatetags.vox_format import phone as format_phone
+from voxdash.lib.formatting import phone_display
 from voxdash.vox import errors
 
 # The API's limits [assumed in the contract; the simulator enforces the same].
@@ -21,7 +21,7 @@ PURPOSE_SUGGESTIONS = (
 
 
 def number_label(number) -> str:
-    return f"{format_phone(number.phone_number)} ({number.country or '?'}, {number.provider or 'unknown provider'})"
+    return f"{phone_display(number.phone_number)} ({number.country or '?'}, {number.provider or 'unknown provider'})"
 
 
 def agent_label(agent) -> str:

@@ -5,16 +5,13 @@ import json
 from django import template
 from django.utils.html import format_html
 
-from voxdash.lib.formatting import duration_text, phone_international
+from voxdash.lib.formatting import duration_text, phone_display
 from voxdash.vox.statuses import STATUS_LABELS, status_label
 
 register = template.Library()
 
 
-@register.filter
-def phone(value: str | None) -> str:
-    """+2348012345678 → "+234 801 234 5678"; anything unparseable is shown as it came."""
-    return phone_international(value) if value else "—"
+register.filter("phone", phone_display)
 
 
 register.filter("duration", duration_text)
