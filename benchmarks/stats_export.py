@@ -66,11 +66,13 @@ LATERAL (SELECT (ARRAY['completed','completed','completed','completed','complete
 
 GENERATE_PLACED = """
 INSERT INTO placements_placedcall (username, attempted_at, idempotency_key, payload, payload_fingerprint,
-    customer_phone, outcome, error_kind, error_message, vox_placement_id, listed_call_id)
+    customer_phone, outcome, error_kind, error_message, error_fields, answered_locally, vox_placement_id,
+    listed_call_id)
 SELECT 'caller', now(), md5('k' || i::text)::uuid,
     jsonb_build_object('ai_agent_id', 'agent-' || (1 + (i / 50) %% 4), 'business_voice_number_id', 'num-' || (1 + (i / 50) %% 2),
                        'customer_phone', '+2348030000000', 'purpose', 'bench', 'context', 'bench'),
-    md5(i::text), '+2348030000000', 'queued', '', '', md5(i::text)::uuid::text, md5(i::text)::uuid::text
+    md5(i::text), '+2348030000000', 'queued', '', '', '{}'::jsonb, false, md5(i::text)::uuid::text,
+    md5(i::text)::uuid::text
 FROM generate_series(50::bigint, %s::bigint, 50) AS i
 """
 
