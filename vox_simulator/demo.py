@@ -104,6 +104,10 @@ def main() -> None:
             # Each child in its own process group, so Ctrl-C reaches only us and we stop them in order.
             processes[name] = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
         wait_for_port(SIMULATOR_PORT, processes["simulator"])
+        # Fill the local copy now, as beat's first runs would: the directory's comes only after
+        # VOX_SYNC_DIRECTORY_EVERY (10 min), and until then the agent and number filters that read
+        # it would offer nothing. A failure here costs only that; beat syncs again anyway.
+        subprocess.run([*manage, "vox_sync"], env=env, cwd=ROOT, capture_output=True, timeout=120)
         wait_for_port(WEB_PORT, processes["web"])
         print(
             "\n"

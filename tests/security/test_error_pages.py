@@ -70,3 +70,10 @@ def test_production_error_pages_are_plain(client, settings, monkeypatch, db):
         headers={"Cloove-Signature": f"t={int(time.time())},v1=00"},
     )
     assert response.status_code == 500 and b"ZeroDivisionError" not in response.content
+
+
+def test_a_refusal_is_a_page_of_the_site_that_says_why(viewer_client):
+    response = viewer_client.get("/webhooks/log/")
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "Only staff may do this." in body and 'class="voxdash-nav"' in body and "Back to the overview" in body
