@@ -76,4 +76,6 @@ def test_a_refusal_is_a_page_of_the_site_that_says_why(viewer_client):
     response = viewer_client.get("/webhooks/log/")
     body = response.content.decode()
     assert response.status_code == 403
-    assert "Only staff may do this." in body and 'class="voxdash-nav"' in body and "Back to the overview" in body
+    assert (
+        "Only staff may do this." in body and 'class="voxdash-nav"' in body and "Back to the overview" in body
+    )
