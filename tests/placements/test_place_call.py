@@ -95,6 +95,24 @@ def test_placing_dials_once_and_lands_on_the_placed_call(caller_client, simulato
     assert page.status_code == 200 and b"Queued" in page.content
 
 
+def test_the_placed_call_says_which_number_and_agent_it_was_sent_with(caller_client, simulator):
+    from voxdash.directory.sync import directory_sync
+
+    data = form_defaults(caller_client)
+    place(caller_client, data)
+    body = caller_client.get(
+        reverse("placements:detail", kwargs={"key": data["idempotency_key"]})
+    ).content.decode()
+    # Before the directory is mirrored, the ids that were sent; after, their names.
+    assert data["business_voice_number_id"] in body and data["ai_agent_id"] in body
+    directory_sync()
+    body = caller_client.get(
+        reverse("placements:detail", kwargs={"key": data["idempotency_key"]})
+    ).content.decode()
+    agent = next(a for a in simulator.store.list_agents() if a["id"] == data["ai_agent_id"])
+    assert "Call from" in body and agent["name"] in body and data["ai_agent_id"] not in body
+
+
 def test_resubmitting_the_same_form_is_shown_as_already_placed(caller_client, simulator):
     data = form_defaults(caller_client)
     first = place(caller_client, data)

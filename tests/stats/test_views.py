@@ -61,7 +61,7 @@ def test_charts_show_the_hand_computed_figures(viewer_client, call_set):
     }
     assert links(body, "failures")["Failed: 2 calls"]["status"] == "failed"
     assert links(body, "directions")["Inbound: 6 calls"]["direction"] == "inbound"
-    assert "67 %" in body and "56 %" in body  # answered 6/9, completed 5/9
+    assert "67%" in body and "56%" in body  # answered 6/9, completed 5/9
     assert '3:00</span> <span class="stat-label">average duration' in body  # 179.5 s, rounded
     assert '10:00</span> <span class="stat-label">p90 duration' in body
 

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from voxdash.directory.models import Agent, VoiceNumber
+from voxdash.lib.formatting import phone_display
 from voxdash.mirror.placements import placement_link, placement_match, placement_mirrored_call
 from voxdash.vox import errors, get_client, statuses
 from voxdash.vox.budget import PLACEMENT
@@ -219,3 +221,13 @@ def _find_in_listing(placed: PlacedCall):
     if settings.VOX_LIST_CACHE_SECONDS:  # a live page polls; a few seconds between list requests
         cache.set(cache_key, found or False, settings.VOX_LIST_CACHE_SECONDS)
     return found
+
+
+def placed_call_sent_from(*, placed_call: PlacedCall) -> tuple[str, str]:
+    """(the number it was placed from, the agent), as the mirror names them; the ids when it
+    does not know them (yet)."""
+    number_id = str(placed_call.payload.get("business_voice_number_id") or "")
+    agent_id = str(placed_call.payload.get("ai_agent_id") or "")
+    number = VoiceNumber.objects.filter(vox_id=number_id).values_list("phone_number", flat=True).first()
+    agent = Agent.objects.filter(vox_id=agent_id).values_list("name", flat=True).first()
+    return (phone_display(number) if number else number_id or "—"), (agent or agent_id or "—")

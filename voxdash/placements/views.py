@@ -79,7 +79,15 @@ def placed_call_detail(request, key: uuid.UUID):
     if not attempts:
         raise Http404("No call was placed with this key.")
     progress = services.placed_call_progress(key)
-    context = {"attempts": attempts, "first": attempts[0], "progress": progress, "key": key}
+    sent_from, agent = services.placed_call_sent_from(placed_call=attempts[0])
+    context = {
+        "attempts": attempts,
+        "first": attempts[0],
+        "progress": progress,
+        "key": key,
+        "sent_from": sent_from,
+        "agent": agent,
+    }
     template = "placements/detail.html#status" if request.htmx else "placements/detail.html"
     return render(request, template, context)
 

@@ -202,7 +202,7 @@ def _status_css(status: str) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f} %"
+    return "—" if value is None else f"{value:.0f}%"
 
 
 def stats_charts(stats: CallStats, calls: CallFilters) -> list[Chart]:
@@ -301,7 +301,7 @@ def _rates(stats: CallStats, calls: CallFilters) -> Chart:
         groups,
         columns=["Rate", "Percent"],
         max_value=100,
-        value_format="{:.0f} %",
+        value_format="{:.0f}%",
     )
 
 
