@@ -1,6 +1,9 @@
 """What a person does on the place-a-call form, and what reached Vox, for the placement tests."""
 
+import threading
+
 import httpx
+from django.db import connection
 from django.urls import reverse
 
 URL = reverse("placements:new")
@@ -30,3 +33,25 @@ def posts_to_vox(simulator) -> int:
     """How many POST /v1/vox/calls reached Vox, from the simulator's own request log (over HTTP)."""
     log = httpx.get(f"{simulator.base_url}/_simulator/requests").json()
     return sum(1 for _, method, path, _ in log if method == "POST" and path == "/v1/vox/calls")
+
+
+def place_at_once(clients, data, *, barrier: bool = True) -> list:
+    """Each client presses "Place call" with `data` in its own thread; the responses, in the order
+    they came. With `barrier`, all press at the same moment rather than as their threads start."""
+    start = threading.Barrier(len(clients)) if barrier else None
+    responses = []
+
+    def press(client):
+        try:
+            if start is not None:
+                start.wait(timeout=30)
+            responses.append(place(client, data))
+        finally:
+            connection.close()  # this thread's own; left open it blocks dropping the test database
+
+    threads = [threading.Thread(target=press, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return responses

@@ -1,10 +1,8 @@
 """Placing a call at /calls/new/: the form, the review step, exactly-once, errors that keep input."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -12,7 +10,7 @@ from vox_simulator import keys
 from voxdash.placements.models import PlacedCall
 from voxdash.vox import reset_client
 
-from .submit import URL, form_defaults, place
+from .submit import URL, form_defaults, place, place_at_once
 
 
 def test_viewer_gets_403_on_get_and_post(client, viewer, vox_settings):
@@ -134,19 +132,7 @@ def test_two_concurrent_posts_with_one_key_dial_once(caller, simulator, vox_sett
     for c in clients:
         c.force_login(caller)
     data = form_defaults(clients[0])
-    responses = []
-
-    def press(c):
-        try:
-            responses.append(place(c, data))
-        finally:
-            connection.close()  # this thread's own; left open it blocks dropping the test database
-
-    threads = [threading.Thread(target=press, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    responses = place_at_once(clients, data, barrier=False)
     assert [r.status_code for r in responses] == [302, 302]
     assert simulator.stats()["dialed"] == 1
     assert sorted(r.outcome for r in PlacedCall.objects.all()) == ["queued", "replayed"]

@@ -2,11 +2,9 @@
 Vox; only an unknown outcome goes to Vox again; the first attempt Vox accepted is the placement."""
 
 import json
-import threading
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -14,7 +12,7 @@ from vox_simulator import keys
 from voxdash.placements.models import PlacedCall
 from voxdash.vox import errors, get_client, reset_client
 
-from .submit import form_defaults, place, posts_to_vox
+from .submit import form_defaults, place, place_at_once, posts_to_vox
 
 
 def outcomes() -> list[str]:
@@ -84,21 +82,7 @@ def test_simultaneous_repeats_after_a_lost_response_make_one_placement(caller, s
     assert place(clients[0], data).status_code == 200
     vox_settings.VOX_MAX_RETRIES = 6  # a press meeting another's in-flight request waits for it
     reset_client()
-    start = threading.Barrier(len(clients))
-    responses = []
-
-    def press(c):
-        try:
-            start.wait(timeout=30)
-            responses.append(place(c, data))
-        finally:
-            connection.close()  # this thread's own; left open it blocks dropping the test database
-
-    threads = [threading.Thread(target=press, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    responses = place_at_once(clients, data)
     assert [r.status_code for r in responses] == [302] * len(clients)
     assert simulator.stats()["dialed"] == 1
     assert sorted(outcomes()) == ["queued"] + ["replayed"] * (len(clients) - 1) + ["unknown"]
