@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import re
-import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -324,29 +323,20 @@ def refused_delivery_record(
     return logged
 
 
-# When the shared cache is unreachable each process counts alone: the bound then holds per
-# process instead of overall, which is still a bound.
-_local_lock = threading.Lock()
-_local_counts: dict[int, int] = {}
-
-
 def _refusals_counted(minute: int) -> int:
-    """Count one more refusal in `minute`'s window; return the count so far."""
+    """Count one more refusal in `minute`'s window; return the count so far.
+
+    While Redis is down the cache backend (voxdash.lib.cache) counts in this process's memory: the
+    bound then holds per process instead of overall, which is still a bound.
+    """
     key = _WINDOW_KEY.format(minute)
+    cache.add(key, 0, 120)
     try:
-        cache.add(key, 0, 120)
         return cache.incr(key)
-    except Exception:  # any cache failure (Redis down, key expired between add and incr)
-        with _local_lock:
-            for old in [m for m in _local_counts if m < minute - 1]:
-                del _local_counts[old]
-            _local_counts[minute] = _local_counts.get(minute, 0) + 1
-            return _local_counts[minute]
+    except ValueError:  # expired between add and incr: this one starts the count again
+        cache.add(key, 1, 120)
+        return 1
 
 
 def _refusals_in(minute: int) -> int:
-    try:
-        return int(cache.get(_WINDOW_KEY.format(minute)) or 0)
-    except Exception:  # as above: fall back to this process's own count
-        with _local_lock:
-            return _local_counts.get(minute, 0)
+    return int(cache.get(_WINDOW_KEY.format(minute)) or 0)
