@@ -10,7 +10,13 @@ and its webhooks pointed at the dashboard. Then, for `--duration` seconds:
   overview, numbers, agents, call detail, stats), each waiting about `--think` seconds between pages;
 - a caller places a call every `--place-every` seconds through the place-a-call form;
 - with `--full-sync`, `manage.py vox_sync --full` runs from the start (or `--full-sync task`
-  queues the same full sync for the workers), next to beat's incremental syncs.
+  queues the same full sync for the workers), next to beat's incremental syncs;
+- faults, at seconds into the load: `--kill-worker-at T` SIGKILLs Celery worker 1 and all its pool
+  processes (the out-of-memory killer's way) and starts it again 5 s later, as a supervisor would;
+  `--kill-redis-at T` runs the whole deployment on a redis-server of the script's own on a spare
+  port, SIGKILLs it at T and starts it again, empty, `--redis-down` seconds later. With a fault,
+  the sweep runs with a short age (30 s, every 10 s), and the report waits for every webhook event
+  the dashboard stored to be applied.
 
 At the end it prints what Vox saw (the simulator logs every API request: GET /_simulator/requests):
 requests received, the most in any true rolling 60 s against the limit, 429s, requests per rolling
@@ -24,6 +30,7 @@ after a hard time limit; everything listens on 127.0.0.1 only.
         [--mix history=4,overview=2,numbers=1,agents=1,detail=2,stats=1]
         [--database-url postgres://postgres@127.0.0.1:5432/voxdash_bench_load]
         [--redis-url redis://127.0.0.1:6379/13] [--seed 1] [--keep-logs]
+        [--kill-worker-at T] [--kill-redis-at T [--redis-down 30]]
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.cookies import SimpleCookie
@@ -117,13 +125,15 @@ class Stack:
     def __init__(self, env: dict[str, str], logs: Path):
         self.env, self.logs = env, logs
         self.processes: dict[str, subprocess.Popen] = {}
+        self.killed_on_purpose: set[str] = set()  # faults: not "stopped unexpectedly"
 
     def start(self, name: str, command: list[str]) -> subprocess.Popen:
-        with open(self.logs / f"{name}.log", "wb") as log:
+        with open(self.logs / f"{name}.log", "ab") as log:  # "ab": a restarted process keeps its log
             process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.processes[name] = process
+        self.killed_on_purpose.discard(name)
         return process
 
     def log(self, name: str) -> str:
@@ -156,6 +166,51 @@ class Stack:
                     os.killpg(process.pid, signal.SIGKILL)
                 time.sleep(0.1)
         return killed
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process and its whole group (pool children too), as the OOM killer or a crash."""
+        self.killed_on_purpose.add(name)
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --- faults --------------------------------------------------------------------------------------
+class Faults(threading.Thread):
+    """At the times asked for (seconds into the load), kill a worker or Redis and bring it back."""
+
+    def __init__(self, stack: Stack, plan: list[tuple[float, str, Callable[[], None]]]):
+        super().__init__(daemon=True)
+        self.stack, self.plan = stack, sorted(plan, key=lambda step: step[0])
+        self.started = 0.0
+        self.done: list[str] = []
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        for at, what, action in self.plan:
+            if self.stop_event.wait(max(0.0, self.started + at - time.time())):
+                return
+            action()
+            line = f"t={time.time() - self.started:5.1f} s  {what}"
+            self.done.append(line)
+            print(f"  fault: {line}", flush=True)
+
+
+def start_redis(stack: Stack, port: int, url: str) -> None:
+    """The run's own redis-server, without persistence: killed, it comes back empty."""
+    stack.start(
+        "redis",
+        ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -420,6 +475,29 @@ class SyncWatch(threading.Thread):
 
 
 # --- the report ----------------------------------------------------------------------------------
+def report_faults(faults: Faults) -> bool:
+    """What the faults left behind: every webhook event the dashboard stored applied (the sweep's
+    job, within its 30 s age), both workers alive and never "Unrecoverable"."""
+    from voxdash.webhooks.models import WebhookEvent  # Django is set up by now (main)
+
+    print("\n== faults")
+    for line in faults.done:
+        print(f"  {line}")
+    deadline = time.monotonic() + 120
+    while True:
+        outcomes = collections.Counter(WebhookEvent.objects.values_list("outcome", flat=True))
+        if not outcomes.get(WebhookEvent.Outcome.PENDING) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    print(
+        f"webhook events the dashboard stored, by outcome (after up to 120 s for the sweep): {dict(outcomes)}"
+    )
+    alive = {name: faults.stack.processes[name].poll() is None for name in ("worker1", "worker2")}
+    unrecoverable = [n for n in alive if "Unrecoverable error" in faults.stack.log(n)]
+    print(f"workers alive at the end: {alive}; 'Unrecoverable error' in: {unrecoverable or 'none'}")
+    return not outcomes.get(WebhookEvent.Outcome.PENDING) and all(alive.values()) and not unrecoverable
+
+
 def latency_line(pages: list[Page]) -> str:
     seconds = [p.seconds * 1000 for p in pages if p.status is not None]
     if not seconds:
@@ -590,6 +668,11 @@ def main() -> None:
         "which shows what the budget prevents)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill-worker-at", type=float, help="seconds into the load: SIGKILL worker 1")
+    parser.add_argument(
+        "--kill-redis-at", type=float, help="seconds into the load: SIGKILL Redis (a server of the run's own)"
+    )
+    parser.add_argument("--redis-down", type=float, default=30.0, help="seconds before Redis starts again")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voxdash_bench_load")
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/13", help="a db of its own: it is flushed"
@@ -602,6 +685,10 @@ def main() -> None:
         parser.error("--budget must be 0 (off) or more")
     if args.duration <= 0 or args.users < 0 or args.think < 0 or args.place_every < 0:
         parser.error("--duration must be above 0; --users, --think and --place-every 0 or more")
+    faults = args.kill_worker_at is not None or args.kill_redis_at is not None
+    redis_port = free_port() if args.kill_redis_at is not None else None
+    if redis_port:  # a Redis the run may kill: its own, never the machine's
+        args.redis_url = f"redis://{HOST}:{redis_port}/0"
     for url in (args.database_url, args.redis_url):
         if httpx.URL(url).host not in ("127.0.0.1", "localhost"):
             parser.error(f"{url}: this benchmark only talks to 127.0.0.1")
@@ -636,6 +723,10 @@ def main() -> None:
         DJANGO_SECURE_SSL_REDIRECT="0",
         PYTHONUNBUFFERED="1",
     )
+    if faults:
+        # Work a killed worker or Redis left pending is swept again after 30 s (default 120 s),
+        # so recovery shows within a short run.
+        env.update(VOXDASH_SWEEP_AFTER_SECONDS="30", VOXDASH_SWEEP_EVERY="10")
     os.environ.update(env)
     stack = Stack(env, var_dir)
     results = Results()
@@ -648,6 +739,8 @@ def main() -> None:
             f"setting up: database {args.database_url}, Redis {args.redis_url}, logs in {var_dir}", flush=True
         )
         recreate_database(args.database_url)
+        if redis_port:
+            start_redis(stack, redis_port, args.redis_url)
         redis.Redis.from_url(args.redis_url).flushdb()
         # Django is set up only now, with the run's environment; its modules are imported after.
         import django
@@ -695,24 +788,14 @@ def main() -> None:
             "gunicorn",
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "voxdash.wsgi", "--bind", f"{HOST}:{web_port}"],
         )
-        workers = [
-            stack.start(
-                f"worker{i}",
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "voxdash",
-                    "worker",
-                    "-c",
-                    "2",
-                    "-n",
-                    f"load{i}@%h",
-                    "--loglevel",
-                    "INFO",
-                ],
-            )
-            for i in (1, 2)
-        ]
+
+        def worker_command(i: int) -> list[str]:
+            return [str(BIN / "celery"), "-A", "voxdash", "worker", "-c", "2", "-n", f"load{i}@%h"] + [
+                "--loglevel",
+                "INFO",
+            ]
+
+        workers = [stack.start(f"worker{i}", worker_command(i)) for i in (1, 2)]
         wait_until("the simulator", lambda: "listening on" in stack.log("simulator"), sim, stack, "simulator")
         if args.sim_latency_ms:
             httpx.post(
@@ -726,8 +809,30 @@ def main() -> None:
                 f"worker {i}", lambda i=i: " ready." in stack.log(f"worker{i}"), worker, stack, f"worker{i}"
             )
 
+        plan: list[tuple[float, str, Callable[[], None]]] = []
+        if args.kill_worker_at is not None:
+            plan += [
+                (args.kill_worker_at, "worker 1 and its pool SIGKILLed", lambda: stack.kill("worker1")),
+                (
+                    args.kill_worker_at + 5,
+                    "worker 1 started again",
+                    lambda: stack.start("worker1", worker_command(1)),
+                ),
+            ]
+        if args.kill_redis_at is not None:
+            plan += [
+                (args.kill_redis_at, "Redis SIGKILLed", lambda: stack.kill("redis")),
+                (
+                    args.kill_redis_at + args.redis_down,
+                    "Redis started again, empty",
+                    lambda: start_redis(stack, redis_port, args.redis_url),
+                ),
+            ]
+        fault_thread = Faults(stack, plan)
         watch.start()
         started = time.time()
+        fault_thread.started = started
+        fault_thread.start()
         if args.full_sync == "command":
             sync_process = stack.start(
                 "vox_sync", [sys.executable, "manage.py", "vox_sync", "--full", "--skip-directory"]
@@ -780,7 +885,9 @@ def main() -> None:
             while time.time() < until:
                 time.sleep(min(10.0, max(0.0, until - time.time())))
                 gone = [
-                    name for name, p in stack.processes.items() if p.poll() is not None and name != "vox_sync"
+                    name
+                    for name, p in stack.processes.items()
+                    if p.poll() is not None and name != "vox_sync" and name not in stack.killed_on_purpose
                 ]
                 if gone:
                     print(f"stopped unexpectedly: {gone}; reporting what was measured", flush=True)
@@ -792,6 +899,7 @@ def main() -> None:
             # The first Ctrl-C ends the load, not the run: the figures so far are still worth printing.
             print("\ninterrupted: reporting what was measured, then stopping everything", flush=True)
         results.stop.set()
+        fault_thread.stop_event.set()
         joined_by = time.monotonic() + PAGE_TIMEOUT + 5  # the last pages answer or time out
         for thread in threads:
             thread.join(max(0.1, joined_by - time.monotonic()))
@@ -823,6 +931,8 @@ def main() -> None:
             stack,
             deliveries,
         )
+        if faults:
+            ok = report_faults(fault_thread) and ok
         ok = ok and complete
         trouble = not ok or any(stack.log(name).count("Traceback") for name in stack.processes)
     except KeyboardInterrupt:
@@ -833,7 +943,8 @@ def main() -> None:
             signal.signal(getattr(signal, name), signal.SIG_IGN)
         killed = stack.stop()
         try:
-            redis.Redis.from_url(args.redis_url).flushdb()  # the tasks nobody will run, our cache keys
+            if not redis_port:  # the run's own Redis went with the stack
+                redis.Redis.from_url(args.redis_url).flushdb()  # the tasks nobody will run, our cache keys
         except redis.RedisError as exc:  # still report and clean up the rest
             print(f"could not flush {args.redis_url}: {exc}")
         print(
