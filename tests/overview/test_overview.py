@@ -124,3 +124,13 @@ def test_while_the_budget_is_spent_the_header_keeps_vox_s_last_answer(viewer_cli
     assert 'class="env-badge env-test"' in body  # the header's TEST badge
     assert '<span class="badge badge-ok">Connected</span>' in body  # the connection panel
     assert connection_status() == first
+
+
+def test_the_menu_marks_one_page_current_and_the_crumbs_keep_their_spaces(viewer_client):
+    # /stats/ is named "overview" inside its app; only Stats may be marked. Breadcrumbs are inline
+    # blocks: without white space between them the "›" separator sticks to the next one.
+    body = viewer_client.get(reverse("stats:overview")).content.decode()
+    nav = body[body.index('<nav class="voxdash-nav"') : body.index("</nav>")]
+    assert re.findall(r'aria-current="page">([^<]+)<', nav) == ["Stats"]
+    body = viewer_client.get("/calls/call_not_mirrored_yet/").content.decode()
+    assert "Call history</a></li> <li" in body
