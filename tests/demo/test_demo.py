@@ -1,8 +1,10 @@
 """`make demo`'s runner: starts everything, prints the URL and logins, and leaves nothing behind."""
 
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -63,6 +65,14 @@ def test_demo_starts_prints_logins_and_two_ctrl_c_stop_everything(tmp_path):
         assert f"http://127.0.0.1:{env['DEMO_PORT']}/" in text, text[-2000:]
         assert "admin / voxdash-admin" in text and "staff / voxdash-staff" in text
         assert len(processes_with(marker)) >= 4  # simulator, web, worker, beat (and pools)
+        # The local copy is filled at start: the agent and number filters that read it offer
+        # choices from the first page, not only after the directory's first sync 10 minutes in.
+        with contextlib.closing(sqlite3.connect(tmp_path / "voxdash.sqlite3")) as db:
+            counts = [
+                db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("directory_agent", "directory_voicenumber", "calls_call")
+            ]
+        assert all(counts), counts
     finally:
         # Ctrl-C pressed again and again while it stops: none of it may abandon a child.
         for _ in range(40):
