@@ -358,6 +358,7 @@ def test_the_very_first_request_is_admitted(shared_redis, clock):
 # --- Redis down (own_redis: tests/fixtures/redis_server.py)
 @pytest.mark.redis
 def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
+    clock = Clock(time.time())
     budget = RequestBudget(
         redis_for_budget(own_redis.url),
         per_minute=80,
@@ -367,13 +368,23 @@ def test_redis_down_falls_back_to_a_small_local_budget(own_redis, caplog):
         local_per_minute=10,
         redis_retry_seconds=0.3,
         background_wait=0,
+        clock=clock,
     )
     budget.acquire(INTERACTIVE)
     assert budget.used() == 1
     own_redis.kill()
     caplog.set_level(logging.WARNING, logger="voxdash.vox.budget")
     started = time.monotonic()
-    admitted = take_all(budget, INTERACTIVE)  # never a Redis error: the local log answers
+    # Never a Redis error: the local log answers. What the other processes sent in the last
+    # minute is unknown now, so it starts as the shared log does after losing its state: one,
+    # then more as that minute passes (the load benchmark saw 137 in a minute and 17 x 429 when
+    # every process took its full local share at once).
+    first = take_all(budget, INTERACTIVE)
+    assert len(first) == 1
+    clock.now += budget.window / 2
+    assert len(take_all(budget, INTERACTIVE)) == 3  # half of the pages' 8, less the one above
+    clock.now += budget.window + 1  # a window on: those have left it, and the ramp is over
+    admitted = take_all(budget, INTERACTIVE)
     assert len(admitted) == 8  # 10 a minute in this process, less background's and placing's 1 each
     budget.refund(admitted[0])
     assert budget.used() == 7
@@ -407,9 +418,16 @@ def test_the_client_keeps_answering_while_the_caches_redis_is_down(vox_settings,
     client.health()
     own_redis.kill()
     before = simulator.stats()["requests"]["/v1/vox/health"]
+    answered = 0
     for _ in range(3):
-        assert client.health().environment == "test"  # no redis error reaches the page
-    assert simulator.stats()["requests"]["/v1/vox/health"] == before + 3
+        # No Redis error reaches the page: Vox answers, or the local budget (ramping up after the
+        # outage began) says it is spent, which pages show as a banner over the mirror.
+        try:
+            answered += client.health().environment == "test"
+        except errors.VoxBudgetExhausted:
+            pass
+    assert answered >= 1
+    assert simulator.stats()["requests"]["/v1/vox/health"] == before + answered
 
 
 # --- the one factory

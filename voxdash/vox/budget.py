@@ -199,11 +199,17 @@ class _Limits:
             self.placement_reserve * per_minute // self.per_minute,
         )
 
-    def wait(self, priority: str, logs: dict[str, deque[float]], window: float, now: float) -> float:
+    def wait(
+        self, priority: str, logs: dict[str, deque[float]], window: float, now: float, ramp: float = 1.0
+    ) -> float:
         """Seconds until `priority` may send (0: now), given each priority's times inside the window.
 
-        The same rule as the Lua script `_TAKE` (without the ramp, which a local log never needs:
-        its allowance is already small); tests run every priority scenario against both."""
+        The same rule as the Lua script `_TAKE`, ramp included (every allowance grows from one to
+        full over a window after the log lost sight of what was sent); tests run every priority
+        scenario against both."""
+
+        def cap(n: int) -> int:
+            return 0 if n <= 0 else max(1, math.floor(n * ramp))
 
         def leaves(of: Iterable[str], k: int) -> float:
             scores = sorted(s for p in of for s in islice(logs[p], k))
@@ -214,10 +220,11 @@ class _Limits:
         front = sum(len(logs[p]) for p in fronts)
         total = front + background
         wait = 0.0
-        if total >= self.per_minute:
-            wait = max(wait, leaves(PRIORITIES, total - self.per_minute + 1))
+        limit = cap(self.per_minute)
+        if total >= limit:
+            wait = max(wait, leaves(PRIORITIES, total - limit + 1))
         if priority == BACKGROUND:
-            free, share = self.per_minute - self.reserve, self.background_min
+            free, share = cap(self.per_minute - self.reserve), cap(self.background_min)
             if total >= free and background >= share:
                 wait = max(
                     wait,
@@ -227,8 +234,11 @@ class _Limits:
             most = self.per_minute - self.background_min
             if priority == INTERACTIVE:
                 most -= self.placement_reserve
+            most = cap(most)
             if front >= most:
                 wait = max(wait, leaves(fronts, front - most + 1))
+        if wait and ramp < 1:  # the allowance itself grows by one about every window / per_minute
+            wait = min(wait, window / self.per_minute)
         return wait
 
 
@@ -240,6 +250,10 @@ class LocalLog:
         self._lock = threading.Lock()
         self._logs: dict[str, deque[tuple[float, str]]] = {p: deque() for p in PRIORITIES}
         self._paused_until = 0.0
+        # When this log began to stand in for a shared one that went away (Redis down): what the
+        # other processes sent in the window before is unknown, so the allowance ramps up over a
+        # window from then, as the shared log does after it lost its state. None: no ramp.
+        self._blind_since: float | None = None
 
     @contextlib.contextmanager
     def _state(self) -> Iterator[None]:
@@ -264,7 +278,10 @@ class LocalLog:
                 return self._paused_until - now
             self._prune(now, window)
             times = {p: deque(t for t, _ in log) for p, log in self._logs.items()}
-            wait = limits.wait(priority, times, window, now)
+            ramp = (
+                1.0 if self._blind_since is None else min(1.0, max(0.0, (now - self._blind_since) / window))
+            )
+            wait = limits.wait(priority, times, window, now, ramp)
             if not wait:
                 self._logs[priority].append((now, entry_id))
             return wait
@@ -289,6 +306,11 @@ class LocalLog:
     def pause(self, until: float) -> None:
         with self._state():
             self._paused_until = max(self._paused_until, until)
+
+    def blind_from(self, now: float | None) -> None:
+        """Ramp up from `now` (the shared log just went away); None when it is back."""
+        with self._state():
+            self._blind_since = now
 
 
 class FileLog(LocalLog):
@@ -416,6 +438,7 @@ class RequestBudget:
             self._redis_retry_at = time.monotonic() + self.redis_retry_seconds
             if self._redis_down_since is None:
                 self._redis_down_since = time.monotonic()
+                self._local.blind_from(self._local_now())
                 logger.warning(
                     "Redis is not answering (%s: %s); the Vox request budget falls back to %d "
                     "requests a minute in this process until it does.",
@@ -430,6 +453,7 @@ class RequestBudget:
         with self._outage_lock:
             down_since, self._redis_down_since = self._redis_down_since, None
         if down_since is not None:  # this thread saw the outage end
+            self._local.blind_from(None)
             logger.warning(
                 "Redis answers again after %.0f s; the Vox request budget is shared again.",
                 time.monotonic() - down_since,
