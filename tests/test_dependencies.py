@@ -57,6 +57,7 @@ MAY_IMPORT = {
     "mirror": {"calls", "directory", "placements", "vox", "lib"},  # their models only (below)
     "directory": {"mirror", "lib", "vox"},
     "placements": {"accounts", "directory", "mirror", "lib", "vox"},
+    "campaigns": {"accounts", "calls", "directory", "placements", "mirror", "lib", "vox"},
     "webhooks": {"accounts", "mirror", "sweep", "lib", "vox"},
     "calls": {"accounts", "directory", "placements", "webhooks", "mirror", "sweep", "lib", "vox"},
     "sweep": {"calls", "mirror", "webhooks"},

@@ -112,6 +112,14 @@ VOX_STATS_CACHE_SECONDS = env_int("VOX_STATS_CACHE_SECONDS", 300)
 VOX_PLACE_CALLS_PER_MINUTE = env_int("VOX_PLACE_CALLS_PER_MINUTE", 10)
 # National phone numbers typed without a country code are read in this region.
 VOX_DEFAULT_REGION = env("VOX_DEFAULT_REGION", "NG")
+# One-off calls outside these hours ask "call anyway?" ("mon-fri 08:00-20:00"; "always": never ask),
+# in this time zone (default TIME_ZONE).
+VOXDASH_BUSINESS_HOURS = env("VOXDASH_BUSINESS_HOURS", "mon-sat 08:00-20:00")
+VOXDASH_BUSINESS_TIME_ZONE = env("VOXDASH_BUSINESS_TIME_ZONE", env("TIME_ZONE", "UTC"))
+# Campaigns: how often beat runs the dispatcher (it also runs on start, resume and each outcome),
+# and how long a queued attempt may go without an outcome before its row counts as unknown.
+VOXDASH_CAMPAIGN_DISPATCH_EVERY = env_float("VOXDASH_CAMPAIGN_DISPATCH_EVERY", 10.0)
+VOXDASH_CAMPAIGN_OUTCOME_TIMEOUT_MINUTES = env_int("VOXDASH_CAMPAIGN_OUTCOME_TIMEOUT_MINUTES", 60)
 # /readyz answers 503 when Vox is unreachable only if this is set (the mirror keeps pages useful).
 VOXDASH_READYZ_REQUIRES_VOX = env_bool("VOXDASH_READYZ_REQUIRES_VOX", False)
 
@@ -132,6 +140,7 @@ INSTALLED_APPS = [
     "voxdash.directory",
     "voxdash.webhooks",
     "voxdash.placements",
+    "voxdash.campaigns",
     "voxdash.stats",
     "voxdash.health",
 ]

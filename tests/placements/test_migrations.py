@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -10,7 +11,15 @@ BEFORE = [("placements", "0001_initial")]
 AFTER = [("placements", "0002_placement_and_repeats")]
 
 
+@pytest.fixture
+def back_to_latest():
+    """The tests after this one expect every migration applied, as the test database began."""
+    yield
+    call_command("migrate", "placements", verbosity=0)
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_latest")
 def test_the_first_accepted_attempt_of_each_key_becomes_the_placement():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)

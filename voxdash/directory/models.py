@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class MirroredDirectoryEntry(models.Model):
@@ -49,3 +51,50 @@ class Agent(MirroredDirectoryEntry):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DoNotCallEntry(models.Model):
+    """A number voxdash never dials: the one-off form refuses it, campaigns skip it.
+
+    Stored in E.164, as every number voxdash sends, so a lookup is an equality on one index.
+    Removing an entry deletes it and leaves a `DoNotCallChange` behind: who, when, why.
+    """
+
+    phone = models.CharField(max_length=32, unique=True, help_text="E.164")
+    reason = models.CharField(max_length=200, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_by_name = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted")
+    added_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name = "do-not-call entry"
+        verbose_name_plural = "do-not-call list"
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class DoNotCallChange(models.Model):
+    """Every addition to and removal from the do-not-call list, kept when the entry is gone."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", "Added"
+        REMOVED = "removed", "Removed"
+
+    phone = models.CharField(max_length=32, db_index=True)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.action} by {self.username or 'someone'}"

@@ -27,6 +27,16 @@ class PlacedCall(models.Model):
         REJECTED = "rejected", "Rejected by Vox"
         UNKNOWN = "unknown", "Outcome unknown"
         THROTTLED = "throttled", "Stopped by the per-user limit"
+        # A call for later (`place_at`): waits here until due, then is sent like any other.
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        # Stopped by the guard before it reached Vox (do-not-call list, calling window).
+        BLOCKED = "blocked", "Not placed"
+
+    class Origin(models.TextChoices):
+        FORM = "form", "Place a call"
+        SCHEDULED = "scheduled", "Scheduled call"
+        CAMPAIGN = "campaign", "Campaign"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     username = models.CharField(max_length=150, help_text="Kept when the user is deleted")
@@ -48,10 +58,20 @@ class PlacedCall(models.Model):
     answered_locally = models.BooleanField(
         default=False, help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox"
     )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.FORM)
+    # Scheduled calls only: when it is due. Sent by the worker (placements_due_send) when due.
+    place_at = models.DateTimeField(null=True, blank=True)
+    # Campaign attempts only: "<campaign id>:<row number>:<attempt>", for links and the admin
+    # (placements knows no campaign; campaigns find their attempts by idempotency key).
+    origin_ref = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-attempted_at", "-id"]
-        indexes = [models.Index(fields=["user", "-attempted_at"], name="placed_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-attempted_at"], name="placed_user_recent"),
+            # The worker's "which scheduled calls are due" query.
+            models.Index(fields=["outcome", "place_at"], name="placed_due"),
+        ]
         # Who may place calls is this permission (voxdash.accounts.roles): the Callers group holds
         # it, and the admin may grant it to one person without the group.
         permissions = [("place_call", "Can place a call through voxdash")]

@@ -3,12 +3,10 @@
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from voxdash.directory.models import Agent, VoiceNumber
 from voxdash.lib.formatting import phone_display
@@ -17,6 +15,7 @@ from voxdash.vox import errors, get_client, statuses
 from voxdash.vox.budget import PLACEMENT
 from voxdash.vox.types import CallRequest
 
+from .guard import placements_in_last_minute
 from .models import ACCEPTED_OUTCOMES, PlacedCall, payload_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -49,18 +48,6 @@ def placement_key(payload: dict, proposed_key: uuid.UUID) -> uuid.UUID:
         .exists()
     )
     return uuid.uuid4() if used_differently else proposed_key
-
-
-def placements_in_last_minute(user) -> int:
-    """Distinct calls (not retries of one) this user tried to place in the last minute."""
-    since = timezone.now() - timedelta(minutes=1)
-    return (
-        PlacedCall.objects.filter(user=user, attempted_at__gte=since)
-        .exclude(outcome=PlacedCall.Outcome.THROTTLED)
-        .values("idempotency_key")
-        .distinct()
-        .count()
-    )
 
 
 @dataclass
@@ -101,12 +88,21 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         record.save()
         return Attempt(record)
     record.save()  # on record before Vox hears of it: a lost response still leaves a trace
+    # Only this POST spends the placement reserve: the form's pickers are reads that fall back
+    # to the mirror, so they stay at page priority and cannot eat the tokens placing needs.
+    return placement_send(record=record, priority=PLACEMENT)
 
+
+def placement_send(*, record: PlacedCall, priority: str) -> Attempt:
+    """Send a recorded attempt (saved, outcome pending) to Vox with its key; record the outcome.
+
+    Every path that dials comes through here after writing its record: the form, scheduled calls
+    when due, campaign attempts (at background priority: they wait for the budget, pages don't).
+    Sending the same record's key again can never dial twice: Vox replays the first answer.
+    """
     try:
-        # Only this POST spends the placement reserve: the form's pickers are reads that fall back
-        # to the mirror, so they stay at page priority and cannot eat the tokens placing needs.
-        client = get_client().using(PLACEMENT)
-        placed = client.place_call(CallRequest(**payload), idempotency_key=str(idempotency_key))
+        client = get_client().using(priority)
+        placed = client.place_call(CallRequest(**record.payload), idempotency_key=str(record.idempotency_key))
     except errors.VoxError as exc:
         unknown = isinstance(exc, OUTCOME_UNKNOWN_ERRORS)
         record.outcome = PlacedCall.Outcome.UNKNOWN if unknown else PlacedCall.Outcome.REJECTED
@@ -114,7 +110,7 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         record.error_message = exc.message
         record.error_fields = exc.field_errors if isinstance(exc, errors.VoxValidationError) else {}
         record.save(update_fields=["outcome", "error_kind", "error_message", "error_fields"])
-        logger.warning("placing call %s: %s", idempotency_key, record.error_kind)
+        logger.warning("placing call %s: %s", record.idempotency_key, record.error_kind)
         return Attempt(record, exc)
 
     record.vox_placement_id = placed.id

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    name = "voxdash.campaigns"
+    verbose_name = "Campaigns"
