@@ -12,6 +12,11 @@ SERVICES = [
     "directory/sync.py",
     "webhooks/services.py",
     "placements/services.py",
+    "placements/scheduled.py",
+    "placements/guard.py",
+    "directory/do_not_call.py",
+    "campaigns/drafts.py",
+    "campaigns/running.py",
     "sweep.py",
     *(f"mirror/{p.name}" for p in (ROOT / "mirror").glob("*.py")),
 ]

@@ -120,6 +120,8 @@ VOXDASH_BUSINESS_TIME_ZONE = env("VOXDASH_BUSINESS_TIME_ZONE", env("TIME_ZONE", 
 # and how long a queued attempt may go without an outcome before its row counts as unknown.
 VOXDASH_CAMPAIGN_DISPATCH_EVERY = env_float("VOXDASH_CAMPAIGN_DISPATCH_EVERY", 10.0)
 VOXDASH_CAMPAIGN_OUTCOME_TIMEOUT_MINUTES = env_int("VOXDASH_CAMPAIGN_OUTCOME_TIMEOUT_MINUTES", 60)
+# How often beat looks for scheduled one-off calls that are due (seconds).
+VOXDASH_SCHEDULED_CALLS_EVERY = env_float("VOXDASH_SCHEDULED_CALLS_EVERY", 15.0)
 # /readyz answers 503 when Vox is unreachable only if this is set (the mirror keeps pages useful).
 VOXDASH_READYZ_REQUIRES_VOX = env_bool("VOXDASH_READYZ_REQUIRES_VOX", False)
 
@@ -333,6 +335,17 @@ def _beat_schedule() -> dict:
             "schedule": float(VOX_SYNC_DIRECTORY_EVERY),
             "options": {"expires": VOX_SYNC_DIRECTORY_EVERY},
         },
+    }
+    # Campaign dispatch (it also runs on start, resume and each outcome) and due scheduled calls.
+    schedule["dispatch-campaigns"] = {
+        "task": "voxdash.campaigns.tasks.campaigns_dispatch",
+        "schedule": float(VOXDASH_CAMPAIGN_DISPATCH_EVERY),
+        "options": {"expires": VOXDASH_CAMPAIGN_DISPATCH_EVERY},
+    }
+    schedule["send-due-calls"] = {
+        "task": "voxdash.placements.tasks.placements_due_send",
+        "schedule": float(VOXDASH_SCHEDULED_CALLS_EVERY),
+        "options": {"expires": VOXDASH_SCHEDULED_CALLS_EVERY},
     }
     for name, task in (
         ("sweep-webhook-events", "voxdash.webhooks.tasks.sweep_webhook_events"),

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("voxdash.overview.urls")),
     path("calls/", include("voxdash.placements.urls")),
     path("calls/", include("voxdash.calls.urls")),
+    path("campaigns/", include("voxdash.campaigns.urls")),
+    path("dnc/", include("voxdash.directory.urls_dnc")),
     path("stats/", include("voxdash.stats.urls")),
     path("", include("voxdash.directory.urls")),
     path("accounts/login/", accounts_views.login, name="login"),

@@ -1,0 +1,4 @@
+app_name = "dnc"
+urlpatterns: list = [
+    # /dnc/: voxdash.directory.views_dnc
+]
