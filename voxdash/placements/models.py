@@ -64,6 +64,18 @@ class PlacedCall(models.Model):
     # Campaign attempts only: "<campaign id>:<row number>:<attempt>", for links and the admin
     # (placements knows no campaign; campaigns find their attempts by idempotency key).
     origin_ref = models.CharField(max_length=64, blank=True)
+    # The person saw that it was outside the business hours (at the time it was to go) and chose to
+    # call anyway. Kept so that a scheduled call, checked again when due, keeps that choice.
+    window_confirmed = models.BooleanField(default=False)
+    # Scheduled calls: when a worker claimed it to send. A claim older than the send lease (the
+    # worker died mid-send) is sent again with the same key (voxdash.placements.scheduled).
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    # Scheduled calls: who cancelled it, and when.
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_by_name = models.CharField(max_length=150, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-attempted_at", "-id"]
@@ -82,6 +94,13 @@ class PlacedCall(models.Model):
                 fields=["idempotency_key"],
                 condition=models.Q(outcome="queued"),
                 name="placed_one_placement_per_key",
+            ),
+            # A scheduled call is one record for its key, from scheduling to sending: two presses
+            # of "Schedule" cannot leave two records for the worker to send.
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(origin="scheduled"),
+                name="placed_one_schedule_per_key",
             ),
         ]
 
