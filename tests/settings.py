@@ -22,3 +22,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not pytest-django's default in-memory database, so that a real Celery worker
     # process (tests/fixtures/celery_worker.py) sees what the tests commit.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["VOXDASH_VAR_DIR"], "test.sqlite3")}  # noqa: F405
+# One-off calls outside the business hours ask for a confirmation; a test run must not depend on
+# the hour it runs at. Tests of the calling hours set their own (tests/placements/test_guard.py).
+VOXDASH_BUSINESS_HOURS = "always"
