@@ -111,12 +111,18 @@ class CampaignRow(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     reason = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Attempts started")
+    # PENDING: when the next attempt may start (a retry); DIALING: when its request may be sent
+    # again with the same key (the lease of the worker sending it, or a short pause after an
+    # error that left the outcome unknown). See voxdash.campaigns.running.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the current attempt was claimed: a DIALING row older than its lease is sent again
     # with the same key (the worker that claimed it died).
     dial_started_at = models.DateTimeField(null=True, blank=True)
     last_call_id = models.CharField(max_length=64, blank=True)
     last_status = models.CharField(max_length=16, blank=True)
+    # When the latest attempt's outcome was recorded (a retry pending too): the circuit breaker
+    # judges the campaign's most recent outcomes by it.
+    outcome_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,6 +136,8 @@ class CampaignRow(models.Model):
             models.Index(fields=["campaign", "state", "number"], name="campaign_row_state"),
             # Duplicates within the file.
             models.Index(fields=["campaign", "customer_phone"], name="campaign_row_phone"),
+            # The circuit breaker's "last 20 outcomes".
+            models.Index(fields=["campaign", "outcome_at"], name="campaign_row_outcome"),
         ]
 
     def __str__(self) -> str:
