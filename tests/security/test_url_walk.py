@@ -100,8 +100,13 @@ TABLE: dict[str, Rule] = {
     "directory:numbers": PAGE,
     "directory:agents": PAGE,
     "stats:overview": PAGE,
+    "dnc:list": PAGE,
     # Placing calls: Callers (and superusers).
     "placements:new": CALLERS_ONLY,
+    # The do-not-call list is changed by those who place calls (an empty POST: the form's errors).
+    "dnc:add": Rule(LOGIN, 403, 200, 403, 200, method="POST"),
+    "dnc:import": Rule(LOGIN, 403, 200, 403, 200, method="POST"),
+    "dnc:remove": Rule(LOGIN, 403, Redirect("/dnc/"), 403, Redirect("/dnc/"), method="POST"),
     # Staff: syncing spends everyone's request budget; the webhook log shows raw payloads.
     "calls:sync": Rule(LOGIN, 403, 403, Redirect("/calls/"), Redirect("/calls/"), method="POST"),
     "calls:sync_status": STAFF_ONLY,

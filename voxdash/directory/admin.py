@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Agent, VoiceNumber
+from .models import Agent, DoNotCallChange, DoNotCallEntry, VoiceNumber
 
 
 @admin.register(VoiceNumber)
@@ -15,3 +15,32 @@ class AgentAdmin(admin.ModelAdmin):
     list_display = ("name", "language", "status", "is_default", "vanished_at")
     list_filter = ("status", "language")
     search_fields = ("name", "=vox_id")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Changes to the do-not-call list go through /dnc/, which records who made each one; the
+    admin only shows the list and its history."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DoNotCallEntry)
+class DoNotCallEntryAdmin(ReadOnlyAdmin):
+    list_display = ("phone", "reason", "added_by_name", "added_at")
+    search_fields = ("phone", "reason", "added_by_name")
+    date_hierarchy = "added_at"
+
+
+@admin.register(DoNotCallChange)
+class DoNotCallChangeAdmin(ReadOnlyAdmin):
+    list_display = ("at", "phone", "action", "username", "reason")
+    list_filter = ("action", "at")
+    search_fields = ("phone", "username", "reason")
+    date_hierarchy = "at"
