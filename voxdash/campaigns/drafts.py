@@ -1,0 +1,247 @@
+"""A campaign before it starts: created from the form and its file, and the preview of what it
+would dial.
+
+`campaign_create` reads the file once, as it streams (`reader.py`), and writes one `CampaignRow`
+per data row in batches, each already judged on its own: a valid phone number (national numbers
+read as `VOX_DEFAULT_REGION`'s), a value for every column the context names, a context within the
+API's limit. What needs the other rows or the do-not-call list is then settled in SQL, a statement
+each, so memory stays flat however long the file: a number already on an earlier row is a
+duplicate of it (the first usable row is the one dialled), a number on the do-not-call list is
+skipped. Nothing here dials: a draft creates no `PlacedCall`.
+
+The context is a template: `{column}` is that row's cell (column names in any case), `{{` and `}}`
+are braces of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat, Now
+
+from voxdash.directory.models import DoNotCallEntry
+from voxdash.lib.formatting import phone_e164
+from voxdash.placements.forms import CONTEXT_MAX, NAME_MAX
+
+from .models import SKIPPED_ROW_STATES, Campaign, CampaignEvent, CampaignRow
+from .reader import CampaignFileError, Sheet, SheetRow, sheet_open
+
+BATCH = 1000
+PROBLEMS_SHOWN = 100
+EXAMPLES_SHOWN = 3
+
+# Reasons a row is skipped, as its page and rows.csv show them. A row lacking values starts with
+# MISSING_VALUES: the preview counts those rows by it.
+MISSING_VALUES = "no value for "
+NO_PHONE = "no phone number"
+ON_DO_NOT_CALL = "on the do-not-call list"
+SAME_NUMBER = "same number as row "
+# Excel writes a long number in a General column as 2.34801E+12 in its CSVs: the digits are gone.
+_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?E\+\d+$", re.IGNORECASE)
+
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+@dataclass
+class Preview:
+    rows_read: int
+    valid: int
+    invalid: int
+    duplicates: int
+    do_not_call: int
+    missing_values: int  # rows whose template names a column they lack (empty cell); also invalid
+    examples: list[str]  # up to three rendered contexts, from the first valid rows
+    problems: list[CampaignRow]  # up to 100 skipped rows, in row order, each with .reason
+
+
+@functools.lru_cache(maxsize=64)
+def _template_parse(template: str) -> tuple[tuple[str, str | None], ...]:
+    """The template as (literal text, column name or None) pieces; ValueError says what is wrong."""
+    pieces: list[tuple[str, str | None]] = []
+    literal: list[str] = []
+    position = 0
+    for match in _TOKEN.finditer(template):
+        literal.append(template[position : match.start()])
+        position = match.end()
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            literal.append(token[0])
+        elif token == "{":
+            raise ValueError("The context has a “{” without its “}”: write {{ for a brace of its own.")
+        elif token == "}":
+            raise ValueError(
+                "The context has a “}” without a “{” before it: write }} for a brace of its own."
+            )
+        elif not (name := match.group(1).strip()):
+            raise ValueError("The context has an empty {}: put a column's name inside, e.g. {customer_name}.")
+        else:
+            pieces.append(("".join(literal), name))
+            literal = []
+    literal.append(template[position:])
+    pieces.append(("".join(literal), None))
+    return tuple(pieces)
+
+
+def template_columns(template: str) -> list[str]:
+    """The columns the template names, as it writes them, each once (in any case).
+    ValueError for a template that cannot be read (a lone brace, an empty {})."""
+    names: dict[str, str] = {}
+    for _, name in _template_parse(template):
+        if name is not None:
+            names.setdefault(name.lower(), name)
+    return list(names.values())
+
+
+def context_render(template: str, cells: dict[str, str]) -> tuple[str, list[str]]:
+    """The template filled from one row's cells, and the columns it names whose cell is empty or
+    absent (each once, as the template writes it); those are left empty in the text."""
+    by_lower = {key.strip().lower(): value for key, value in cells.items()}
+    text: list[str] = []
+    missing: dict[str, str] = {}
+    for literal, name in _template_parse(template):
+        text.append(literal)
+        if name is not None:
+            value = (by_lower.get(name.lower()) or "").strip()
+            if not value:
+                missing.setdefault(name.lower(), name)
+            text.append(value)
+    return "".join(text), list(missing.values())
+
+
+def campaign_create(*, user, fields: dict, upload, filename: str) -> Campaign:
+    """A draft campaign, its rows and its CREATED event, from the form's `fields` (Campaign field
+    values) and the uploaded file. CampaignFileError, and nothing created, when the file cannot
+    be used."""
+    sheet = sheet_open(upload, filename=filename)
+    _columns_check(fields["context_template"], sheet)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            **fields,
+            created_by=user,
+            created_by_name=user.get_username(),
+            file_name=filename[-255:],
+            columns=sheet.columns,
+        )
+        count = 0
+        batch: list[CampaignRow] = []
+        for row in sheet.rows():
+            batch.append(_row_build(campaign, sheet, row))
+            if len(batch) == BATCH:
+                CampaignRow.objects.bulk_create(batch)
+                count += len(batch)
+                batch = []
+        CampaignRow.objects.bulk_create(batch)
+        count += len(batch)
+        if not count:
+            raise CampaignFileError("The file has a header but no rows below it: there is no one to call.")
+        _do_not_call_mark(campaign)
+        _duplicates_mark(campaign)
+        campaign.rows_read = count
+        campaign.save(update_fields=["rows_read"])
+        CampaignEvent.objects.create(
+            campaign=campaign,
+            action=CampaignEvent.Action.CREATED,
+            user=user,
+            username=user.get_username(),
+            note=f"From {filename}: {count:,} rows",
+        )
+    return campaign
+
+
+def _columns_check(template: str, sheet: Sheet) -> None:
+    """Every column the context names must be in the file's header: else no row could be right."""
+    present = {column.lower() for column in sheet.columns}
+    unknown = [name for name in template_columns(template) if name.lower() not in present]
+    if unknown:
+        named = " and ".join(f"{{{name}}}" for name in unknown)
+        which = "which is not a column" if len(unknown) == 1 else "which are not columns"
+        found = ", ".join(f"“{column}”" for column in sheet.columns)
+        raise CampaignFileError(f"The context names {named}, {which} of this file. Its columns: {found}.")
+
+
+def _row_build(campaign: Campaign, sheet: Sheet, row: SheetRow) -> CampaignRow:
+    """One row judged on its own: INVALID with every reason that applies, else PENDING."""
+    written = row.cells[sheet.phone_column]
+    context, missing = context_render(campaign.context_template, row.cells)
+    problems = []
+    if missing:  # first: the preview counts these rows by the reason's start
+        problems.append(MISSING_VALUES + ", ".join(missing))
+    phone = phone_e164(written, settings.VOX_DEFAULT_REGION) if written else None
+    if not written:
+        problems.append(NO_PHONE)
+    elif phone is None:
+        problem = f"not a valid phone number: '{_clip(written, 80)}'"
+        if _SCIENTIFIC.match(written):
+            problem += " (the spreadsheet shortened it: format the column as Text and export again)"
+        problems.append(problem)
+    if len(context) > CONTEXT_MAX:
+        problems.append(f"the context is {len(context):,} characters; the limit is {CONTEXT_MAX:,}")
+    return CampaignRow(
+        campaign=campaign,
+        number=row.number,
+        customer_phone=phone or written[:64],
+        customer_name=row.cells[sheet.name_column][:NAME_MAX] if sheet.name_column else "",
+        cells=row.cells,
+        context=context,
+        state=CampaignRow.State.INVALID if problems else CampaignRow.State.PENDING,
+        reason=_clip("; ".join(problems), 255),
+    )
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _do_not_call_mark(campaign: Campaign) -> None:
+    """Rows whose number is on the do-not-call list: skipped, in one statement."""
+    listed = DoNotCallEntry.objects.filter(phone=OuterRef("customer_phone"))
+    campaign.rows.filter(state=CampaignRow.State.PENDING).filter(Exists(listed)).update(
+        state=CampaignRow.State.DO_NOT_CALL, reason=ON_DO_NOT_CALL, updated_at=Now()
+    )
+
+
+def _duplicates_mark(campaign: Campaign) -> None:
+    """A number already on an earlier usable row: that earlier row is dialled, this one skipped
+    and names it. One statement; the earliest usable row is never itself marked, so the result is
+    the same whether the database reads the table before the statement (PostgreSQL) or as it goes."""
+    earlier = CampaignRow.objects.filter(
+        campaign=OuterRef("campaign"),
+        customer_phone=OuterRef("customer_phone"),
+        state=CampaignRow.State.PENDING,
+        number__lt=OuterRef("number"),
+    )
+    first = Subquery(earlier.order_by("number").values("number")[:1])
+    campaign.rows.filter(state=CampaignRow.State.PENDING).filter(Exists(earlier)).update(
+        state=CampaignRow.State.DUPLICATE,
+        reason=Concat(Value(SAME_NUMBER), Cast(first, output_field=CharField())),
+        updated_at=Now(),
+    )
+
+
+def campaign_preview(*, campaign: Campaign) -> Preview:
+    """What the campaign would dial and what it skips, and why (three queries)."""
+    states = CampaignRow.State
+    counts = campaign.rows.aggregate(
+        total=Count("id"),
+        invalid=Count("id", filter=Q(state=states.INVALID)),
+        duplicates=Count("id", filter=Q(state=states.DUPLICATE)),
+        do_not_call=Count("id", filter=Q(state=states.DO_NOT_CALL)),
+        missing_values=Count("id", filter=Q(state=states.INVALID, reason__startswith=MISSING_VALUES)),
+    )
+    skipped = counts["invalid"] + counts["duplicates"] + counts["do_not_call"]
+    usable = campaign.rows.exclude(state__in=SKIPPED_ROW_STATES).order_by("number")
+    return Preview(
+        rows_read=campaign.rows_read,
+        valid=counts["total"] - skipped,
+        invalid=counts["invalid"],
+        duplicates=counts["duplicates"],
+        do_not_call=counts["do_not_call"],
+        missing_values=counts["missing_values"],
+        examples=list(usable.values_list("context", flat=True)[:EXAMPLES_SHOWN]),
+        problems=list(campaign.rows.filter(state__in=SKIPPED_ROW_STATES).order_by("number")[:PROBLEMS_SHOWN]),
+    )
