@@ -1,0 +1,460 @@
+"""What a campaign's pages show: counts by row state, progress, the achieved dial rate, an ETA, the
+rows table and the event list (reads only: HackSoft's selectors).
+
+Kept cheap at 100,000 rows: the counts are one GROUP BY on the indexed (campaign, state); the rows
+table is one page of rows plus one query for the placed calls of that page's attempts; the CSV
+streams from a server-side cursor.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count
+from django.utils import dateformat, timezone
+from django.utils.functional import cached_property
+from django.utils.text import slugify
+
+from voxdash.calls.export import E164, neutralise, phone_cell
+from voxdash.lib.filter_links import FilterChoice, filter_choices
+from voxdash.lib.formatting import phone_display
+from voxdash.lib.paging import Pager, pager
+from voxdash.placements.models import PlacedCall
+from voxdash.placements.services import placed_call_sent_from
+
+from .models import OPEN_ROW_STATES, Campaign, CampaignEvent, CampaignRow, attempt_key
+
+State = CampaignRow.State
+ROWS_PER_PAGE = 50
+CAMPAIGNS_PER_PAGE = 25
+RATE_WINDOW = timedelta(minutes=10)  # "attempts started per minute over the last 10 minutes"
+CSV_COLUMNS = (
+    "row",
+    "customer_phone",
+    "customer_name",
+    "state",
+    "attempts",
+    "last_call_id",
+    "last_status",
+    "reason",
+)
+CSV_CHUNK_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One count of the page's "by state" list: its filter value (the rows table's `state`)."""
+
+    key: str
+    label: str
+    count: int
+    skipped: bool = False
+
+
+# The rows table's state filter: one choice per tally (in flight covers dialling too).
+FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pending": ("Pending", (State.PENDING,)),
+    "in_flight": ("In flight", (State.DIALING, State.IN_FLIGHT)),
+    "completed": ("Completed", (State.COMPLETED,)),
+    "no_answer": ("No answer", (State.NO_ANSWER,)),
+    "busy": ("Busy", (State.BUSY,)),
+    "failed": ("Failed", (State.FAILED,)),
+    "unknown": ("Unknown", (State.UNKNOWN,)),
+    "invalid": ("Skipped: invalid", (State.INVALID,)),
+    "duplicate": ("Skipped: duplicate", (State.DUPLICATE,)),
+    "do_not_call": ("Skipped: do-not-call", (State.DO_NOT_CALL,)),
+    "cancelled": ("Cancelled", (State.CANCELLED,)),
+}
+SKIPPED_FILTERS = ("invalid", "duplicate", "do_not_call")
+
+
+def campaign_counts(*, campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """campaign id -> row state -> rows, for several campaigns in one GROUP BY."""
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
+    rows = (
+        CampaignRow.objects.filter(campaign_id__in=campaign_ids)
+        .values_list("campaign_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()  # no ORDER BY: it would join the GROUP BY (the model orders by number)
+    )
+    for campaign_id, state, n in rows:
+        counts[campaign_id][state] = n
+    return counts
+
+
+@dataclass(frozen=True)
+class Progress:
+    campaign: Campaign
+    counts: dict[str, int]
+    now: datetime
+    dial_rate: float | None = None  # attempts started a minute; None when not measured (drafts, the list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def open(self) -> int:
+        return sum(self.counts.get(s, 0) for s in OPEN_ROW_STATES)
+
+    @property
+    def done(self) -> int:
+        """Rows settled: an outcome, skipped or cancelled; the rest are still to be dialled."""
+        return self.total - self.open
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0
+        percent = round(100 * self.done / self.total)
+        # "100%" while a row is still open would be a lie; so would "0%" once one is done.
+        return min(percent, 99) if self.open else max(percent, 1 if self.done else 0)
+
+    @property
+    def summary(self) -> str:
+        """'1,234 of 2,000 rows done, 62%'; for a draft, what it will dial: '2,000 rows, 1,990 to dial'."""
+        rows = f"{self.total:,} row{'s' if self.total != 1 else ''}"
+        if self.campaign.state == Campaign.State.DRAFT:
+            return f"{rows}, {self.counts.get(State.PENDING, 0):,} to dial"
+        return f"{self.done:,} of {rows} done, {self.percent}%"
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the page follows it (polls): something can still change without a click."""
+        return self.campaign.state in (Campaign.State.RUNNING, Campaign.State.PAUSED)
+
+    @property
+    def tallies(self) -> list[Tally]:
+        return [
+            Tally(key, label, sum(self.counts.get(s, 0) for s in states), skipped=key in SKIPPED_FILTERS)
+            for key, (label, states) in FILTERS.items()
+        ]
+
+    @property
+    def skipped(self) -> int:
+        return sum(t.count for t in self.tallies if t.skipped)
+
+    @property
+    def rate_text(self) -> str:
+        if self.dial_rate is None:
+            return "—"
+        return f"{_number(self.dial_rate)} a minute"
+
+    @property
+    def eta_text(self) -> str:
+        """When it should be done, in words; or what it is waiting for."""
+        campaign, pending = self.campaign, self.counts.get(State.PENDING, 0)
+        in_flight = self.open - pending
+        if campaign.state == Campaign.State.FINISHED:
+            return "Finished."
+        if campaign.state == Campaign.State.CANCELLED:
+            return "Cancelled: nothing more is dialled."
+        if campaign.state == Campaign.State.DRAFT:
+            return "Not started."
+        if campaign.state == Campaign.State.PAUSED:
+            return "Paused: nothing is dialled until it is resumed."
+        if not pending:
+            if in_flight:
+                return (
+                    f"Waiting for the outcome of {in_flight:,} call{'s' if in_flight != 1 else ''} in flight."
+                )
+            return "Finishing."
+        window = campaign.window
+        if not window.contains(self.now):
+            opens = window.next_open(self.now)
+            if opens is None:
+                return "The calling window has no days: nothing will be dialled."
+            return f"Waiting for the calling window: opens {_when(opens)}."
+        if not self.dial_rate:
+            return "Not known yet: no attempt started in the last 10 minutes."
+        minutes = pending / self.dial_rate
+        done_at = _when(self.now + timedelta(minutes=minutes))
+        return f"About {_duration(minutes)} at this rate (done around {done_at})."
+
+
+def campaign_progress(*, campaign: Campaign, now: datetime | None = None) -> Progress:
+    now = now or timezone.now()
+    counts = campaign_counts(campaign_ids=[campaign.pk])[campaign.pk]
+    rate = None if campaign.state == Campaign.State.DRAFT else campaign_dial_rate(campaign=campaign, now=now)
+    return Progress(campaign=campaign, counts=counts, now=now, dial_rate=rate)
+
+
+def campaign_dial_rate(*, campaign: Campaign, now: datetime) -> float:
+    """Attempts started a minute over the last 10 minutes (or since the start, when more recent).
+
+    Counted from the attempts' PlacedCall records (written before each request), by key: an
+    attempt sent again after a worker died is still one attempt.
+    """
+    if campaign.started_at is None:
+        return 0.0
+    since = max(now - RATE_WINDOW, campaign.started_at)
+    # Under a minute the rate would swing wildly; measure over at least one.
+    minutes = max((now - since).total_seconds() / 60, 1.0)
+    started = (
+        PlacedCall.objects.filter(
+            origin=PlacedCall.Origin.CAMPAIGN,
+            origin_ref__startswith=f"{campaign.pk}:",
+            attempted_at__gte=since,
+            attempted_at__lte=now,
+        )
+        .values("idempotency_key")
+        .distinct()
+        .count()
+    )
+    return started / minutes
+
+
+@dataclass(frozen=True)
+class CampaignListItem:
+    campaign: Campaign
+    progress: Progress
+
+
+def campaign_list(*, page_number) -> tuple[Page, Pager, list[CampaignListItem]]:
+    """A page of campaigns, newest first, each with its progress (one GROUP BY for the page)."""
+    paginator = Paginator(Campaign.objects.all(), CAMPAIGNS_PER_PAGE)
+    page = paginator.get_page(page_number)
+    campaigns = list(page.object_list)
+    counts = campaign_counts(campaign_ids=[c.pk for c in campaigns])
+    now = timezone.now()
+    items = [CampaignListItem(c, Progress(campaign=c, counts=counts[c.pk], now=now)) for c in campaigns]
+    return page, pager(paginator, page.number), items
+
+
+@dataclass(frozen=True)
+class RowView:
+    """One line of the rows table, formatted."""
+
+    number: int
+    phone: str
+    name: str
+    state: str
+    state_label: str
+    attempts: int
+    last_status: str
+    reason: str
+    attempt_keys: list[tuple[int, str]]  # (attempt number, placed call key) of attempts on record
+    call_id: str
+
+
+class _KnownCountPaginator(Paginator):
+    """The counts are already known (one GROUP BY): no second COUNT(*) over 100,000 rows."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known
+
+
+@dataclass
+class RowsTable:
+    state: str  # the filter ("" for every row)
+    page: Page
+    pager: Pager
+    rows: list[RowView] = field(default_factory=list)
+
+
+def campaign_rows(*, campaign: Campaign, progress: Progress, state: str, page_number) -> RowsTable:
+    """One page of the campaign's rows (all, or those of one filter), with links to their calls."""
+    state = state if state in FILTERS else ""
+    rows = campaign.rows.all()
+    if state:
+        tally = next(t for t in progress.tallies if t.key == state)
+        rows, count = rows.filter(state__in=FILTERS[state][1]), tally.count
+    else:
+        count = progress.total
+    paginator = _KnownCountPaginator(rows.order_by("number"), ROWS_PER_PAGE, count=count)
+    page = paginator.get_page(page_number)
+    page_rows = list(page.object_list)
+
+    # Every attempt's key; one query says which of them have a placed call on record.
+    keys = {
+        (r.number, n): attempt_key(campaign, r.number, n) for r in page_rows for n in range(1, r.attempts + 1)
+    }
+    recorded = set(
+        PlacedCall.objects.filter(idempotency_key__in=keys.values())
+        .values_list("idempotency_key", flat=True)
+        .distinct()
+    )
+    views = [
+        RowView(
+            number=r.number,
+            phone=phone_display(r.customer_phone),
+            name=r.customer_name,
+            state=r.state,
+            state_label=r.get_state_display(),
+            attempts=r.attempts,
+            last_status=r.last_status,
+            reason=r.reason,
+            attempt_keys=[
+                (n, str(keys[r.number, n])) for n in range(1, r.attempts + 1) if keys[r.number, n] in recorded
+            ],
+            call_id=r.last_call_id,
+        )
+        for r in page_rows
+    ]
+    return RowsTable(state=state, page=page, pager=pager(paginator, page.number), rows=views)
+
+
+def campaign_state_filters(*, progress: Progress, current: str) -> list[FilterChoice]:
+    """The rows table's filter links, as the call history's: All, then one per tally with its count."""
+    choices = [("", f"All ({progress.total:,})")] + [
+        (t.key, f"{t.label} ({t.count:,})") for t in progress.tallies
+    ]
+    return filter_choices("state", choices, current)
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    who: str
+    what: str
+    note: str
+    action: str
+
+
+EVENT_WORDS = {
+    CampaignEvent.Action.CREATED: "created it",
+    CampaignEvent.Action.STARTED: "started it",
+    CampaignEvent.Action.PAUSED: "paused it",
+    CampaignEvent.Action.RESUMED: "resumed it",
+    CampaignEvent.Action.CANCELLED: "cancelled it",
+    CampaignEvent.Action.BREAKER: "paused itself",
+    CampaignEvent.Action.FINISHED: "finished",
+}
+
+
+def campaign_events(*, campaign: Campaign) -> list[EventView]:
+    """Who did what, when, oldest first; voxdash's own doings (the breaker, finishing) as 'voxdash'."""
+    return [
+        EventView(
+            at=e.at,
+            who=e.username or "voxdash",
+            what=EVENT_WORDS.get(e.action, e.get_action_display().lower()),
+            note=e.note,
+            action=e.action,
+        )
+        for e in campaign.events.all()
+    ]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a campaign runs with, as the draft's preview and the campaign page show it."""
+
+    sent_from: str
+    agent: str
+    purpose: str
+    window: str
+    attempts: str
+    retry_after: str
+    max_in_flight: int
+
+
+def campaign_settings(*, campaign: Campaign) -> RunSettings:
+    # The placed call page's rule for naming a number and an agent, on the campaign's ids.
+    probe = PlacedCall(
+        payload={
+            "business_voice_number_id": campaign.business_voice_number_id,
+            "ai_agent_id": campaign.ai_agent_id,
+        }
+    )
+    sent_from, agent = placed_call_sent_from(placed_call=probe)
+    attempts = campaign.max_attempts
+    return RunSettings(
+        sent_from=sent_from,
+        agent=agent,
+        purpose=campaign.purpose,
+        window=campaign.window.describe(),
+        attempts="1 (no retries)" if attempts == 1 else f"up to {attempts}",
+        retry_after=_duration(campaign.retry_after_minutes) if campaign.retry_after_minutes else "at once",
+        max_in_flight=campaign.max_in_flight,
+    )
+
+
+def campaign_rows_csv(*, campaign: Campaign) -> Iterator[str]:
+    """Every row as CSV (the columns of CSV_COLUMNS), a piece per CSV_CHUNK_ROWS rows.
+
+    Cells are formula-safe as the call export's are: a name such as "=HYPERLINK(…)" is neutralised;
+    a phone in E.164 stays as it is.
+    """
+    rows = (
+        CampaignRow.objects.filter(campaign=campaign)
+        .order_by("number")
+        .values_list(
+            "number",
+            "customer_phone",
+            "customer_name",
+            "state",
+            "attempts",
+            "last_call_id",
+            "last_status",
+            "reason",
+        )
+        .iterator(chunk_size=CSV_CHUNK_ROWS)
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for count, (number, phone, name, state, attempts, call_id, status, reason) in enumerate(rows, start=1):
+        writer.writerow(
+            [
+                number,
+                _phone_cell(phone),
+                neutralise(name),
+                state,
+                attempts,
+                neutralise(call_id),
+                neutralise(status),
+                neutralise(reason),
+            ]
+        )
+        if count % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _phone_cell(value: str) -> str:
+    # The export's rule; E.164 (nearly every row) is answered before phone_cell's cache, which
+    # would otherwise keep 65,536 numbers a campaign's file has once each.
+    if not value or E164.fullmatch(value):
+        return value
+    return phone_cell(value)
+
+
+def campaign_csv_filename(*, campaign: Campaign) -> str:
+    """voxdash-campaign-12-invoice-reminders-december.csv"""
+    name = slugify(campaign.name)[:60]
+    return f"voxdash-campaign-{campaign.pk}{'-' + name if name else ''}.csv"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def _duration(minutes: float) -> str:
+    """'45 seconds', '12 minutes', '2 hours 5 minutes', '3 days 4 hours'."""
+    if minutes < 1:
+        seconds = max(round(minutes * 60), 1)
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    total = round(minutes)
+    days, rest = divmod(total, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words[:2])
+
+
+def _when(at: datetime) -> str:
+    """In the reader's time zone (the active one), as the pages write times: 'Mon 2 Dec, 09:00'."""
+    return dateformat.format(timezone.localtime(at), "D j M, H:i")
