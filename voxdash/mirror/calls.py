@@ -261,6 +261,8 @@ def call_merge_event(event: CallEvent) -> Merged:
     if not changes:
         return Merged(False, (), f"call {call_id}: nothing new (stays {call.status})")
     call.save(update_fields=[*changes, "last_seen_at"])
+    # Changed calls are announced too (the signal's promise): a campaign waits for its calls' ends.
+    transaction.on_commit(lambda: calls_mirrored.send(sender=Call, created=[], updated=[call_id]))
     fields = ", ".join(changes)
     if "status" in changes:
         return Merged(False, tuple(changes), f"call {call_id}: {before} -> {call.status}; {fields}")
