@@ -1,0 +1,52 @@
+"""Asking the workers for a dispatch run: after start and resume (views) and when calls that are
+campaign attempts change in the mirror (apps.py).
+
+Its own module so that the direction stays one way: views → queue → tasks → running.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.db import transaction
+
+from voxdash.placements.models import PlacedCall
+
+from .tasks import campaigns_dispatch
+
+logger = logging.getLogger(__name__)
+
+# Outcomes arrive a webhook at a time (thousands for a big campaign): at most one request per
+# this many seconds queues a run; one run collects every outcome that has arrived by then.
+OUTCOME_DEBOUNCE_SECONDS = 1
+_DEBOUNCE_KEY = "voxdash:campaigns:dispatch-requested"
+
+
+def campaigns_dispatch_request() -> None:
+    """Queue a dispatch run once the current transaction commits (a campaign was started or
+    resumed: dial now, not at beat's next tick)."""
+    transaction.on_commit(_queue)
+
+
+def campaigns_dispatch_for_calls(call_ids: list[str]) -> bool:
+    """Queue a run if any of these mirrored calls is a campaign attempt; whether it was queued."""
+    if not call_ids:
+        return False
+    attempts = PlacedCall.objects.filter(origin=PlacedCall.Origin.CAMPAIGN)
+    if (
+        not attempts.filter(listed_call_id__in=call_ids).exists()
+        and not attempts.filter(vox_placement_id__in=call_ids).exists()
+    ):
+        return False
+    if not cache.add(_DEBOUNCE_KEY, 1, timeout=OUTCOME_DEBOUNCE_SECONDS):
+        return False  # one was queued a moment ago; it (or beat) collects this outcome too
+    transaction.on_commit(_queue)
+    return True
+
+
+def _queue() -> None:
+    try:
+        campaigns_dispatch.delay()
+    except Exception as exc:  # kombu and redis raise many types; beat runs the dispatcher anyway
+        logger.warning("campaign dispatch not queued: the broker is unreachable (%s)", type(exc).__name__)
