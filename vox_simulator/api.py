@@ -275,14 +275,18 @@ class VoxApi:
                 self.sim.store.finish_idempotent(scope, response.status, response.body)
                 dialed.append(response)
 
-            return self._dial(body, key, after_dial=remember)
+            return self._dial(body, key, after_dial=remember, idempotency_key=idempotency_key)
         finally:
             if not dialed:
                 # A refused request dialed nothing: let the corrected request use the same key.
                 self.sim.store.release_idempotent(scope)
 
     def _dial(
-        self, body: dict, key: ApiKey, after_dial: Callable[[Response], None] | None = None
+        self,
+        body: dict,
+        key: ApiKey,
+        after_dial: Callable[[Response], None] | None = None,
+        idempotency_key: str | None = None,
     ) -> Response:
         if self.sim.faults.processing_ms:
             self.sim.stopping.wait(self.sim.faults.processing_ms / 1000)
@@ -292,7 +296,7 @@ class VoxApi:
         given_name = body.get("customer_name")
         name = given_name if isinstance(given_name, str) and given_name.strip() else None
         post_id, created = self.sim.store.place_call(
-            body["customer_phone"], name, key.environment, self.sim.post_id_matches_list
+            body["customer_phone"], name, key.environment, self.sim.post_id_matches_list, idempotency_key
         )
         data = {
             "id": post_id,

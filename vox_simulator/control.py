@@ -49,6 +49,10 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
             except KeyError:
                 return error(404, "not_found", f"No call {call_id}")
             return Response.json(200, {"events": events})
+        if route == "outcomes" and method == "POST":
+            # {"+234…": ["no_answer", "completed"], …}
+            sim.plan_outcomes(body)
+            return Response.json(200, {"ok": True})
         if route == "webhook" and method == "POST":
             sim.set_webhook(body.get("url"), body.get("secret"))
             return Response.json(200, {"url": sim.webhook_url})
@@ -62,7 +66,18 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
             return Response.json(200, agent)
     except (KeyError, TypeError, ValueError) as exc:
         return error(400, "bad_request", f"{type(exc).__name__}: {exc}")
-    known = {"state", "deliveries", "requests", "events", "reset", "faults", "advance", "webhook", "keys"}
+    known = {
+        "state",
+        "deliveries",
+        "requests",
+        "events",
+        "reset",
+        "faults",
+        "advance",
+        "outcomes",
+        "webhook",
+        "keys",
+    }
     if route in known or route.startswith("agents/"):
         return error(405, "method_not_allowed", f"Method {method} not allowed on {path}")
     return error(404, "not_found", f"Cannot {method} {path}")

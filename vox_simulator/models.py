@@ -56,6 +56,8 @@ class Call:
     duration_seconds: int | None = None
     environment: str = "test"
     haystack: str = ""
+    # How it ends, when a test or the demo chose (Simulator.plan_outcomes); else the phone's last digit.
+    planned_outcome: str | None = None
 
     def __post_init__(self) -> None:
         if not self.haystack:

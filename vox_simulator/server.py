@@ -252,6 +252,12 @@ class Simulator:
         self.keys[key] = api_key
         return api_key
 
+    def plan_outcomes(self, plans: dict[str, list[str]]) -> None:
+        """{phone: [outcome, ...]}: the next dials of each phone end so, in order (the last one
+        repeats), instead of by the phone's last digit. Outcomes: completed, busy, failed, no_answer."""
+        for phone, outcomes in plans.items():
+            self.store.plan_outcomes(phone, list(outcomes))
+
     def set_webhook(self, url: str | None, secret: str | None = None) -> None:
         self.webhook_url = url
         if secret:
