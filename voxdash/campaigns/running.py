@@ -389,10 +389,20 @@ def _in_flight(claim: _Claim) -> None:
 
 def _release(claim: _Claim, *, now: datetime) -> None:
     """Give back a claimed row that was not sent: a fresh claim is PENDING again with its attempt
-    undone (the next claim takes the same attempt number, so the same key); a recovering one
-    stays DIALING, free to be claimed at once."""
+    undone (the next claim takes the same attempt number, so the same key), or CANCELLED if the
+    campaign was; a recovering one stays DIALING, free to be claimed (or, after a cancel, judged
+    by `outcomes_collect`) at once."""
     if claim.recovering:
         _mine(claim).update(next_attempt_at=now)
+        return
+    if Campaign.objects.filter(pk=claim.row.campaign_id, state=State.CANCELLED).exists():
+        _mine(claim).update(
+            state=RowState.CANCELLED,
+            attempts=F("attempts") - 1,
+            reason="The campaign was cancelled.",
+            next_attempt_at=None,
+            dial_started_at=None,
+        )
         return
     _mine(claim).update(
         state=RowState.PENDING,
