@@ -51,7 +51,7 @@ def test_the_repeat_that_finds_a_lost_placement_is_the_placement(caller_client, 
     assert retry.status_code == 302
     assert posts_to_vox(simulator) == 2 and simulator.stats()["dialed"] == 1
     assert outcomes() == ["unknown", "queued"]
-    assert told(retry) == "Call queued. Vox is dialling; this page follows its progress."
+    assert told(retry) == "Call queued. Its status below follows the call until it ends."
     page = caller_client.get(retry["Location"]).content.decode()
     assert "already placed" not in page.lower()
 
@@ -66,7 +66,7 @@ def test_twenty_presses_after_a_lost_response_are_one_placement(caller_client, s
     assert simulator.stats()["dialed"] == 1
     assert posts_to_vox(simulator) == 2  # the lost POST and the client's retry, nothing after
     assert outcomes() == ["queued"] + ["replayed"] * 19
-    assert told(responses[0]) == "Call queued. Vox is dialling; this page follows its progress."
+    assert told(responses[0]) == "Call queued. Its status below follows the call until it ends."
     assert all("already placed" in told(r) for r in responses[1:])
 
 

@@ -103,6 +103,10 @@ TABLE: dict[str, Rule] = {
     "dnc:list": PAGE,
     # Placing calls: Callers (and superusers).
     "placements:new": CALLERS_ONLY,
+    # Cancelling a scheduled call (the sample was placed at once: the answer says it cannot be).
+    "placements:cancel": Rule(
+        LOGIN, 403, Redirect("/calls/placed/"), 403, Redirect("/calls/placed/"), method="POST"
+    ),
     # The do-not-call list is changed by those who place calls (an empty POST: the form's errors).
     "dnc:add": Rule(LOGIN, 403, 200, 403, 200, method="POST"),
     "dnc:import": Rule(LOGIN, 403, 200, 403, 200, method="POST"),

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from voxdash.directory.do_not_call import dnc_contains
+from voxdash.directory.do_not_call import dnc_entry
 from voxdash.lib.formatting import phone_display
 from voxdash.lib.window import CallingWindow, window_parse
 
@@ -47,15 +47,26 @@ def business_hours() -> CallingWindow | None:
 
 
 def placements_in_last_minute(user) -> int:
-    """Distinct calls (not retries of one) this user tried to place in the last minute."""
+    """Distinct calls (not retries of one) this user placed or scheduled by hand in the last minute.
+
+    Scheduling counts: a runaway script scheduling calls is as much a runaway as one placing them
+    (a scheduled call is counted when it is scheduled, not when the worker sends it). Campaign
+    attempts carry their creator as user but are paced by the campaign: they do not count.
+    """
     since = timezone.now() - timedelta(minutes=1)
     return (
         PlacedCall.objects.filter(user=user, attempted_at__gte=since)
-        .exclude(outcome__in=[PlacedCall.Outcome.THROTTLED, PlacedCall.Outcome.SCHEDULED])
+        .filter(origin__in=[PlacedCall.Origin.FORM, PlacedCall.Origin.SCHEDULED])
+        .exclude(outcome=PlacedCall.Outcome.THROTTLED)
         .values("idempotency_key")
         .distinct()
         .count()
     )
+
+
+def do_not_call_message(phone: str, reason: str) -> str:
+    because = f" ({reason})" if reason else ""
+    return f"{phone_display(phone)} is on the do-not-call list{because}: voxdash will not dial it."
 
 
 def placement_guard(
@@ -73,13 +84,11 @@ def placement_guard(
     a retry of a call already counted).
     """
     at = at or timezone.now()
-    if dnc_contains(customer_phone):
-        return Refusal(
-            DO_NOT_CALL,
-            f"{phone_display(customer_phone)} is on the do-not-call list: voxdash will not dial it.",
-        )
+    listed = dnc_entry(customer_phone)
+    if listed is not None:
+        return Refusal(DO_NOT_CALL, do_not_call_message(customer_phone, listed.reason))
     if window is not None and not window_confirmed and not window.contains(at):
-        return Refusal(OUTSIDE_WINDOW, f"It is outside the calling hours ({window.describe()}).")
+        return Refusal(OUTSIDE_WINDOW, f"That is outside the calling hours ({window.describe()}).")
     limit = settings.VOX_PLACE_CALLS_PER_MINUTE
     if braked_user is not None and placements_in_last_minute(braked_user) >= limit:
         return Refusal(THROTTLED, f"You may place at most {limit} calls a minute. Wait a moment.")

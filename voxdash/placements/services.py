@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
 
 from voxdash.directory.models import Agent, VoiceNumber
 from voxdash.lib.formatting import phone_display
@@ -15,7 +17,7 @@ from voxdash.vox import errors, get_client, statuses
 from voxdash.vox.budget import PLACEMENT
 from voxdash.vox.types import CallRequest
 
-from .guard import placements_in_last_minute
+from .guard import THROTTLED, Refusal, business_hours, placement_guard
 from .models import ACCEPTED_OUTCOMES, PlacedCall, payload_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -52,16 +54,31 @@ def placement_key(payload: dict, proposed_key: uuid.UUID) -> uuid.UUID:
 
 @dataclass
 class Attempt:
-    record: PlacedCall
+    # None only with `refusal`: the guard refused before anything was recorded or sent.
+    record: PlacedCall | None
     error: errors.VoxError | None = None
+    # The guard's refusal that is not an outcome of the call: the number is on the do-not-call
+    # list, or it is outside the business hours and not confirmed. The person changes the form.
+    refusal: Refusal | None = None
+    # A scheduled call pressed again: the answer is the call scheduled the first time.
+    repeat: bool = False
 
 
-def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
-    """Record the attempt, send it to Vox with the key, and record the outcome.
+def call_refusal(*, customer_phone: str, at=None, window_confirmed: bool = False) -> Refusal | None:
+    """What the guard would say about a one-off call to `customer_phone` at `at` (default now),
+    brake aside: for the review step, before anything is placed."""
+    return placement_guard(
+        customer_phone=customer_phone, window=business_hours(), at=at, window_confirmed=window_confirmed
+    )
+
+
+def call_place(*, user, payload: dict, idempotency_key: uuid.UUID, window_confirmed: bool = False) -> Attempt:
+    """Pass the guard, record the attempt, send it to Vox with the key, and record the outcome.
 
     A key whose outcome is already known is answered from the record: no request, no budget.
     Only an unknown outcome (lost response, timeout, rate limit, throttle) goes to Vox again,
     where the key still guards against a second dial when two such presses race.
+    `window_confirmed`: the person chose to call outside the business hours.
     """
     record = PlacedCall(
         user=user,
@@ -70,6 +87,7 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         payload=payload,
         payload_fingerprint=payload_fingerprint(payload),
         customer_phone=payload["customer_phone"],
+        window_confirmed=window_confirmed,
     )
     settled = _settling_attempt(idempotency_key, record.payload_fingerprint)
     if settled is not None:
@@ -80,13 +98,20 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID) -> Attempt:
         .exclude(outcome=PlacedCall.Outcome.THROTTLED)
         .exists()
     )
-    if not is_retry and placements_in_last_minute(user) >= settings.VOX_PLACE_CALLS_PER_MINUTE:
+    refusal = placement_guard(
+        customer_phone=record.customer_phone,
+        window=business_hours(),
+        window_confirmed=window_confirmed,
+        braked_user=None if is_retry else user,
+    )
+    if refusal is not None and refusal.code == THROTTLED:
+        # On record, as before: the brake stopping a runaway is worth seeing in the audit.
         record.outcome = PlacedCall.Outcome.THROTTLED
-        record.error_message = (
-            f"You may place at most {settings.VOX_PLACE_CALLS_PER_MINUTE} calls a minute. Wait a moment."
-        )
+        record.error_message = refusal.message
         record.save()
         return Attempt(record)
+    if refusal is not None:
+        return Attempt(None, refusal=refusal)  # nothing recorded, nothing sent
     record.save()  # on record before Vox hears of it: a lost response still leaves a trace
     # Only this POST spends the placement reserve: the form's pickers are reads that fall back
     # to the mirror, so they stay at page priority and cannot eat the tokens placing needs.
@@ -179,10 +204,12 @@ class Progress:
     # it is not listed yet; "placement": it never reached Vox (status is the placement's outcome).
     source: str = ""
     call: object | None = None  # the mirrored Call or the API's Call, for duration etc.
+    # A scheduled call not yet due, or being sent by the worker: its page keeps looking.
+    waiting: bool = False
 
     @property
     def is_final(self) -> bool:
-        return self.source == "placement" or statuses.is_terminal(self.status)
+        return (self.source == "placement" and not self.waiting) or statuses.is_terminal(self.status)
 
 
 def placed_call_progress(key: uuid.UUID) -> Progress:
@@ -190,7 +217,11 @@ def placed_call_progress(key: uuid.UUID) -> Progress:
     accepted = next((a for a in attempts if a.reached_vox), None)
     if accepted is None:
         latest = attempts[-1]
-        return Progress(status=latest.outcome, source="placement")
+        waiting = latest.origin == PlacedCall.Origin.SCHEDULED and latest.outcome in (
+            PlacedCall.Outcome.SCHEDULED,
+            PlacedCall.Outcome.PENDING,
+        )
+        return Progress(status=latest.outcome, source="placement", waiting=waiting)
 
     call = placement_mirrored_call(accepted)
     if call is not None:
@@ -227,3 +258,48 @@ def placed_call_sent_from(*, placed_call: PlacedCall) -> tuple[str, str]:
     number = VoiceNumber.objects.filter(vox_id=number_id).values_list("phone_number", flat=True).first()
     agent = Agent.objects.filter(vox_id=agent_id).values_list("name", flat=True).first()
     return (phone_display(number) if number else number_id or "—"), (agent or agent_id or "—")
+
+
+def placed_call_prefill(key) -> dict:
+    """A placed call's body, to fill in the form again ("Call again"); {} for an unknown key."""
+    record = PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id").first()
+    return dict(record.payload) if record is not None else {}
+
+
+# The list's origin filter: "by_hand" is everything a person placed (the form, scheduled calls).
+_ORIGIN_FILTERS = {
+    "by_hand": [PlacedCall.Origin.FORM, PlacedCall.Origin.SCHEDULED],
+    "form": [PlacedCall.Origin.FORM],
+    "scheduled": [PlacedCall.Origin.SCHEDULED],
+    "campaign": [PlacedCall.Origin.CAMPAIGN],
+}
+
+
+def placed_calls(*, origin: str = "") -> QuerySet[PlacedCall]:
+    """Every attempt, newest first; `origin` one of the list filter's values ("" for all)."""
+    attempts = PlacedCall.objects.all()
+    if origin in _ORIGIN_FILTERS:
+        attempts = attempts.filter(origin__in=_ORIGIN_FILTERS[origin])
+    return attempts
+
+
+@dataclass(frozen=True)
+class Origin:
+    text: str  # "Place a call", "Scheduled call", "Campaign 3, row 12 (attempt 2)"
+    url: str = ""  # the campaign's page, for campaign attempts
+
+
+def placed_call_origin(*, placed_call: PlacedCall) -> Origin:
+    """Where an attempt came from, as the list and the detail page say it."""
+    if placed_call.origin != PlacedCall.Origin.CAMPAIGN:
+        return Origin(placed_call.get_origin_display())
+    campaign, _, rest = placed_call.origin_ref.partition(":")
+    row, _, attempt = rest.partition(":")
+    if not (campaign.isdigit() and row.isdigit()):
+        return Origin(f"Campaign ({placed_call.origin_ref or 'unknown'})")
+    text = f"Campaign {campaign}, row {row}" + (f" (attempt {attempt})" if attempt not in ("", "1") else "")
+    try:  # placements knows no campaign; the campaigns app names its page
+        url = reverse("campaigns:detail", kwargs={"pk": int(campaign)})
+    except NoReverseMatch:
+        url = ""
+    return Origin(text, url)

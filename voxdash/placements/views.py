@@ -4,21 +4,32 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from voxdash.accounts.roles import callers_only
 from voxdash.directory import selectors as directory
+from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.paging import pager
 from voxdash.vox import errors
 
-from . import services
-from .forms import CONTEXT_MAX, PURPOSE_SUGGESTIONS, PlaceCallForm
+from . import scheduled, services
+from .forms import (
+    CONTEXT_MAX,
+    PURPOSE_SUGGESTIONS,
+    PlaceCallForm,
+    PlacedCallFiltersForm,
+    call_again_url,
+    prefill_initial,
+)
+from .guard import DO_NOT_CALL, OUTSIDE_WINDOW
 from .models import PlacedCall
 
 
-def _form(data=None):
+def _form(data=None, initial=None):
     numbers, agents = directory.voice_numbers(), directory.agents()
-    form = PlaceCallForm(data, numbers=numbers.items, agents=agents.items)
+    form = PlaceCallForm(data, initial=initial, numbers=numbers.items, agents=agents.items)
     return form, {"numbers": numbers, "agents": agents}
 
 
@@ -27,17 +38,44 @@ def _render_form(request, form, pickers, **extra):
     return render(request, "placements/form.html", {**context, **pickers, **extra})
 
 
+def _render_review(request, form, pickers, payload, key, refusal=None, unconfirmed=False):
+    """The review step: exactly what will be sent, when, and the guard's warning if it has one."""
+    context = {
+        "form": form,
+        "payload": payload,
+        "key": key,
+        "place_at": form.cleaned_data["place_at"],
+        "time_zone": timezone.get_current_timezone_name(),
+        "outside_hours": refusal if refusal is not None and refusal.code == OUTSIDE_WINDOW else None,
+        "unconfirmed": unconfirmed,
+        **pickers,
+    }
+    return render(request, "placements/confirm.html", context)
+
+
+def _initial(query) -> dict:
+    """Values a link filled in (?again=<key> for "Call again", or the fields themselves)."""
+    initial = prefill_initial(query)
+    try:
+        again = uuid.UUID(query.get("again", ""))
+    except ValueError:
+        return initial
+    return {**initial, **prefill_initial(services.placed_call_prefill(again))}
+
+
 @callers_only
 @require_http_methods(["GET", "POST"])
 def place_call(request):
-    """Fill in, review, place. Every step is a POST of the whole form, so nothing typed is lost.
+    """Fill in, review, place (now or at a set time). Every step is a POST of the whole form, so
+    nothing typed is lost.
 
     The idempotency key is made when the form is first shown and travels in it, so any repeat of
     the final POST is the same call: answered from the record once its outcome is known, else sent
-    to Vox with the same key, which dials once.
+    to Vox with the same key, which dials once. The guard (do-not-call list, business hours) is
+    asked on review and again on placing.
     """
     if request.method == "GET":
-        form, pickers = _form()
+        form, pickers = _form(initial=_initial(request.GET))
         return _render_form(request, form, pickers)
 
     form, pickers = _form(request.POST)
@@ -46,18 +84,43 @@ def place_call(request):
         return _render_form(request, form, pickers)
     payload = form.payload()
     key = services.placement_key(payload, form.cleaned_data["idempotency_key"])
+    place_at = form.cleaned_data["place_at"]
+    confirmed = form.cleaned_data["confirm_outside_hours"]
     if action != "place":
-        return render(
-            request, "placements/confirm.html", {"form": form, "payload": payload, "key": key, **pickers}
-        )
+        refusal = services.call_refusal(customer_phone=payload["customer_phone"], at=place_at)
+        if refusal is not None and refusal.code == DO_NOT_CALL:
+            form.add_error("customer_phone", refusal.message)
+            return _render_form(request, form, pickers)
+        return _render_review(request, form, pickers, payload, key, refusal)
 
-    attempt = services.call_place(user=request.user, payload=payload, idempotency_key=key)
+    if place_at is not None:
+        attempt = scheduled.scheduled_call_create(
+            user=request.user,
+            payload=payload,
+            idempotency_key=key,
+            place_at=place_at,
+            window_confirmed=confirmed,
+        )
+    else:
+        attempt = services.call_place(
+            user=request.user, payload=payload, idempotency_key=key, window_confirmed=confirmed
+        )
+    if attempt.refusal is not None:
+        if attempt.refusal.code == OUTSIDE_WINDOW:
+            return _render_review(request, form, pickers, payload, key, attempt.refusal, unconfirmed=True)
+        field = "customer_phone" if attempt.refusal.code == DO_NOT_CALL else None
+        form.add_error(field, attempt.refusal.message)
+        return _render_form(request, form, pickers)
     record = attempt.record
+    if record.origin == PlacedCall.Origin.SCHEDULED:
+        _say_scheduled(request, record, repeat=attempt.repeat)
+        return redirect("placements:detail", key=record.idempotency_key)
     if record.reached_vox:
         if record.outcome == PlacedCall.Outcome.REPLAYED:
             messages.info(request, "This call was already placed; Vox did not dial it again.")
         else:
-            messages.success(request, "Call queued. Vox is dialling; this page follows its progress.")
+            # Not "Vox is dialling": by the time this is read the call may be over; the status is.
+            messages.success(request, "Call queued. Its status below follows the call until it ends.")
         return redirect("placements:detail", key=key)
 
     # Not placed: keep every value, and show why (on the fields Vox named, when it named them).
@@ -72,21 +135,44 @@ def place_call(request):
     return _render_form(request, form, pickers, attempt=record, error=error)
 
 
+def _when(value) -> str:
+    return date_format(timezone.localtime(value), "j M Y, H:i")
+
+
+def _say_scheduled(request, record: PlacedCall, *, repeat: bool) -> None:
+    if repeat:
+        # Pressed again (the browser resubmitting, or the same form with another time).
+        messages.info(
+            request,
+            f"This call was already scheduled for {_when(record.place_at)}: nothing changed. To call at another "
+            "time, cancel it and place a new one.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Call scheduled for {_when(record.place_at)}. It waits here until then; you may cancel it.",
+        )
+
+
 @require_safe
 def placed_call_detail(request, key: uuid.UUID):
     """One placed call (every attempt that shared its key) and its live status."""
     attempts = list(PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id"))
     if not attempts:
         raise Http404("No call was placed with this key.")
+    first = attempts[0]
     progress = services.placed_call_progress(key)
-    sent_from, agent = services.placed_call_sent_from(placed_call=attempts[0])
+    sent_from, agent = services.placed_call_sent_from(placed_call=first)
     context = {
         "attempts": attempts,
-        "first": attempts[0],
+        "first": first,
         "progress": progress,
         "key": key,
         "sent_from": sent_from,
         "agent": agent,
+        "origin": services.placed_call_origin(placed_call=first),
+        "may_cancel": scheduled.scheduled_call_may_cancel(user=request.user, record=attempts[-1]),
+        "call_again_url": call_again_url(placed_call=first),
     }
     template = "placements/detail.html#status" if request.htmx else "placements/detail.html"
     return render(request, template, context)
@@ -94,7 +180,38 @@ def placed_call_detail(request, key: uuid.UUID):
 
 @require_safe
 def placed_call_list(request):
-    """Every attempt to place a call, newest first: who placed what, and what came of it."""
-    paginator = Paginator(PlacedCall.objects.all(), 50)
-    page = paginator.get_page(request.GET.get("page"))
-    return render(request, "placements/list.html", {"page": page, "pager": pager(paginator, page.number)})
+    """Every attempt to place a call, newest first: who placed what, from where, and what came of
+    it. Campaign attempts are listed too (this is the record of every dial); a filter hides them."""
+    form = PlacedCallFiltersForm(request.GET)
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    paginator = Paginator(services.placed_calls(origin=data.get("origin") or ""), 50)
+    page = paginator.get_page(data.get("page") or 1)
+    for placed in page.object_list:  # a page of 50: the origin and the button, worked out here
+        placed.origin_shown = services.placed_call_origin(placed_call=placed)
+        placed.may_cancel = scheduled.scheduled_call_may_cancel(user=request.user, record=placed)
+    context = {
+        "page": page,
+        "pager": pager(paginator, page.number),
+        "origin_choices": filter_choices("origin", form.fields["origin"].choices, form["origin"].value()),
+        "filtered": bool(data.get("origin")),
+    }
+    return render(request, "placements/list.html", context)
+
+
+@callers_only
+@require_POST
+def scheduled_call_cancel(request, key: uuid.UUID):
+    """Cancel a scheduled call that is still waiting (the person who scheduled it, or staff)."""
+    try:
+        record, cancelled = scheduled.scheduled_call_cancel(key=key, user=request.user)
+    except PlacedCall.DoesNotExist:
+        messages.error(request, "Only a scheduled call can be cancelled; this one was placed at once.")
+        return redirect("placements:detail", key=key)
+    if cancelled:
+        messages.success(request, "Cancelled: this call will not be placed.")
+    else:
+        messages.info(
+            request, f"It could not be cancelled: it is {record.get_outcome_display().lower()} already."
+        )
+    return redirect("placements:detail", key=key)
