@@ -9,6 +9,7 @@ from voxdash.accounts.roles import is_staff_member
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.htmx import page_or_partial
 from voxdash.mirror.sync import sync_progress
+from voxdash.placements.forms import call_again_url
 
 from .export import csv_chunks, export_filename
 from .forms import PAGE_SIZES, CallFiltersForm
@@ -61,10 +62,15 @@ def call_detail(request, vox_id: str):
     if call is None:
         context = {"vox_id": vox_id, **_sync_context(request)}
         return render(request, "calls/not_found.html", context, status=404)
+    placed_call = placed_call_for(call)
     context = {
         "call": call,
         "events": call_events(vox_id),
-        "placed_call": placed_call_for(call),
+        "placed_call": placed_call,
+        # The form filled in as this call was placed (or with its phone and name): a new call.
+        "call_again_url": call_again_url(
+            placed_call=placed_call, customer_phone=call.customer_phone, customer_name=call.customer_name
+        ),
     }
     return render(request, page_or_partial(request, "calls/detail.html", "status"), context)
 
