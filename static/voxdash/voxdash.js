@@ -16,3 +16,12 @@ document.addEventListener("submit", (event) => {
     setTimeout(() => { button.disabled = true; button.textContent = "Placing…"; }, 0);
   }
 });
+
+// A date-and-time field opens the browser's picker when clicked (its own calendar button is
+// hidden by voxdash.css: it was a keyboard stop without a visible focus).
+document.addEventListener("click", (event) => {
+  const input = event.target.closest && event.target.closest('input[type="datetime-local"]');
+  if (input && typeof input.showPicker === "function") {
+    try { input.showPicker(); } catch (error) { /* not allowed here: typing still works */ }
+  }
+});

@@ -21,11 +21,12 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 
 from voxdash.calls.export import E164, neutralise, phone_cell
+from voxdash.directory import selectors as directory
 from voxdash.lib.filter_links import FilterChoice, filter_choices
 from voxdash.lib.formatting import phone_display
 from voxdash.lib.paging import Pager, pager
+from voxdash.placements.forms import agent_label, number_label
 from voxdash.placements.models import PlacedCall
-from voxdash.placements.services import placed_call_sent_from
 
 from .models import OPEN_ROW_STATES, Campaign, CampaignEvent, CampaignRow, attempt_key
 
@@ -360,18 +361,17 @@ class RunSettings:
 
 
 def campaign_settings(*, campaign: Campaign) -> RunSettings:
-    # The placed call page's rule for naming a number and an agent, on the campaign's ids.
-    probe = PlacedCall(
-        payload={
-            "business_voice_number_id": campaign.business_voice_number_id,
-            "ai_agent_id": campaign.ai_agent_id,
-        }
-    )
-    sent_from, agent = placed_call_sent_from(placed_call=probe)
+    # Named as the form's pickers name them (the listing is cached, and read from the local copy
+    # when Vox is down); an id nobody lists any more is shown as it is.
+    numbers = {n.id: n for n in directory.voice_numbers().items}
+    agents = {a.id: a for a in directory.agents().items}
+    number, agent = numbers.get(campaign.business_voice_number_id), agents.get(campaign.ai_agent_id)
+    sent_from = number_label(number) if number else campaign.business_voice_number_id
+    agent_name = agent_label(agent) if agent else campaign.ai_agent_id
     attempts = campaign.max_attempts
     return RunSettings(
         sent_from=sent_from,
-        agent=agent,
+        agent=agent_name,
         purpose=campaign.purpose,
         window=campaign.window.describe(),
         attempts="1 (no retries)" if attempts == 1 else f"up to {attempts}",

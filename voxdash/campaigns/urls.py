@@ -1,4 +1,11 @@
+from django.urls import path
+
+from . import views
+
 app_name = "campaigns"
-urlpatterns: list = [
-    # list, new, detail, rows.csv: voxdash.campaigns.views
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_new, name="new"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/rows.csv", views.campaign_rows_csv, name="rows_csv"),
 ]

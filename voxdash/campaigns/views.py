@@ -1,0 +1,146 @@
+"""Campaign pages: the list, a new campaign (upload a file, get a draft), a campaign's page (the
+draft's preview, the actions, the live progress, the rows) and its rows as CSV.
+
+Everyone signed in watches; Callers (`placements.place_call`) create, start, pause, resume and
+cancel. Every action is a POST through `running.campaign_act`, which decides what still applies
+(pressing Start twice starts once), then a redirect (post/redirect/get).
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from voxdash.accounts.roles import callers_only, can_place_calls
+from voxdash.accounts.timezones import user_time_zone
+from voxdash.directory import selectors as directory
+from voxdash.lib.htmx import page_or_partial
+from voxdash.placements.forms import PURPOSE_SUGGESTIONS
+
+from . import drafts, progress, running
+from .forms import CampaignForm
+from .models import Campaign
+from .queue import campaigns_dispatch_request
+from .reader import MAX_FILE_BYTES, MAX_ROWS, CampaignFileError
+
+ACTIONS = (running.START, running.PAUSE, running.RESUME, running.CANCEL)
+# The htmx container of the rows table (filter links, pager); every other htmx request on the
+# page is the live section polling.
+ROWS_TARGET = "campaign-rows"
+
+
+@require_safe
+def campaign_list(request):
+    """Every campaign, newest first, with its state and progress."""
+    page, pager, items = progress.campaign_list(page_number=request.GET.get("page"))
+    return render(request, "campaigns/list.html", {"page": page, "pager": pager, "items": items})
+
+
+def _form(request, data=None, files=None):
+    numbers, agents = directory.voice_numbers(), directory.agents()
+    time_zone = user_time_zone(request) or settings.TIME_ZONE
+    form = CampaignForm(data, files, numbers=numbers.items, agents=agents.items, time_zone=time_zone)
+    return form, {"numbers": numbers, "agents": agents}
+
+
+def _render_new(request, form, pickers):
+    context = {
+        "form": form,
+        "purpose_suggestions": PURPOSE_SUGGESTIONS,
+        "max_megabytes": MAX_FILE_BYTES // (1024 * 1024),
+        "max_rows": f"{MAX_ROWS:,}",
+        **pickers,
+    }
+    return render(request, "campaigns/new.html", context)
+
+
+@callers_only
+@require_http_methods(["GET", "POST"])
+def campaign_new(request):
+    """Upload a list and its settings; a valid one becomes a draft, shown with its preview.
+
+    A problem with the file is shown on the file field and every other value is kept (browsers
+    do not keep a chosen file, so the page asks for it again).
+    """
+    form, pickers = _form(request, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            campaign = drafts.campaign_create(
+                user=request.user, fields=form.campaign_fields(), upload=upload, filename=upload.name
+            )
+        except CampaignFileError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, "Draft saved. Nothing is dialled until you press Start.")
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return _render_new(request, form, pickers)
+
+
+@require_http_methods(["GET", "POST"])
+def campaign_detail(request, pk: int):
+    """A campaign: the draft's preview, or its live progress (htmx polls the live section while it
+    runs or is paused), its settings, its events and its rows."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if request.method == "POST":
+        return _act(request, campaign)
+    can_act = can_place_calls(request.user)
+    if request.GET.get("confirm") == "cancel" and can_act and not campaign.is_over:
+        return render(request, "campaigns/confirm_cancel.html", {"campaign": campaign})
+    partial = "rows" if request.htmx and request.htmx.target == ROWS_TARGET else "live"
+    context = {"campaign": campaign, "can_act": can_act, **_detail_parts(request, campaign, partial)}
+    return render(request, page_or_partial(request, "campaigns/detail.html", partial), context)
+
+
+def _detail_parts(request, campaign: Campaign, partial: str) -> dict:
+    """What the page, its live section (polled) or its rows table (filtered, paged) needs."""
+    now_progress = progress.campaign_progress(campaign=campaign)
+    parts: dict = {"progress": now_progress}
+    if partial == "live":
+        parts["events"] = progress.campaign_events(campaign=campaign)
+    if not request.htmx or partial == "rows":
+        parts["table"] = table = progress.campaign_rows(
+            campaign=campaign,
+            progress=now_progress,
+            state=request.GET.get("state", ""),
+            page_number=request.GET.get("page"),
+        )
+        parts["state_filters"] = progress.campaign_state_filters(progress=now_progress, current=table.state)
+    elif not now_progress.is_live:
+        # The poll that sees the run end (the last one): the rows table, loaded with the page,
+        # is brought up to date once, with the filter and page the reader is on.
+        current = request.htmx.current_url_abs_path or ""
+        parts["rows_refresh_url"] = current if current.startswith(request.path) else request.path
+    if not request.htmx:
+        parts["run"] = progress.campaign_settings(campaign=campaign)
+        if campaign.state == Campaign.State.DRAFT:
+            parts["preview"] = drafts.campaign_preview(campaign=campaign)
+    return parts
+
+
+def _act(request, campaign: Campaign):
+    if not can_place_calls(request.user):
+        raise PermissionDenied("Only Callers may start, pause, resume or cancel a campaign.")
+    action = request.POST.get("action", "")
+    if action not in ACTIONS:
+        messages.error(request, "Nothing was done: that is not something a campaign can do.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    result = running.campaign_act(campaign_id=campaign.pk, action=action, user=request.user)
+    if result.done and action in (running.START, running.RESUME):
+        campaigns_dispatch_request()  # the first dials now, not at beat's next tick
+    (messages.success if result.done else messages.warning)(request, result.message)
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+@require_safe
+def campaign_rows_csv(request, pk: int):
+    """Every row of the campaign as CSV, streamed (flat memory at 100,000 rows), formula-safe."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    response = StreamingHttpResponse(
+        progress.campaign_rows_csv(campaign=campaign), content_type="text/csv; charset=utf-8"
+    )
+    filename = progress.campaign_csv_filename(campaign=campaign)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
