@@ -56,6 +56,20 @@ def samples(db) -> Samples:
     from django.contrib.auth.models import Group
 
     group = Group.objects.get_or_create(name="Viewers")[0]
+    from voxdash.campaigns.models import Campaign
+
+    campaign = Campaign.objects.create(
+        name="Walk",
+        created_by_name="cal",
+        business_voice_number_id="num_walk",
+        ai_agent_id="agt_walk",
+        purpose="payment_reminder",
+        context_template="Hello {customer_name}",
+        window_start="09:00",
+        window_end="17:00",
+        window_days="mon,tue,wed,thu,fri",
+        time_zone="Africa/Lagos",
+    )
     return Samples(
         vox_id=call.vox_id,
         placed_key=placed.idempotency_key,
@@ -72,6 +86,7 @@ def samples(db) -> Samples:
         },
         content_type_id=ContentType.objects.get_for_model(Call).pk,
         user_pk=someone.pk,
+        campaign_pk=campaign.pk,
     )
 
 

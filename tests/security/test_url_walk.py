@@ -101,8 +101,12 @@ TABLE: dict[str, Rule] = {
     "directory:agents": PAGE,
     "stats:overview": PAGE,
     "dnc:list": PAGE,
+    "campaigns:list": PAGE,
+    "campaigns:detail": PAGE,
+    "campaigns:rows_csv": PAGE,
     # Placing calls: Callers (and superusers).
     "placements:new": CALLERS_ONLY,
+    "campaigns:new": CALLERS_ONLY,
     # Cancelling a scheduled call (the sample was placed at once: the answer says it cannot be).
     "placements:cancel": Rule(
         LOGIN, 403, Redirect("/calls/placed/"), 403, Redirect("/calls/placed/"), method="POST"

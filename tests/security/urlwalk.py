@@ -58,6 +58,7 @@ class Samples:
     objects: dict[str, object]  # "app_label.model" -> pk of an instance, for the admin's URLs
     content_type_id: int
     user_pk: int
+    campaign_pk: int = 0  # a draft campaign
 
     def value(self, pattern: Pattern, argument: str, converter: str) -> str:
         admin_model = re.match(r"admin/(\w+)/(\w+)/", pattern.route)
@@ -65,6 +66,8 @@ class Samples:
             return self.vox_id
         if argument == "key" and converter == "uuid":
             return str(self.placed_key)
+        if pattern.route.startswith("campaigns/") and argument == "pk":
+            return str(self.campaign_pk)
         if pattern.route.startswith("webhooks/") and argument == "pk":
             return str(self.webhook_event_pk)
         if argument == "object_id" and admin_model:
