@@ -317,3 +317,21 @@ def test_a_real_worker_sends_a_due_call(simulator_worker, vox_settings, simulato
         what="the due call to be sent",
     )
     assert posts_to_vox(simulator) == 1 and simulator.stats()["dialed"] == 1
+
+
+def test_the_list_names_campaign_attempts_and_a_filter_hides_them(caller_client, simulator, ids, caller):
+    place(caller_client, form_defaults(caller_client))
+    scheduled_record(user=caller, place_at=timezone.now() + timedelta(hours=1), **ids)
+    campaign = scheduled_record(user=caller, customer_phone="+2348031234569", **ids)
+    PlacedCall.objects.filter(pk=campaign.pk).update(origin="campaign", outcome="queued", origin_ref="3:12:2")
+    everything = caller_client.get(LIST)
+    shown = [r.origin_shown.text for r in everything.context["page"].object_list]
+    assert sorted(shown) == ["Campaign 3, row 12 (attempt 2)", "Place a call", "Scheduled call"]
+    assert "Campaign 3, row 12 (attempt 2)" in everything.content.decode()
+    by_hand = caller_client.get(LIST, {"origin": "by_hand"})
+    assert sorted(r.origin for r in by_hand.context["page"].object_list) == ["form", "scheduled"]
+    assert "Clear all filters" in by_hand.content.decode()
+    only = caller_client.get(LIST, {"origin": "campaign"}).context["page"].object_list
+    assert [r.origin_ref for r in only] == ["3:12:2"]
+    # A bad value is dropped, as on the call history: everything is shown.
+    assert len(caller_client.get(LIST, {"origin": "nonsense"}).context["page"].object_list) == 3
