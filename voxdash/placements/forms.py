@@ -76,7 +76,7 @@ class PlaceCallForm(forms.Form):
     # Not sent to Vox: when to send it (empty: now), and "call even though it is outside the
     # business hours" (asked on the review step only when the guard says so).
     place_at = forms.DateTimeField(
-        label="When",
+        label="Call at",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
