@@ -154,6 +154,7 @@ class Site:
             ("stats", "stats:overview", {}),
             ("webhook-log", "webhooks:log", {}),
             ("webhook-event", "webhooks:log_detail", {"pk": self.webhook_event_pk}),
+            ("do-not-call", "dnc:list", {}),
         ):
             try:
                 pages[name] = reverse(view, kwargs=kwargs)
