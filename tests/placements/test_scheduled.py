@@ -335,3 +335,20 @@ def test_the_list_names_campaign_attempts_and_a_filter_hides_them(caller_client,
     assert [r.origin_ref for r in only] == ["3:12:2"]
     # A bad value is dropped, as on the call history: everything is shown.
     assert len(caller_client.get(LIST, {"origin": "nonsense"}).context["page"].object_list) == 3
+
+
+def test_one_form_is_one_call_whether_sent_now_or_later(caller_client, simulator):
+    # Scheduled, then the same form (back button) without its time: still the scheduled call.
+    response, data = schedule(caller_client, in_two_hours())
+    now = place(caller_client, {**data, "place_at": ""})
+    assert now["Location"] == response["Location"]
+    assert "already scheduled" in caller_client.get(now["Location"]).content.decode()
+    assert posts_to_vox(simulator) == 0 and PlacedCall.objects.count() == 1
+    # Placed at once, then the same form with a time: not scheduled again (Vox keeps a key a day).
+    placed = form_defaults(caller_client)
+    first = place(caller_client, placed)
+    later = place(caller_client, {**placed, "place_at": local_input(in_two_hours())})
+    assert later["Location"] == first["Location"]
+    assert "was not scheduled again" in caller_client.get(later["Location"]).content.decode()
+    assert PlacedCall.objects.filter(idempotency_key=placed["idempotency_key"]).count() == 1
+    assert posts_to_vox(simulator) == 1

@@ -61,10 +61,17 @@ def scheduled_call_create(
 ) -> Attempt:
     """Schedule the call `payload` for `place_at`, after the guard: the record, or the refusal.
 
-    Pressing "Schedule" again with the same key answers with the call already scheduled.
+    Pressing "Schedule" again with the same key answers with the call already scheduled; a key
+    already sent at once (the form placed, then went back to add a time) is not scheduled again:
+    Vox keeps a key only for a day, so a later send could dial a second time.
     """
     existing = PlacedCall.objects.filter(idempotency_key=idempotency_key, origin=PlacedCall.Origin.SCHEDULED)
     if (found := existing.first()) is not None:
+        return Attempt(found, repeat=True)
+    sent = PlacedCall.objects.filter(idempotency_key=idempotency_key).exclude(
+        outcome=PlacedCall.Outcome.THROTTLED
+    )
+    if (found := sent.order_by("attempted_at", "id").first()) is not None:
         return Attempt(found, repeat=True)
     refusal = placement_guard(
         customer_phone=payload["customer_phone"],

@@ -89,6 +89,10 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID, window_confir
         customer_phone=payload["customer_phone"],
         window_confirmed=window_confirmed,
     )
+    # Scheduled with this key (the form went back and dropped its time): it goes when due, once.
+    waiting = PlacedCall.objects.filter(idempotency_key=idempotency_key, origin=PlacedCall.Origin.SCHEDULED)
+    if (scheduled := waiting.first()) is not None:
+        return Attempt(scheduled, repeat=True)
     settled = _settling_attempt(idempotency_key, record.payload_fingerprint)
     if settled is not None:
         return _answer_from(settled, record)

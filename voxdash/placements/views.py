@@ -115,6 +115,9 @@ def place_call(request):
     if record.origin == PlacedCall.Origin.SCHEDULED:
         _say_scheduled(request, record, repeat=attempt.repeat)
         return redirect("placements:detail", key=record.idempotency_key)
+    if attempt.repeat:  # placed at once before; the same form came back with a time
+        messages.info(request, "This call was already placed with this form, so it was not scheduled again.")
+        return redirect("placements:detail", key=record.idempotency_key)
     if record.reached_vox:
         if record.outcome == PlacedCall.Outcome.REPLAYED:
             messages.info(request, "This call was already placed; Vox did not dial it again.")
