@@ -422,3 +422,10 @@ def test_the_settings_name_the_number_and_agent_as_the_pickers_do(viewer_in, sim
     settings = viewer_in.get(url(campaign)).content.decode().split('id="campaign-settings"')[1]
     assert number["id"] not in settings and agent["id"] not in settings
     assert f"<dd>{agent['name']}" in settings and "+234" in settings
+
+
+def test_a_campaign_that_is_over_shows_no_dial_rate(viewer_in):
+    campaign = _running(state=Campaign.State.FINISHED)
+    placed_attempt(campaign, 2, 1)
+    body = viewer_in.get(url(campaign)).content.decode()
+    assert re.search(r'<dd id="campaign-rate">— <span', body)

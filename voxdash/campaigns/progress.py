@@ -181,7 +181,9 @@ class Progress:
 def campaign_progress(*, campaign: Campaign, now: datetime | None = None) -> Progress:
     now = now or timezone.now()
     counts = campaign_counts(campaign_ids=[campaign.pk])[campaign.pk]
-    rate = None if campaign.state == Campaign.State.DRAFT else campaign_dial_rate(campaign=campaign, now=now)
+    # Measured while it can dial; for a draft or a campaign that is over, "last 10 minutes" says nothing.
+    measured = campaign.state in (Campaign.State.RUNNING, Campaign.State.PAUSED)
+    rate = campaign_dial_rate(campaign=campaign, now=now) if measured else None
     return Progress(campaign=campaign, counts=counts, now=now, dial_rate=rate)
 
 
