@@ -2,6 +2,10 @@
 
 Needs no Redis, PostgreSQL or internet: SQLite and the filesystem broker live in ./var. Stops
 everything on Ctrl-C. Running it again reuses the database and resets the demo logins.
+
+At start it also puts a few numbers on the do-not-call list and runs a small campaign
+(DEMO_CAMPAIGN, from demo_campaign.csv) through the real worker until it finishes, so the
+campaign pages have something to show; the same file is there to upload for a new campaign.
 """
 
 import os
@@ -10,11 +14,21 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import time as datetime_time
 from pathlib import Path
 
 from vox_simulator import keys
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CAMPAIGN = Path(__file__).resolve().parent / "demo_campaign.csv"
+DEMO_CAMPAIGN = "Demo: November payment reminders"
+# On the demo's do-not-call list; the first is a row of demo_campaign.csv, which is skipped.
+DEMO_DO_NOT_CALL = (
+    ("+2348031230005", "Asked not to be called about invoices (demo)"),
+    ("+2348091234567", "Wrong number, reported by its owner (demo)"),
+    ("+233201234567", "Customer closed the account (demo)"),
+)
+CAMPAIGN_SECONDS = 120  # how long the start waits for the demo campaign to finish
 HOST = "127.0.0.1"
 WEB_PORT = int(os.environ.get("DEMO_PORT", "8000"))
 SIMULATOR_PORT = int(os.environ.get("DEMO_SIMULATOR_PORT", "8001"))
@@ -109,16 +123,26 @@ def main() -> None:
         # it would offer nothing. A failure here costs only that; beat syncs again anyway.
         subprocess.run([*manage, "vox_sync"], env=env, cwd=ROOT, capture_output=True, timeout=120)
         wait_for_port(WEB_PORT, processes["web"])
+        # After the web server is up: the campaign's outcomes come back as webhooks to it.
+        campaign_line = seed_in_process(python, env)
         print(
             "\n"
             "  voxdash is running:   http://{host}:{web}/\n"
             "  Vox simulator:        http://{host}:{sim}/  (test key, webhooks to the dashboard)\n"
             "  Logins (user / password):\n{logins}"
+            "  Campaigns:            http://{host}:{web}/campaigns/  {campaign}\n"
+            "    To run one yourself, sign in as caller, choose New campaign and upload\n"
+            "    {sample}\n"
+            "    (12 rows: the simulator answers by the last digit, 7 busy, 8 failed, 9 no answer;\n"
+            "    one number is on the do-not-call list, one is invalid, one is a duplicate).\n"
+            "  Do-not-call list:     http://{host}:{web}/dnc/\n"
             "  Press Ctrl-C to stop everything.\n".format(
                 host=HOST,
                 web=WEB_PORT,
                 sim=SIMULATOR_PORT,
                 logins="".join(f"    {line}\n" for line in logins.splitlines()),
+                campaign=campaign_line,
+                sample=SAMPLE_CAMPAIGN.relative_to(ROOT),
             ),
             flush=True,
         )
@@ -130,6 +154,25 @@ def main() -> None:
         print("\nStopping voxdash demo...", flush=True)
     finally:
         stop(processes)
+
+
+def seed_in_process(python: str, env: dict[str, str]) -> str:
+    """Run `seed` in a process of its own (Django set up there, not here); the line it printed."""
+    try:
+        seeded = subprocess.run(
+            [python, "-m", "vox_simulator.demo", "seed"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=CAMPAIGN_SECONDS + 60,
+        )
+    except subprocess.TimeoutExpired:
+        return "(the demo campaign was not ready in time; it may still be running)"
+    if seeded.returncode:
+        print(f"The demo campaign could not be made:\n{seeded.stderr[-2000:]}", flush=True)
+        return ""
+    return seeded.stdout.strip().splitlines()[-1] if seeded.stdout.strip() else ""
 
 
 def stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -147,5 +190,70 @@ def stop(processes: dict[str, subprocess.Popen]) -> None:
     print("Stopped.", flush=True)
 
 
+def seed() -> None:
+    """`python -m vox_simulator.demo seed` (run by main): the do-not-call entries and the finished
+    demo campaign, made through voxdash's own services and run by the demo's worker. Prints one
+    line saying what there is to see."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voxdash.settings")
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.files import File
+
+    from voxdash.campaigns import drafts, running
+    from voxdash.campaigns.models import Campaign
+    from voxdash.campaigns.queue import campaigns_dispatch_request
+    from voxdash.directory import selectors as directory
+    from voxdash.directory.do_not_call import dnc_add
+
+    caller = User.objects.get(username="caller")  # made by demo_users just before
+    for phone, reason in DEMO_DO_NOT_CALL:
+        dnc_add(phone=phone, reason=reason, user=caller)
+
+    campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
+    if campaign is None:
+        number = next(n for n in directory.voice_numbers().items if n.can_place_calls)
+        agent = next((a for a in directory.agents().items if a.is_default and a.is_active), None)
+        agent = agent or next(a for a in directory.agents().items if a.is_active)
+        fields = {
+            "name": DEMO_CAMPAIGN,
+            "business_voice_number_id": number.id,
+            "ai_agent_id": agent.id,
+            "purpose": "payment_reminder",
+            "context_template": "Remind {customer_name} that invoice {invoice} for NGN {amount} is due on {due}.",
+            "max_attempts": 1,
+            "retry_after_minutes": 60,
+            # Every day, all day (an end not after the start runs past midnight): whenever the demo starts.
+            "window_start": datetime_time(0, 0),
+            "window_end": datetime_time(0, 0),
+            "window_days": "mon,tue,wed,thu,fri,sat,sun",
+            "time_zone": "Africa/Lagos",
+            "max_in_flight": 5,
+        }
+        with open(SAMPLE_CAMPAIGN, "rb") as handle:
+            campaign = drafts.campaign_create(
+                user=caller,
+                fields=fields,
+                upload=File(handle, name=SAMPLE_CAMPAIGN.name),
+                filename=SAMPLE_CAMPAIGN.name,
+            )
+        running.campaign_act(campaign_id=campaign.pk, action=running.START, user=caller)
+        campaigns_dispatch_request()  # on commit: at once, outside a transaction
+    deadline = time.monotonic() + CAMPAIGN_SECONDS
+    while campaign.state != Campaign.State.FINISHED and time.monotonic() < deadline:
+        time.sleep(0.5)
+        campaign.refresh_from_db()
+    if campaign.state == Campaign.State.FINISHED:
+        print(f"(“{campaign.name}” has finished: see /campaigns/{campaign.pk}/)")
+    else:
+        print(
+            f"(“{campaign.name}” is {campaign.get_state_display().lower()}: watch it at /campaigns/{campaign.pk}/)"
+        )
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["seed"]:
+        seed()
+    else:
+        main()

@@ -36,7 +36,7 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
-def test_demo_starts_prints_logins_and_two_ctrl_c_stop_everything(tmp_path):
+def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop_everything(tmp_path):
     marker = f"VOXDASH_DEMO_TEST={uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(
@@ -73,6 +73,36 @@ def test_demo_starts_prints_logins_and_two_ctrl_c_stop_everything(tmp_path):
                 for t in ("directory_agent", "directory_voicenumber", "calls_call")
             ]
         assert all(counts), counts
+        # A finished campaign to look at, run by the demo's own worker through the simulator
+        # (outcomes by the phone's last digit), and the do-not-call entries it skipped one row for.
+        assert "demo_campaign.csv" in text and "/campaigns/" in text and "has finished" in text
+        with contextlib.closing(sqlite3.connect(tmp_path / "voxdash.sqlite3")) as db:
+            campaigns = db.execute("SELECT id, state FROM campaigns_campaign").fetchall()
+            assert [state for _, state in campaigns] == ["finished"], campaigns
+            rows = dict(
+                db.execute(
+                    "SELECT state, count(*) FROM campaigns_campaignrow WHERE campaign_id = ? GROUP BY state",
+                    (campaigns[0][0],),
+                ).fetchall()
+            )
+            placed = db.execute(
+                "SELECT count(*) FROM placements_placedcall WHERE origin = 'campaign'"
+            ).fetchone()
+            listed = db.execute(
+                "SELECT count(*) FROM placements_placedcall WHERE listed_call_id != ''"
+            ).fetchone()
+            do_not_call = db.execute("SELECT count(*) FROM directory_donotcallentry").fetchone()[0]
+        assert rows == {
+            "completed": 6,
+            "busy": 1,
+            "failed": 1,
+            "no_answer": 1,
+            "do_not_call": 1,
+            "invalid": 1,
+            "duplicate": 1,
+        }, rows
+        assert placed == (9,) and listed == (9,)  # each dialled row once, linked to its call
+        assert do_not_call >= 3
     finally:
         # Ctrl-C pressed again and again while it stops: none of it may abandon a child.
         for _ in range(40):
