@@ -80,16 +80,27 @@ def placement_mirrored_call(placed: PlacedCall) -> Call | None:
     return call
 
 
-def placements_link() -> int:
+def placements_link(call_ids: Iterable[str] | None = None) -> int:
     """Link recent placed calls to the calls the mirror now has; return how many were linked.
 
-    Runs when the mirror gains calls (`calls_mirrored`), so "placed by", agent and number filters
-    and the stats know every placed call, not just those whose page someone opened.
+    Runs when the mirror gains or changes calls (`calls_mirrored`, with their ids), so "placed by",
+    agent and number filters and the stats know every placed call, not just those whose page
+    someone opened. Given `call_ids`, only the placements those calls can be (the rule's
+    candidates: the same id, or the same phone) are tried: a campaign keeps hundreds of placements
+    unlinked at once, and trying them all for every webhook cost seconds each.
     """
     since = timezone.now() - LINK_WINDOW
     unlinked = PlacedCall.objects.filter(
         listed_call_id="", attempted_at__gte=since, outcome__in=ACCEPTED_OUTCOMES
     ).order_by("attempted_at", "id")
+    if call_ids is not None:
+        call_ids = list(call_ids)
+        phones = set(
+            Call.objects.filter(vox_id__in=call_ids)
+            .exclude(customer_phone="")
+            .values_list("customer_phone", flat=True)
+        )
+        unlinked = unlinked.filter(Q(vox_placement_id__in=call_ids) | Q(customer_phone__in=phones))
     linked, seen_keys = 0, set()
     for placed in unlinked:
         if placed.idempotency_key in seen_keys:

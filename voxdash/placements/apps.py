@@ -13,9 +13,10 @@ class PlacementsConfig(AppConfig):
 
 
 def _link_new_calls(sender, created, updated, **kwargs):
-    # Only a call new to the mirror can be the one a placement became.
-    if created:
+    # A placement becomes a call new to the mirror, or one whose phone the mirror has only just
+    # learnt (created from a webhook, listed later): only these calls' placements can link now.
+    if created or updated:
         # Imported here, not at the top: apps.py loads before the models this module imports.
         from voxdash.mirror.placements import placements_link
 
-        placements_link()
+        placements_link([*created, *updated])
