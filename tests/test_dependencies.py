@@ -60,7 +60,7 @@ MAY_IMPORT = {
     "lib": {"vox"},
     "accounts": {"lib", "vox"},
     "mirror": {"calls", "directory", "placements", "vox", "lib"},  # their models only (below)
-    "directory": {"mirror", "lib", "vox"},
+    "directory": {"accounts", "mirror", "lib", "vox"},
     "placements": {"accounts", "directory", "mirror", "lib", "vox"},
     "campaigns": {"accounts", "calls", "directory", "placements", "mirror", "lib", "vox"},
     "webhooks": {"accounts", "mirror", "sweep", "lib", "vox"},

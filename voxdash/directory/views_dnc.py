@@ -1,8 +1,7 @@
 """/dnc/: the do-not-call list. Everyone signed in sees it; Callers add, import and remove.
 
 Changing the list is allowed to whoever may place calls (`placements.place_call`, held by
-Callers): the people who dial are the ones who hear "please don't call me again". The directory
-app may not import accounts (tests/test_dependencies.py), so the permission is named here.
+Callers): the people who dial are the ones who hear "please don't call me again".
 """
 
 from functools import wraps
@@ -17,19 +16,19 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST, require_safe
 
+from voxdash.accounts.roles import can_place_calls
 from voxdash.lib.formatting import phone_display
 from voxdash.lib.paging import pager
 
 from . import do_not_call as dnc
 from .forms_dnc import DncAddForm, DncImportForm, DncRemoveForm, DncSearchForm
 
-PLACE_CALL = "placements.place_call"
 PAGE_SIZE = 50
 IMPORT_ROWS_SHOWN = 200  # of each kind; the counts are always whole
 
 
 def may_change_list(user) -> bool:
-    return user.has_perm(PLACE_CALL)
+    return can_place_calls(user)
 
 
 def list_managers_only(view):
