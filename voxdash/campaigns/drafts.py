@@ -20,9 +20,10 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Concat, Now
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from voxdash.directory.models import DoNotCallEntry
 from voxdash.lib.formatting import phone_e164
@@ -127,16 +128,15 @@ def campaign_create(*, user, fields: dict, upload, filename: str) -> Campaign:
             file_name=filename[-255:],
             columns=sheet.columns,
         )
+        writer = _RowWriter(campaign)
         count = 0
-        batch: list[CampaignRow] = []
+        batch: list[tuple] = []
         for row in sheet.rows():
-            batch.append(_row_build(campaign, sheet, row))
+            batch.append(_row_judge(campaign, sheet, row))
             if len(batch) == BATCH:
-                CampaignRow.objects.bulk_create(batch)
-                count += len(batch)
+                count += writer.write(batch)
                 batch = []
-        CampaignRow.objects.bulk_create(batch)
-        count += len(batch)
+        count += writer.write(batch)
         if not count:
             raise CampaignFileError("The file has a header but no rows below it: there is no one to call.")
         _do_not_call_mark(campaign)
@@ -164,8 +164,9 @@ def _columns_check(template: str, sheet: Sheet) -> None:
         raise CampaignFileError(f"The context names {named}, {which} of this file. Its columns: {found}.")
 
 
-def _row_build(campaign: Campaign, sheet: Sheet, row: SheetRow) -> CampaignRow:
-    """One row judged on its own: INVALID with every reason that applies, else PENDING."""
+def _row_judge(campaign: Campaign, sheet: Sheet, row: SheetRow) -> tuple:
+    """One row judged on its own, as _RowWriter's JUDGED values: INVALID with every reason that
+    applies, else PENDING."""
     written = row.cells[sheet.phone_column]
     context, missing = context_render(campaign.context_template, row.cells)
     problems = []
@@ -181,16 +182,58 @@ def _row_build(campaign: Campaign, sheet: Sheet, row: SheetRow) -> CampaignRow:
         problems.append(problem)
     if len(context) > CONTEXT_MAX:
         problems.append(f"the context is {len(context):,} characters; the limit is {CONTEXT_MAX:,}")
-    return CampaignRow(
-        campaign=campaign,
-        number=row.number,
-        customer_phone=phone or written[:64],
-        customer_name=row.cells[sheet.name_column][:NAME_MAX] if sheet.name_column else "",
-        cells=row.cells,
-        context=context,
-        state=CampaignRow.State.INVALID if problems else CampaignRow.State.PENDING,
-        reason=_clip("; ".join(problems), 255),
+    return (
+        row.number,
+        phone or written[:64],
+        row.cells[sheet.name_column][:NAME_MAX] if sheet.name_column else "",
+        row.cells,
+        context,
+        CampaignRow.State.INVALID if problems else CampaignRow.State.PENDING,
+        _clip("; ".join(problems), 255),
     )
+
+
+class _RowWriter:
+    """Writes a campaign's rows a batch at a time: COPY on PostgreSQL, executemany on SQLite.
+
+    Not bulk_create: building a model instance and its SQL per row took two thirds of a
+    100,000-row file's time (and psycopg's client-side binding makes long multi-row INSERTs
+    slower still). The columns are still the model's: those not judged per row get their field's
+    default (updated_at: now), prepared by the field for this database.
+    """
+
+    JUDGED = ("number", "customer_phone", "customer_name", "cells", "context", "state", "reason")
+
+    def __init__(self, campaign: Campaign):
+        meta = CampaignRow._meta
+        judged = [meta.get_field(name) for name in self.JUDGED]
+        rest = [
+            f for f in meta.concrete_fields if not f.primary_key and f not in judged and f.name != "campaign"
+        ]
+        now = timezone.now()
+        self._rest = tuple(
+            f.get_db_prep_save(now if getattr(f, "auto_now", False) else f.get_default(), connection)
+            for f in rest
+        )
+        self._campaign_id = campaign.pk
+        self._cells = meta.get_field("cells")
+        columns = [meta.get_field("campaign"), *judged, *rest]
+        names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+        table = connection.ops.quote_name(meta.db_table)
+        self._copy = f"COPY {table} ({names}) FROM STDIN"
+        self._insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+
+    def write(self, rows: list[tuple]) -> int:
+        prep = self._cells.get_db_prep_save
+        values = [(self._campaign_id, *r[:3], prep(r[3], connection), *r[4:], *self._rest) for r in rows]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(self._copy) as copy:
+                    for value in values:
+                        copy.write_row(value)
+            else:
+                cursor.executemany(self._insert, values)
+        return len(rows)
 
 
 def _clip(text: str, length: int) -> str:
@@ -207,20 +250,24 @@ def _do_not_call_mark(campaign: Campaign) -> None:
 
 def _duplicates_mark(campaign: Campaign) -> None:
     """A number already on an earlier usable row: that earlier row is dialled, this one skipped
-    and names it. One statement; the earliest usable row is never itself marked, so the result is
-    the same whether the database reads the table before the statement (PostgreSQL) or as it goes."""
-    earlier = CampaignRow.objects.filter(
-        campaign=OuterRef("campaign"),
-        customer_phone=OuterRef("customer_phone"),
-        state=CampaignRow.State.PENDING,
-        number__lt=OuterRef("number"),
-    )
-    first = Subquery(earlier.order_by("number").values("number")[:1])
-    campaign.rows.filter(state=CampaignRow.State.PENDING).filter(Exists(earlier)).update(
-        state=CampaignRow.State.DUPLICATE,
-        reason=Concat(Value(SAME_NUMBER), Cast(first, output_field=CharField())),
-        updated_at=Now(),
-    )
+    and names it. One statement that sorts the campaign's usable rows by number once (a window
+    over each phone), rather than a correlated look-up per row, which SQLite's planner answers by
+    scanning every earlier row: 14 s for 10,000 rows. UPDATE … FROM: PostgreSQL, SQLite >= 3.33
+    (Django needs 3.37)."""
+    table = connection.ops.quote_name(CampaignRow._meta.db_table)
+    pending = CampaignRow.State.PENDING
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET state = %s, reason = %s || CAST(d.first_number AS TEXT), updated_at = %s
+            FROM (
+                SELECT id, number, MIN(number) OVER (PARTITION BY customer_phone) AS first_number
+                FROM {table} WHERE campaign_id = %s AND state = %s
+            ) AS d
+            WHERE {table}.id = d.id AND d.number > d.first_number
+            """,
+            [CampaignRow.State.DUPLICATE, SAME_NUMBER, timezone.now(), campaign.pk, pending],
+        )
 
 
 def campaign_preview(*, campaign: Campaign) -> Preview:
