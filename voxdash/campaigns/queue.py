@@ -10,6 +10,7 @@ import logging
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 
 from voxdash.placements.models import PlacedCall
 
@@ -33,11 +34,8 @@ def campaigns_dispatch_for_calls(call_ids: list[str]) -> bool:
     """Queue a run if any of these mirrored calls is a campaign attempt; whether it was queued."""
     if not call_ids:
         return False
-    attempts = PlacedCall.objects.filter(origin=PlacedCall.Origin.CAMPAIGN)
-    if (
-        not attempts.filter(listed_call_id__in=call_ids).exists()
-        and not attempts.filter(vox_placement_id__in=call_ids).exists()
-    ):
+    ours = Q(listed_call_id__in=call_ids) | Q(vox_placement_id__in=call_ids)
+    if not PlacedCall.objects.filter(ours, origin=PlacedCall.Origin.CAMPAIGN).exists():
         return False
     if not cache.add(_DEBOUNCE_KEY, 1, timeout=OUTCOME_DEBOUNCE_SECONDS):
         return False  # one was queued a moment ago; it (or beat) collects this outcome too

@@ -39,12 +39,14 @@ refused. `no_answer` and `busy` are the customer's doing, not a sign that someth
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -69,6 +71,8 @@ START, PAUSE, RESUME, CANCEL = "start", "pause", "resume", "cancel"
 # Rows claimed in one transaction: keeps the campaign's lock short and each lease honest (a
 # claimed row waits for the ones before it to be sent).
 CLAIM_BATCH = 50
+# Rows of a batch sent at once (threads, each with its own database connection): _send_batch.
+SENDERS = 8
 # After an error that left the outcome unknown, the row is sent again (same key) this much later.
 RESEND_PAUSE = timedelta(seconds=15)
 # The circuit breaker's window: more than half of this many latest outcomes failed.
@@ -216,15 +220,17 @@ def campaigns_dispatch(*, now: datetime | None = None, time_budget: float = 30.0
     send and `time_budget` seconds left; return the attempts Vox accepted in this run.
 
     `now` (tests): the clock for every decision (windows, retries, leases, timeouts).
-    Work that is due later (a retry, a window that opens tonight) is beat's next run's.
+    Work that is due later (a retry, a window that opens tonight) is beat's next run's; a slot
+    that frees is the next outcome's (each queues a run, queue.py).
     """
+    clock = (lambda: now) if now is not None else timezone.now
     began = time.monotonic()
     accepted = 0
     while True:
-        at = now or timezone.now()
+        at = clock()
         outcomes_collect(now=at)
         campaigns_finish(now=at)
-        claimed, sent, stop = _dispatch_round(now=at)
+        claimed, sent, stop = _dispatch_round(clock=clock)
         accepted += sent
         if stop or not claimed or time.monotonic() - began >= time_budget:
             return accepted
@@ -235,28 +241,68 @@ class _Claim:
     row: CampaignRow
     lease_until: datetime
     recovering: bool  # a DIALING row sent again after its lease ran out (same attempt, same key)
+    records: list[PlacedCall] = field(default_factory=list)  # its attempt's, oldest first
 
 
-# What one row's send leads to, for the rest of the round.
+# What one row's send leads to, for the rest of the round (a higher rank wins).
 _NEXT, _STOP_CAMPAIGN, _STOP_RUN = "next", "stop_campaign", "stop_run"
+_RANK = {_NEXT: 0, _STOP_CAMPAIGN: 1, _STOP_RUN: 2}
 
 
-def _dispatch_round(*, now: datetime) -> tuple[int, int, bool]:
+def _dispatch_round(*, clock) -> tuple[int, int, bool]:
     """One batch per running campaign: (rows claimed, attempts accepted, whether to stop the run)."""
     claimed = accepted = 0
     for campaign_id in Campaign.objects.filter(state=State.RUNNING).values_list("id", flat=True):
-        claims = _claim(campaign_id=campaign_id, now=now)
+        claims = _claim(campaign_id=campaign_id, now=clock())
         claimed += len(claims)
-        for index, claim in enumerate(claims):
-            verdict, sent = _attempt(campaign_id=campaign_id, claim=claim, now=now)
-            accepted += sent
-            if verdict != _NEXT:
-                for rest in claims[index + 1 :]:
-                    _release(rest, now=now)
-                if verdict == _STOP_RUN:
-                    return claimed, accepted, True
-                break
+        verdict, sent = _send_batch(campaign_id=campaign_id, claims=claims, clock=clock)
+        accepted += sent
+        if verdict == _STOP_RUN:
+            return claimed, accepted, True
     return claimed, accepted, False
+
+
+def _send_batch(*, campaign_id: int, claims: list[_Claim], clock) -> tuple[str, int]:
+    """Send a campaign's claimed rows, SENDERS at a time; stop at the first row whose outcome
+    says so, giving back the rows not sent yet. (the verdict, attempts accepted)
+
+    Several at once because a send is mostly waiting (for Vox, for the database's commits): one
+    at a time, a worker would dial ~20 rows a second. Each sender thread has its own database
+    connection, which sees only committed rows: inside a transaction (a caller's atomic block,
+    a test's) the claims are not committed yet, so the rows are sent from this thread.
+    """
+    pending = deque(claims)
+    lock = threading.Lock()
+    outcome = {"verdict": _NEXT, "accepted": 0}
+
+    def send_some(own_connection: bool) -> None:
+        try:
+            while True:
+                with lock:
+                    if outcome["verdict"] != _NEXT or not pending:
+                        return
+                    claim = pending.popleft()
+                verdict, sent = _attempt(campaign_id=campaign_id, claim=claim, clock=clock)
+                with lock:
+                    outcome["accepted"] += sent
+                    if _RANK[verdict] > _RANK[outcome["verdict"]]:
+                        outcome["verdict"] = verdict
+        finally:
+            if own_connection:
+                connections.close_all()  # this thread's only
+
+    senders = min(SENDERS, len(claims))
+    if senders <= 1 or connection.in_atomic_block:
+        send_some(own_connection=False)
+    else:
+        threads = [threading.Thread(target=send_some, args=(True,), daemon=True) for _ in range(senders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for claim in pending:
+        _release(claim, now=clock())
+    return outcome["verdict"], outcome["accepted"]
 
 
 def _claim(*, campaign_id: int, now: datetime) -> list[_Claim]:
@@ -296,6 +342,11 @@ def _claim(*, campaign_id: int, now: datetime) -> list[_Claim]:
     for claim in claims:
         claim.row.campaign = campaign  # for its key, without a query per row
         claim.row.next_attempt_at = lease_until
+    # The attempts' records so far (a killed worker's, one given back): one query for the batch.
+    # Nobody else adds one while the rows are claimed.
+    by_key = {claim.row.key(): claim for claim in claims}
+    for record in PlacedCall.objects.filter(idempotency_key__in=list(by_key)).order_by("attempted_at", "id"):
+        by_key[record.idempotency_key].records.append(record)
     return sorted(claims, key=lambda c: c.row.number)
 
 
@@ -307,24 +358,24 @@ def _mine(claim: _Claim):
     )
 
 
-def _attempt(*, campaign_id: int, claim: _Claim, now: datetime) -> tuple[str, int]:
+def _attempt(*, campaign_id: int, claim: _Claim, clock) -> tuple[str, int]:
     """Send one claimed row's attempt: (what the round does next, 1 if Vox accepted it)."""
     row = claim.row
+    campaign = row.campaign
+    now = clock()
     # Read again before each send: a cancel or a pause stops new dials at once.
-    campaign = Campaign.objects.get(pk=campaign_id)
-    row.campaign = campaign
-    if campaign.state != State.RUNNING:
+    if Campaign.objects.filter(pk=campaign_id).values_list("state", flat=True).first() != State.RUNNING:
         _release(claim, now=now)
         return _STOP_CAMPAIGN, 0
-    # Renew the lease for this send (the batch's earlier sends may have waited for the budget);
-    # if another run took the row over meanwhile, it is that run's now.
-    lease_until = now + dial_lease()
-    if not _mine(claim).update(next_attempt_at=lease_until):
-        return _NEXT, 0
-    claim.lease_until = row.next_attempt_at = lease_until
+    lease = dial_lease()
+    if claim.lease_until - now < lease / 2:
+        # Half the lease is gone (the batch's earlier sends waited for the budget): renew it for
+        # this send; if another run has taken the row over meanwhile, it is that run's now.
+        if not _mine(claim).update(next_attempt_at=now + lease):
+            return _NEXT, 0
+        claim.lease_until = row.next_attempt_at = now + lease
 
-    key = row.key()
-    records = list(PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id"))
+    key, records = row.key(), claim.records
     if any(r.reached_vox for r in records):
         # Accepted before (the worker died before it could say so): nothing to send.
         _in_flight(claim)
@@ -344,7 +395,7 @@ def _attempt(*, campaign_id: int, claim: _Claim, now: datetime) -> tuple[str, in
     if attempt.error is None:
         _in_flight(claim)
         return _NEXT, 1
-    return _after_error(campaign=campaign, claim=claim, error=attempt.error, now=now), 0
+    return _after_error(campaign=campaign, claim=claim, error=attempt.error, now=clock()), 0
 
 
 def _payload(campaign: Campaign, row: CampaignRow) -> dict:
@@ -493,6 +544,7 @@ def outcomes_collect(*, now: datetime) -> int:
     linked = Call.objects.in_bulk(
         [r.listed_call_id for r in placed.values() if r.listed_call_id], field_name="vox_id"
     )
+    findable = _findable(r for r in placed.values() if not r.listed_call_id)
     timeout = outcome_timeout()
     changed, touched = 0, set()
     for key, row in by_key.items():
@@ -501,12 +553,10 @@ def outcomes_collect(*, now: datetime) -> int:
             changed += _dialing_check(row, record, now=now, timeout=timeout)
             continue
         call = None
-        if record is not None:
-            call = (
-                linked.get(record.listed_call_id)
-                if record.listed_call_id
-                else placement_mirrored_call(record)
-            )
+        if record is not None and record.listed_call_id:
+            call = linked.get(record.listed_call_id)
+        elif record is not None and record.pk in findable:
+            call = placement_mirrored_call(record)  # the mirror's rule links it
         if call is not None and statuses.is_terminal(call.status):
             if _outcome_apply(row, call, now=now):
                 changed += 1
@@ -517,6 +567,27 @@ def outcomes_collect(*, now: datetime) -> int:
         if campaign.state == State.RUNNING:
             _failures_trip(campaign=campaign)
     return changed
+
+
+def _findable(records) -> set[int]:
+    """Of these unlinked placements, those the mirror holds a candidate call for (its id, or its
+    phone since it was placed): the matching rule itself runs only for them, not for every
+    placement still waiting for its call on every run."""
+    records = list(records)
+    if not records:
+        return set()
+    since = min((r.vox_created_at for r in records if r.vox_created_at), default=None)
+    near = Q(vox_id__in=[r.vox_placement_id for r in records])
+    if since is not None:
+        near |= Q(
+            customer_phone__in=[r.customer_phone for r in records],
+            created_at__gte=since - timedelta(seconds=1),
+        )
+    ids, phones = set(), set()
+    for vox_id, phone in Call.objects.filter(near).values_list("vox_id", "customer_phone"):
+        ids.add(vox_id)
+        phones.add(phone)
+    return {r.pk for r in records if r.vox_placement_id in ids or r.customer_phone in phones}
 
 
 def _dialing_check(row: CampaignRow, record: PlacedCall | None, *, now: datetime, timeout: timedelta) -> int:
