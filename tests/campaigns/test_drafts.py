@@ -1,5 +1,6 @@
 """Creating a draft campaign from its file, and its preview (campaigns.drafts)."""
 
+import tracemalloc
 from datetime import time
 
 import pytest
@@ -233,6 +234,20 @@ def test_thousands_of_rows_are_written_in_batches_and_duplicates_found_across_th
         (1002, "same number as row 12"),
         (1003, "same number as row 1001"),
     ]
+
+
+def test_memory_stays_flat_from_1200_to_8000_rows(caller):
+    def peak(rows: int) -> int:
+        content = files.excel_csv(list(files.generated_rows(rows)))
+        tracemalloc.start()
+        try:
+            create(caller, content)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(1200), peak(8000)
+    assert large < small * 1.5, f"{small:,} bytes at peak for 1,200 rows, {large:,} for 8,000"
 
 
 def test_two_campaigns_from_one_file_do_not_see_each_others_rows_as_duplicates(caller):

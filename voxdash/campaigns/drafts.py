@@ -117,40 +117,45 @@ def context_render(template: str, cells: dict[str, str]) -> tuple[str, list[str]
 def campaign_create(*, user, fields: dict, upload, filename: str) -> Campaign:
     """A draft campaign, its rows and its CREATED event, from the form's `fields` (Campaign field
     values) and the uploaded file. CampaignFileError, and nothing created, when the file cannot
-    be used."""
-    sheet = sheet_open(upload, filename=filename)
-    _columns_check(fields["context_template"], sheet)
-    with transaction.atomic():
-        campaign = Campaign.objects.create(
-            **fields,
-            created_by=user,
-            created_by_name=user.get_username(),
-            file_name=filename[-255:],
-            columns=sheet.columns,
-        )
-        writer = _RowWriter(campaign)
-        count = 0
-        batch: list[tuple] = []
-        for row in sheet.rows():
-            batch.append(_row_judge(campaign, sheet, row))
-            if len(batch) == BATCH:
-                count += writer.write(batch)
-                batch = []
-        count += writer.write(batch)
-        if not count:
-            raise CampaignFileError("The file has a header but no rows below it: there is no one to call.")
-        _do_not_call_mark(campaign)
-        _duplicates_mark(campaign)
-        campaign.rows_read = count
-        campaign.save(update_fields=["rows_read"])
-        CampaignEvent.objects.create(
-            campaign=campaign,
-            action=CampaignEvent.Action.CREATED,
-            user=user,
-            username=user.get_username(),
-            note=f"From {filename}: {count:,} rows",
-        )
+    be used (found out before anything is written, or part-way: it is all one transaction)."""
+    with sheet_open(upload, filename=filename) as sheet:
+        _columns_check(fields["context_template"], sheet)
+        with transaction.atomic():
+            campaign = Campaign.objects.create(
+                **fields,
+                created_by=user,
+                created_by_name=user.get_username(),
+                file_name=filename[-255:],
+                columns=sheet.columns,
+            )
+            campaign.rows_read = _rows_write(campaign, sheet)
+            campaign.save(update_fields=["rows_read"])
+            _do_not_call_mark(campaign)
+            _duplicates_mark(campaign)
+            CampaignEvent.objects.create(
+                campaign=campaign,
+                action=CampaignEvent.Action.CREATED,
+                user=user,
+                username=user.get_username(),
+                note=f"From {filename}: {campaign.rows_read:,} rows",
+            )
     return campaign
+
+
+def _rows_write(campaign: Campaign, sheet: Sheet) -> int:
+    """Every data row of the sheet, judged and written a batch at a time; how many."""
+    writer = _RowWriter(campaign)
+    count = 0
+    batch: list[tuple] = []
+    for row in sheet.rows():
+        batch.append(_row_judge(campaign, sheet, row))
+        if len(batch) == BATCH:
+            count += writer.write(batch)
+            batch = []
+    count += writer.write(batch)
+    if not count:
+        raise CampaignFileError("The file has a header but no rows below it: there is no one to call.")
+    return count
 
 
 def _columns_check(template: str, sheet: Sheet) -> None:

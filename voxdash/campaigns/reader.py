@@ -159,6 +159,15 @@ class Sheet:
                 )
             yield row
 
+    def close(self) -> None:
+        """Let go of what reading holds (a workbook's zip archive); the upload stays open."""
+
+    def __enter__(self) -> Sheet:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _data_rows(self) -> Iterator[SheetRow]:
         raise NotImplementedError
 
