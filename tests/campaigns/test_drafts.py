@@ -7,8 +7,8 @@ import pytest
 
 from voxdash.campaigns.drafts import campaign_create, campaign_preview, context_render, template_columns
 from voxdash.campaigns.models import Campaign, CampaignEvent, CampaignRow
-from voxdash.campaigns.reader import CampaignFileError
 from voxdash.directory.models import DoNotCallEntry
+from voxdash.lib.sheets import SheetError
 from voxdash.placements.models import PlacedCall
 
 from . import files
@@ -188,7 +188,7 @@ def test_an_xlsx_list_with_numbers_stored_as_numbers(caller):
 
 
 def test_a_template_naming_a_column_the_file_lacks_creates_nothing(caller):
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         create(caller, files.excel_csv(files.ROWS), context_template="Pay {invoice} by {due_date} {Due_Date}")
     assert caught.value.message == (
         "The context names {due_date}, which is not a column of this file. "
@@ -206,17 +206,17 @@ def test_a_template_naming_a_column_the_file_lacks_creates_nothing(caller):
     ],
 )
 def test_a_file_problem_creates_nothing(caller, content, expected):
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         create(caller, content)
     assert expected in caught.value.message
     assert not Campaign.objects.exists() and not CampaignEvent.objects.exists()
 
 
 def test_a_file_found_too_long_after_rows_were_written_leaves_nothing_behind(caller, monkeypatch):
-    monkeypatch.setattr("voxdash.campaigns.reader.MAX_ROWS", 5)
+    monkeypatch.setattr("voxdash.lib.sheets.MAX_ROWS", 5)
     monkeypatch.setattr("voxdash.campaigns.drafts.BATCH", 2)  # rows are written before the 6th is read
     content = files.google_sheets_csv(list(files.generated_rows(6)))
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         create(caller, content)
     assert "more than 5 rows" in caught.value.message
     assert not Campaign.objects.exists() and not CampaignRow.objects.exists()

@@ -8,8 +8,8 @@ from django.utils.datastructures import MultiValueDict
 
 from voxdash.campaigns.drafts import campaign_create, campaign_preview
 from voxdash.campaigns.forms import CampaignForm
-from voxdash.campaigns.reader import MAX_FILE_BYTES
 from voxdash.directory import selectors as directory
+from voxdash.lib.sheets import MAX_FILE_BYTES
 
 from . import files
 

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from voxdash.campaigns.reader import MAX_FILE_BYTES, MAX_ROWS, CampaignFileError, sheet_open
+from voxdash.lib.sheets import MAX_FILE_BYTES, MAX_ROWS, SheetError, sheet_open
 
 from . import files
 from .files import HEADER, ROWS
@@ -16,7 +16,7 @@ def read(content: bytes, name: str = "customers.csv"):
 
 
 def refusal(content: bytes, name: str = "customers.csv") -> str:
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         sheet = sheet_open(files.upload(content, name), filename=name)
         list(sheet.rows())
     return caught.value.message
@@ -176,10 +176,10 @@ class _Unreadable(io.BytesIO):
 
 
 def test_a_file_over_10_mb_is_refused_before_a_byte_is_read():
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         sheet_open(_Unreadable(MAX_FILE_BYTES + 1), filename="customers.csv")
     assert caught.value.message == "The file is 10.1 MB; the limit is 10 MB."
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         sheet_open(_Unreadable(12_900_000), filename="customers.xlsx")
     assert caught.value.message == "The file is 12.4 MB; the limit is 10 MB."
 
@@ -216,7 +216,7 @@ def test_a_file_just_under_10_mb_with_100000_rows_is_read_from_its_temporary_fil
 
 def test_a_file_just_over_10_mb_is_refused():
     content = _sized_csv(1000, MAX_FILE_BYTES + 1)
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         sheet_open(files.temporary_upload(content), filename="customers.csv")
     assert "the limit is 10 MB" in caught.value.message
 
@@ -227,7 +227,7 @@ def test_more_than_100000_rows_is_refused_naming_the_limit():
     rows = sheet.rows()
     for _ in range(MAX_ROWS):
         next(rows)
-    with pytest.raises(CampaignFileError) as caught:
+    with pytest.raises(SheetError) as caught:
         next(rows)
     assert "more than 100,000 rows; the limit is 100,000" in caught.value.message
 
@@ -266,7 +266,7 @@ def test_xlsx_without_a_phone_column_names_its_columns():
 
 
 def test_xlsx_over_the_row_limit_is_refused(monkeypatch):
-    monkeypatch.setattr("voxdash.campaigns.reader.MAX_ROWS", 3)
+    monkeypatch.setattr("voxdash.lib.sheets.MAX_ROWS", 3)
     content = files.xlsx([[f"0803000000{i}"] for i in range(4)], header=["phone"])
     assert "more than 3 rows; the limit is 3" in refusal(content, "customers.xlsx")
 

@@ -1,5 +1,7 @@
 """The do-not-call list at /dnc/: add, remove, search, import; who may change it."""
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -141,12 +143,11 @@ def test_import_of_a_comma_file_with_customer_phone(caller_client):
     [
         (
             "name,mobile\nAda,+2348012345678\n",
-            "needs a column named phone or customer_phone; its columns are: “name”, “mobile”",
+            "The file has no phone column: name one column customer_phone or phone. Its header has “name”, “mobile”.",
         ),
         ("", "The submitted file is empty"),
-        ("\n\n", "needs a column named phone or customer_phone; its columns are: none"),
-        ("phone\n+2348012345678\n".encode("utf-16"), "not UTF-8"),
-        (b"PK\x03\x04\x00\x00binary", "This is not a CSV file"),
+        ("\n\n", "The file has no header row"),
+        (b"PK\x03\x04\x00\x00binary", "an Excel workbook or another zip file, not a CSV"),
     ],
 )
 def test_an_unreadable_file_changes_nothing_and_says_why(caller_client, content, message):
@@ -159,13 +160,32 @@ def test_an_unreadable_file_changes_nothing_and_says_why(caller_client, content,
 
 
 def test_an_oversized_file_is_refused_with_the_limit(caller_client, monkeypatch):
-    from voxdash.directory import do_not_call
-
-    monkeypatch.setattr(do_not_call, "IMPORT_MAX_BYTES", 1024)
+    monkeypatch.setattr("voxdash.lib.sheets.MAX_FILE_BYTES", 1024)
     upload = csv_file("phone\n" + "+2348012345678\n" * 100)
     response = caller_client.post(IMPORT, {"file": upload})
-    assert "larger than" in response.content.decode()
+    assert "The file is 0.1 MB; the limit is 0 MB." in response.content.decode()
     assert not DoNotCallEntry.objects.exists()
+
+
+def test_import_reads_what_campaign_lists_are_read_from_utf16_text_and_a_workbook(caller_client):
+    """The list is read by the campaigns' reader: Excel's "Unicode Text" and an .xlsx work too."""
+    from openpyxl import Workbook
+
+    utf16 = SimpleUploadedFile("list.csv", "phone\tReason\n+2348012345678\tasked\n".encode("utf-16"))
+    response = caller_client.post(IMPORT, {"file": utf16})
+    assert [row.phone for row in response.context["import_result"].added] == ["+2348012345678"]
+    workbook = Workbook()
+    workbook.active.append(["Phone", "reason"])
+    workbook.active.append([8039876543, "complaint"])  # a national number Excel stored as a number
+    data = io.BytesIO()
+    workbook.save(data)
+    xlsx = SimpleUploadedFile("list.xlsx", data.getvalue())
+    response = caller_client.post(IMPORT, {"file": xlsx})
+    assert [row.phone for row in response.context["import_result"].added] == ["+2348039876543"]
+    assert dict(DoNotCallEntry.objects.values_list("phone", "reason")) == {
+        "+2348012345678": "asked",
+        "+2348039876543": "complaint",
+    }
 
 
 def test_viewers_see_the_list_but_no_forms_and_may_change_nothing(client, viewer, caller, vox_settings):

@@ -1,7 +1,7 @@
 """A campaign before it starts: created from the form and its file, and the preview of what it
 would dial.
 
-`campaign_create` reads the file once, as it streams (`reader.py`), and writes one `CampaignRow`
+`campaign_create` reads the file once, as it streams (`voxdash.lib.sheets`), and writes one `CampaignRow`
 per data row in batches, each already judged on its own: a valid phone number (national numbers
 read as `VOX_DEFAULT_REGION`'s), a value for every column the context names, a context within the
 API's limit. What needs the other rows or the do-not-call list is then settled in SQL, a statement
@@ -27,10 +27,10 @@ from django.utils import timezone
 
 from voxdash.directory.models import DoNotCallEntry
 from voxdash.lib.formatting import phone_e164
+from voxdash.lib.sheets import Sheet, SheetError, SheetRow, sheet_open
 from voxdash.placements.forms import CONTEXT_MAX, NAME_MAX
 
 from .models import SKIPPED_ROW_STATES, Campaign, CampaignEvent, CampaignRow
-from .reader import CampaignFileError, Sheet, SheetRow, sheet_open
 
 BATCH = 1000
 PROBLEMS_SHOWN = 100
@@ -116,7 +116,7 @@ def context_render(template: str, cells: dict[str, str]) -> tuple[str, list[str]
 
 def campaign_create(*, user, fields: dict, upload, filename: str) -> Campaign:
     """A draft campaign, its rows and its CREATED event, from the form's `fields` (Campaign field
-    values) and the uploaded file. CampaignFileError, and nothing created, when the file cannot
+    values) and the uploaded file. SheetError, and nothing created, when the file cannot
     be used (found out before anything is written, or part-way: it is all one transaction)."""
     with sheet_open(upload, filename=filename) as sheet:
         _columns_check(fields["context_template"], sheet)
@@ -154,7 +154,7 @@ def _rows_write(campaign: Campaign, sheet: Sheet) -> int:
             batch = []
     count += writer.write(batch)
     if not count:
-        raise CampaignFileError("The file has a header but no rows below it: there is no one to call.")
+        raise SheetError("The file has a header but no rows below it: there is no one to call.")
     return count
 
 
@@ -166,7 +166,7 @@ def _columns_check(template: str, sheet: Sheet) -> None:
         named = " and ".join(f"{{{name}}}" for name in unknown)
         which = "which is not a column" if len(unknown) == 1 else "which are not columns"
         found = ", ".join(f"“{column}”" for column in sheet.columns)
-        raise CampaignFileError(f"The context names {named}, {which} of this file. Its columns: {found}.")
+        raise SheetError(f"The context names {named}, {which} of this file. Its columns: {found}.")
 
 
 def _row_judge(campaign: Campaign, sheet: Sheet, row: SheetRow) -> tuple:

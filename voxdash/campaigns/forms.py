@@ -3,11 +3,11 @@ from zoneinfo import available_timezones
 
 from django import forms
 
+from voxdash.lib.sheets import MAX_FILE_BYTES, MB, SheetError, sheet_check
 from voxdash.lib.window import DAY_CODES, DAY_NAMES
 from voxdash.placements.forms import CONTEXT_MAX, PURPOSE_MAX, agent_label, number_label
 
 from .drafts import template_columns
-from .reader import MAX_FILE_BYTES, MB, CampaignFileError, sheet_check
 
 NAME_MAX = 120  # Campaign.name
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
@@ -19,7 +19,7 @@ class CampaignForm(forms.Form):
     """A new campaign: the one-off form's fields for every row, the file, and how it runs.
 
     The file is only checked here for what can be refused unread (its size and kind):
-    `drafts.campaign_create` reads it, once, and its CampaignFileError goes on the `file` field.
+    `drafts.campaign_create` reads it, once, and its SheetError goes on the `file` field.
     """
 
     name = forms.CharField(
@@ -110,7 +110,7 @@ class CampaignForm(forms.Form):
         upload = self.cleaned_data["file"]
         try:
             sheet_check(size=upload.size, filename=upload.name)
-        except CampaignFileError as exc:
+        except SheetError as exc:
             raise forms.ValidationError(exc.message) from None
         return upload
 

@@ -17,13 +17,13 @@ from voxdash.accounts.roles import callers_only, can_place_calls
 from voxdash.accounts.timezones import user_time_zone
 from voxdash.directory import selectors as directory
 from voxdash.lib.htmx import page_or_partial
+from voxdash.lib.sheets import MAX_FILE_BYTES, MAX_ROWS, SheetError
 from voxdash.placements.forms import PURPOSE_SUGGESTIONS
 
 from . import drafts, progress, running
 from .forms import CampaignForm
 from .models import Campaign
 from .queue import campaigns_dispatch_request
-from .reader import MAX_FILE_BYTES, MAX_ROWS, CampaignFileError
 
 ACTIONS = (running.START, running.PAUSE, running.RESUME, running.CANCEL)
 # The htmx container of the rows table (filter links, pager); every other htmx request on the
@@ -71,7 +71,7 @@ def campaign_new(request):
             campaign = drafts.campaign_create(
                 user=request.user, fields=form.campaign_fields(), upload=upload, filename=upload.name
             )
-        except CampaignFileError as exc:
+        except SheetError as exc:
             form.add_error("file", exc.message)
         else:
             messages.success(request, "Draft saved. Nothing is dialled until you press Start.")

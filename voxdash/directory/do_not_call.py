@@ -7,8 +7,6 @@ Numbers are stored and compared in E.164 (`voxdash.lib.formatting.phone_e164`), 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,15 +17,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from voxdash.lib.formatting import phone_e164
+from voxdash.lib.sheets import SheetError, sheet_open
 
 from .models import DoNotCallChange, DoNotCallEntry
 
 REASON_MAX = DoNotCallEntry._meta.get_field("reason").max_length
-# An opt-out list is a column of numbers: 5 MB is about 200,000 of them, far more than any list
-# we have seen, and small enough to read whole in a web request.
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
-IMPORT_MAX_ROWS = 100_000
-PHONE_COLUMNS = ("phone", "customer_phone")
 REASON_COLUMN = "reason"
 
 
@@ -151,53 +145,36 @@ class ImportResult:
     columns: list[str] = field(default_factory=list)  # as found in the header
 
 
-def dnc_import(*, upload, user) -> ImportResult:
-    """Add every number of a CSV file (column `phone` or `customer_phone`, optional `reason`).
+def dnc_import(*, upload, user, filename: str) -> ImportResult:
+    """Add every number of a list (column `phone` or `customer_phone`, optional `reason`).
 
-    Reads what spreadsheets export: UTF-8 with or without a BOM, comma, semicolon or tab, CRLF,
-    quoted cells, blank lines. Numbers already listed are left as they are; rows that are not a
-    valid number are reported with their row number. Either the whole file is applied or, when it
-    cannot be read at all (`error`), nothing.
+    Read by the same reader as campaign lists (`voxdash.lib.sheets`: CSV as spreadsheets export
+    it, or .xlsx). Numbers already listed are left as they are; rows that are not a valid number
+    are reported with their row number. Either the whole file is applied or, when it cannot be
+    read (`error`), nothing.
     """
     result = ImportResult()
-    try:
-        rows = _csv_rows(upload)
-        header_at, header = next(((n, cells) for n, cells in rows if any(c.strip() for c in cells)), (0, []))
-    except _Unreadable as exc:
-        return ImportResult(error=str(exc))
-    result.columns = [c.strip() for c in header]
-    names = [c.strip().lower() for c in header]
-    phone_at = next((names.index(c) for c in PHONE_COLUMNS if c in names), None)
-    if phone_at is None:
-        found = ", ".join(f"“{c}”" for c in result.columns if c) or "none"
-        result.error = f"The file needs a column named phone or customer_phone; its columns are: {found}."
-        return result
-    reason_at = names.index(REASON_COLUMN) if REASON_COLUMN in names else None
-
     wanted: dict[str, tuple[ImportRow, str]] = {}  # E.164 -> (its first row, its reason)
     try:
-        for number, cells in rows:
-            if number - header_at > IMPORT_MAX_ROWS:
-                raise _Unreadable(
-                    f"The file has more than {IMPORT_MAX_ROWS:,} rows; split it and import each part."
-                )
-            if not any(c.strip() for c in cells):
-                continue  # a blank line
-            value = cells[phone_at].strip() if phone_at < len(cells) else ""
-            reason = cells[reason_at].strip() if reason_at is not None and reason_at < len(cells) else ""
-            e164 = phone_e164(value, settings.VOX_DEFAULT_REGION) if value else None
-            if e164 is None:
-                note = "no number" if not value else "not a valid phone number"
-                result.invalid.append(ImportRow(number, value, note=note))
-            elif e164 in wanted:
-                first = wanted[e164][0].row
-                result.already.append(
-                    ImportRow(number, value, e164, note=f"also on row {first} of this file")
-                )
-            else:
-                wanted[e164] = (ImportRow(number, value, e164), reason[:REASON_MAX])
-    except _Unreadable as exc:
-        return ImportResult(error=str(exc), columns=result.columns)
+        with sheet_open(upload, filename=filename) as sheet:
+            result.columns = sheet.columns
+            reason_column = next((c for c in sheet.columns if c.lower() == REASON_COLUMN), None)
+            for row in sheet.rows():
+                value = row.cells[sheet.phone_column]
+                reason = row.cells[reason_column] if reason_column else ""
+                e164 = phone_e164(value, settings.VOX_DEFAULT_REGION) if value else None
+                if e164 is None:
+                    note = "no number" if not value else "not a valid phone number"
+                    result.invalid.append(ImportRow(row.number, value, note=note))
+                elif e164 in wanted:
+                    first = wanted[e164][0].row
+                    result.already.append(
+                        ImportRow(row.number, value, e164, note=f"also on row {first} of this file")
+                    )
+                else:
+                    wanted[e164] = (ImportRow(row.number, value, e164), reason[:REASON_MAX])
+    except SheetError as exc:
+        return ImportResult(error=exc.message, columns=result.columns)
 
     with transaction.atomic():
         listed = dnc_among(wanted)
@@ -233,42 +210,3 @@ def dnc_import(*, upload, user) -> ImportResult:
     result.added = [row for row, _ in new]
     result.already.sort(key=lambda r: r.row)
     return result
-
-
-class _Unreadable(Exception):
-    """The file as a whole cannot be read; the message says why, for the person who chose it."""
-
-
-def _csv_rows(upload):
-    """(row number, cells) for each record of the CSV `upload`, blank ones included (a blank line
-    is a row of the spreadsheet too, so the numbers match what the person sees)."""
-    if upload.size is not None and upload.size > IMPORT_MAX_BYTES:
-        raise _Unreadable(
-            f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB; split it and import each part."
-        )
-    raw = upload.read(IMPORT_MAX_BYTES + 1)
-    if len(raw) > IMPORT_MAX_BYTES:
-        raise _Unreadable(
-            f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB; split it and import each part."
-        )
-    try:
-        text = raw.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
-    except UnicodeDecodeError:
-        raise _Unreadable(
-            'The file is not UTF-8 text. Save it as "CSV UTF-8" (Excel) or as CSV (LibreOffice, Google Sheets).'
-        ) from None
-    if "\x00" in text:
-        raise _Unreadable("This is not a CSV file (is it an .xlsx? Save it as CSV first).")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # The header says which separator the file uses: Excel in many locales writes semicolons.
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return _numbered(reader)
-
-
-def _numbered(reader):
-    try:
-        for number, cells in enumerate(reader, start=1):
-            yield number, cells
-    except csv.Error as exc:
-        raise _Unreadable(f"Row {reader.line_num} cannot be read as CSV ({exc}).") from None

@@ -4,8 +4,9 @@ from django import forms
 from django.conf import settings
 
 from voxdash.lib.formatting import phone_e164
+from voxdash.lib.sheets import MAX_FILE_BYTES, MB
 
-from .do_not_call import IMPORT_MAX_BYTES, REASON_MAX
+from .do_not_call import REASON_MAX
 
 
 class DncSearchForm(forms.Form):
@@ -43,16 +44,16 @@ class DncAddForm(forms.Form):
 
 class DncImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
+        label="List file",
         help_text=(
-            "A column named phone or customer_phone (an optional reason column is kept); UTF-8, "
-            f"comma or semicolon separated, up to {IMPORT_MAX_BYTES // (1024 * 1024)} MB."
+            "CSV or Excel workbook (.xlsx) with a column named phone or customer_phone (an optional "
+            f"reason column is kept), up to {MAX_FILE_BYTES // MB} MB."
         ),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["file"].widget.attrs.update(accept=".csv,text/csv")
+        self.fields["file"].widget.attrs.update(accept=".csv,text/csv,.xlsx")
 
 
 class DncRemoveForm(forms.Form):

@@ -95,7 +95,8 @@ def dnc_import(request):
     form = DncImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, import_form=form)
-    result = dnc.dnc_import(upload=form.cleaned_data["file"], user=request.user)
+    upload = form.cleaned_data["file"]
+    result = dnc.dnc_import(upload=upload, user=request.user, filename=upload.name)
     if result.error:
         form.add_error("file", result.error)
         return _page(request, import_form=form)

@@ -1,10 +1,10 @@
-"""Reading an uploaded list of customers: CSV (as Excel, LibreOffice and Google Sheets export it)
+"""Reading an uploaded list (customers to call, numbers not to call): CSV (as Excel, LibreOffice and Google Sheets export it)
 or an Excel workbook (.xlsx), one row at a time.
 
 Nothing here holds the whole file: the size is checked before any byte is read, the CSV is
 decoded and parsed as it streams from the upload (Django keeps uploads over 2.5 MB in a temporary
 file), and a workbook's first sheet is read with openpyxl's read-only mode. What goes wrong comes
-back as one `CampaignFileError` whose message a person can act on: it names the limit, the
+back as one `SheetError` whose message a person can act on: it names the limit, the
 columns found or what to save the file as.
 
 What the reader decides, so that the preview shows rows the way the spreadsheet did:
@@ -52,7 +52,7 @@ _SIGNATURES = (
 )
 
 
-class CampaignFileError(Exception):
+class SheetError(Exception):
     """The file cannot be used; `message` says why, as a sentence for the person who chose it."""
 
     def __init__(self, message: str):
@@ -77,20 +77,20 @@ def sheet_check(*, size: int | None, filename: str) -> None:
     suffix = PurePath(filename or "").suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         named = f"“{filename}” is" if filename else "This file is"
-        raise CampaignFileError(
+        raise SheetError(
             f"{named} not a CSV or .xlsx file: save the list from its spreadsheet as CSV or Excel Workbook (.xlsx)."
         )
     if size is not None and size > MAX_FILE_BYTES:
-        raise CampaignFileError(f"The file is {size_text(size)}; the limit is {MAX_FILE_BYTES // MB} MB.")
+        raise SheetError(f"The file is {size_text(size)}; the limit is {MAX_FILE_BYTES // MB} MB.")
     if size == 0:
-        raise CampaignFileError("The file is empty.")
+        raise SheetError("The file is empty.")
 
 
 def sheet_open(upload, *, filename: str) -> Sheet:
     """The uploaded file's first sheet, its header read and checked; its rows come from `rows()`.
 
     `upload` is a binary file object (a Django UploadedFile, an open file): it is read where it
-    is, never copied into memory. Raises CampaignFileError.
+    is, never copied into memory. Raises SheetError.
     """
     sheet_check(size=_size(upload), filename=filename)
     if PurePath(filename).suffix.lower() == ".xlsx":
@@ -116,7 +116,7 @@ class Sheet:
                 continue
             if name.lower() in seen:
                 first = _column_letter(seen[name.lower()])
-                raise CampaignFileError(
+                raise SheetError(
                     f"The header names “{name}” twice (columns {first} and {_column_letter(index)}): "
                     "give each column its own name."
                 )
@@ -127,7 +127,7 @@ class Sheet:
         phone = next((by_lower[c] for c in PHONE_COLUMNS if c in by_lower), None)
         if phone is None:
             found = ", ".join(f"“{c}”" for c in self.columns) or "no named columns"
-            raise CampaignFileError(
+            raise SheetError(
                 f"The file has no phone column: name one column customer_phone or phone. Its header has {found}."
             )
         self.phone_column = phone
@@ -148,14 +148,14 @@ class Sheet:
         return SheetRow(number=number, cells=cells)
 
     def rows(self) -> Iterator[SheetRow]:
-        """The data rows, in order, blank ones skipped. Raises CampaignFileError past MAX_ROWS."""
+        """The data rows, in order, blank ones skipped. Raises SheetError past MAX_ROWS."""
         count = 0
         for row in self._data_rows():
             count += 1
             if count > MAX_ROWS:
-                raise CampaignFileError(
+                raise SheetError(
                     f"The file has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}. "
-                    "Split it into smaller files, one campaign each."
+                    "Split it into smaller files."
                 )
             yield row
 
@@ -181,7 +181,7 @@ class _CsvSheet(Sheet):
             if any(cell.strip() for cell in raw):
                 self._header_set(raw, number)
                 return
-        raise CampaignFileError("The file has no header row: its first row must name the columns.")
+        raise SheetError("The file has no header row: its first row must name the columns.")
 
     def _records(self, *, sniff: bool = False) -> Iterator[tuple[int, list[str]]]:
         """(row number, cells) for every record, blank ones included, from the file's start."""
@@ -198,7 +198,7 @@ class _CsvSheet(Sheet):
                 for number, raw in enumerate(csv.reader(text, delimiter=self.delimiter), start=1):
                     yield number, raw
             except csv.Error as exc:  # e.g. a cell over the csv module's 131,072 characters
-                raise CampaignFileError(f"Row {number + 1} could not be read as CSV: {exc}.") from None
+                raise SheetError(f"Row {number + 1} could not be read as CSV: {exc}.") from None
         finally:
             # The wrapper would close the upload with itself; the upload is not ours to close.
             text.detach()
@@ -219,13 +219,13 @@ class _WorkbookSheet(Sheet):
         try:
             self._book = load_workbook(self._file, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl fails in many ways on what is not a workbook
-            raise CampaignFileError(
+            raise SheetError(
                 f"This file could not be read as an Excel workbook ({type(exc).__name__}): "
                 "save it again from Excel as Excel Workbook (.xlsx), or export CSV."
             ) from None
         if not self._book.worksheets:
             self.close()
-            raise CampaignFileError("The workbook has no sheet with rows in it.")
+            raise SheetError("The workbook has no sheet with rows in it.")
         self._sheet = self._book.worksheets[0]
         # Workbooks formatted "to the end" declare a million rows or 16,384 columns; openpyxl would
         # pad every row to that size. Without the declared size each row holds its own cells.
@@ -235,16 +235,14 @@ class _WorkbookSheet(Sheet):
                 if any(_cell_text(v) for v in raw):
                     self._header_set([_cell_text(v) for v in raw], number)
                     return
-        except CampaignFileError:
+        except SheetError:
             self.close()
             raise
         except Exception as exc:  # a damaged sheet fails inside openpyxl's XML parsing
             self.close()
             raise _unreadable(exc) from None
         self.close()
-        raise CampaignFileError(
-            "The workbook's first sheet has no header row: its first row must name the columns."
-        )
+        raise SheetError("The workbook's first sheet has no header row: its first row must name the columns.")
 
     def close(self) -> None:
         self._book.close()
@@ -256,7 +254,7 @@ class _WorkbookSheet(Sheet):
                 row = self._row(number, [_cell_text(v) for v in raw])
                 if row is not None:
                     yield row
-        except CampaignFileError:
+        except SheetError:
             raise
         except Exception as exc:
             raise _unreadable(exc) from None
@@ -264,8 +262,8 @@ class _WorkbookSheet(Sheet):
             self.close()
 
 
-def _unreadable(exc: Exception) -> CampaignFileError:
-    return CampaignFileError(
+def _unreadable(exc: Exception) -> SheetError:
+    return SheetError(
         f"Part of this workbook could not be read ({type(exc).__name__}): "
         "save it again from Excel as Excel Workbook (.xlsx), or export CSV."
     )
@@ -330,22 +328,20 @@ def _encoding(file) -> str:
     file.seek(0)
     head = file.read(CHUNK)
     if not head:
-        raise CampaignFileError("The file is empty.")
+        raise SheetError("The file is empty.")
     for signature, message in _SIGNATURES:
         if head.startswith(signature):
-            raise CampaignFileError(message)
+            raise SheetError(message)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ("utf-16",)
     elif b"\x00" in head:
-        raise CampaignFileError(
-            "This is not a text file: export the list from its spreadsheet as CSV or .xlsx."
-        )
+        raise SheetError("This is not a text file: export the list from its spreadsheet as CSV or .xlsx.")
     else:
         candidates = ("utf-8", "cp1252")
     for encoding in candidates:
         if _decodes(file, _CODECS[encoding]):
             return encoding
-    raise CampaignFileError(
+    raise SheetError(
         "The file's characters could not be read: save it as CSV UTF-8 (Excel: Save As, “CSV UTF-8 (Comma delimited)”)."
     )
 
