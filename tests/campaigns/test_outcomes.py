@@ -220,7 +220,7 @@ def test_an_attempts_call_changing_in_the_mirror_queues_one_dispatch(
     dispatch_settings, simulator, webhooks, caller, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(queue.campaigns_dispatch, "delay", lambda: queued.append(1))
+    monkeypatch.setattr(queue.campaigns_dispatch, "apply_async", lambda countdown: queued.append(countdown))
     campaign_ready(simulator, phones=[phone(1), phone(2)], user=caller)
     campaigns_dispatch(now=NOON)
     seeded_live = next(
@@ -234,27 +234,27 @@ def test_an_attempts_call_changing_in_the_mirror_queues_one_dispatch(
 
     with django_capture_on_commit_callbacks(execute=True):
         webhooks.finish()  # both attempts' calls change several times within a second
-    assert queued == [1]
+    assert queued == [queue.OUTCOME_DEBOUNCE_SECONDS]  # one run, after the burst
 
 
 def test_starting_asks_for_a_run_once_committed(monkeypatch, django_capture_on_commit_callbacks):
     queued = []
-    monkeypatch.setattr(queue.campaigns_dispatch, "delay", lambda: queued.append(1))
+    monkeypatch.setattr(queue.campaigns_dispatch, "apply_async", lambda countdown: queued.append(countdown))
 
     with django_capture_on_commit_callbacks(execute=True):
         queue.campaigns_dispatch_request()
         assert queued == []  # not before the start is committed: the run must see it
 
-    assert queued == [1]
+    assert queued == [None]  # at once
 
 
 def test_a_broker_that_is_down_costs_the_page_nothing(
     monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    def down():
+    def down(countdown):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(queue.campaigns_dispatch, "delay", down)
+    monkeypatch.setattr(queue.campaigns_dispatch, "apply_async", down)
     with django_capture_on_commit_callbacks(execute=True):
         queue.campaigns_dispatch_request()  # no exception: beat runs the dispatcher anyway
 

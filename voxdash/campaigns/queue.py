@@ -18,8 +18,9 @@ from .tasks import campaigns_dispatch
 
 logger = logging.getLogger(__name__)
 
-# Outcomes arrive a webhook at a time (thousands for a big campaign): at most one request per
-# this many seconds queues a run; one run collects every outcome that has arrived by then.
+# Outcomes arrive a webhook at a time (thousands for a big campaign): the first of a burst
+# queues a run this many seconds later, and the outcomes that arrive meanwhile ask for nothing
+# more: that run, starting after them, collects them all.
 OUTCOME_DEBOUNCE_SECONDS = 1
 _DEBOUNCE_KEY = "voxdash:campaigns:dispatch-requested"
 
@@ -38,13 +39,13 @@ def campaigns_dispatch_for_calls(call_ids: list[str]) -> bool:
     if not PlacedCall.objects.filter(ours, origin=PlacedCall.Origin.CAMPAIGN).exists():
         return False
     if not cache.add(_DEBOUNCE_KEY, 1, timeout=OUTCOME_DEBOUNCE_SECONDS):
-        return False  # one was queued a moment ago; it (or beat) collects this outcome too
-    transaction.on_commit(_queue)
+        return False  # a run is already due to start after this outcome; it collects it
+    transaction.on_commit(lambda: _queue(countdown=OUTCOME_DEBOUNCE_SECONDS))
     return True
 
 
-def _queue() -> None:
+def _queue(countdown: float = 0) -> None:
     try:
-        campaigns_dispatch.delay()
+        campaigns_dispatch.apply_async(countdown=countdown or None)
     except Exception as exc:  # kombu and redis raise many types; beat runs the dispatcher anyway
         logger.warning("campaign dispatch not queued: the broker is unreachable (%s)", type(exc).__name__)

@@ -230,9 +230,12 @@ def campaigns_dispatch(*, now: datetime | None = None, time_budget: float = 30.0
         at = clock()
         outcomes_collect(now=at)
         campaigns_finish(now=at)
-        claimed, sent, stop = _dispatch_round(clock=clock)
+        more, sent, stop = _dispatch_round(clock=clock)
         accepted += sent
-        if stop or not claimed or time.monotonic() - began >= time_budget:
+        # Round again only while some campaign had more rows to send than one batch: a campaign
+        # at its max_in_flight waits for outcomes, and looping would only collect them busily,
+        # taking the worker from the webhooks that bring them.
+        if stop or not more or time.monotonic() - began >= time_budget:
             return accepted
 
 
@@ -249,17 +252,18 @@ _NEXT, _STOP_CAMPAIGN, _STOP_RUN = "next", "stop_campaign", "stop_run"
 _RANK = {_NEXT: 0, _STOP_CAMPAIGN: 1, _STOP_RUN: 2}
 
 
-def _dispatch_round(*, clock) -> tuple[int, int, bool]:
-    """One batch per running campaign: (rows claimed, attempts accepted, whether to stop the run)."""
-    claimed = accepted = 0
+def _dispatch_round(*, clock) -> tuple[bool, int, bool]:
+    """One batch per running campaign: (whether a campaign filled a whole batch, so may have
+    more to send now; attempts accepted; whether to stop the run)."""
+    more, accepted = False, 0
     for campaign_id in Campaign.objects.filter(state=State.RUNNING).values_list("id", flat=True):
         claims = _claim(campaign_id=campaign_id, now=clock())
-        claimed += len(claims)
+        more = more or len(claims) >= CLAIM_BATCH
         verdict, sent = _send_batch(campaign_id=campaign_id, claims=claims, clock=clock)
         accepted += sent
         if verdict == _STOP_RUN:
-            return claimed, accepted, True
-    return claimed, accepted, False
+            return more, accepted, True
+    return more, accepted, False
 
 
 def _send_batch(*, campaign_id: int, claims: list[_Claim], clock) -> tuple[str, int]:
