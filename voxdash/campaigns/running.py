@@ -73,6 +73,8 @@ START, PAUSE, RESUME, CANCEL = "start", "pause", "resume", "cancel"
 CLAIM_BATCH = 50
 # Rows of a batch sent at once (threads, each with its own database connection): _send_batch.
 SENDERS = 8
+# While a batch is being sent (slowly, when the budget is tight), outcomes are collected this often.
+COLLECT_EVERY = 2.0
 # After an error that left the outcome unknown, the row is sent again (same key) this much later.
 RESEND_PAUSE = timedelta(seconds=15)
 # The circuit breaker's window: more than half of this many latest outcomes failed.
@@ -303,7 +305,10 @@ def _send_batch(*, campaign_id: int, claims: list[_Claim], clock) -> tuple[str, 
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            # A batch waiting for the budget takes as long as its tokens: meanwhile, outcomes
+            # are still recorded (and a row's retry or final state does not wait for the batch).
+            while thread.join(COLLECT_EVERY) is None and thread.is_alive():
+                outcomes_collect(now=clock())
     for claim in pending:
         _release(claim, now=clock())
     return outcome["verdict"], outcome["accepted"]
