@@ -308,3 +308,18 @@ def test_a_request_during_a_run_makes_that_run_go_round_again(monkeypatch):
 
     assert tasks.campaigns_dispatch() == 2
     assert len(calls) == 2
+
+
+def test_a_sender_slower_than_its_lease_leaves_the_row_to_the_run_that_took_it_over(
+    dispatch_settings, simulator, caller
+):
+    campaign = campaign_ready(simulator, phones=[phone(1)], user=caller)
+    lease = running.dial_lease()
+    [slow] = running._claim(campaign_id=campaign.pk, now=NOON)  # ... then stalls past its lease
+    assert campaigns_dispatch(now=NOON + lease) == 1  # another run sends it, same key
+
+    # The stalled sender wakes up: its lease is gone, so it sends nothing.
+    verdict, sent = running._attempt(campaign_id=campaign.pk, claim=slow, clock=lambda: NOON + lease * 1.1)
+
+    assert (verdict, sent) == ("next", 0)
+    assert posts(simulator) == 1 and row(campaign, 0).state == RowState.IN_FLIGHT
