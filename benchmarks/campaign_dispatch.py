@@ -1,8 +1,8 @@
 """Campaign dispatch: how fast one worker dials a list, and how it shares a rate-limited key.
 
 Starts the deployment a user runs (production settings, DJANGO_DEBUG=0): gunicorn (3 workers,
-the webhook receiver and the pages), ONE Celery worker process (`--pool threads -c 4`: dispatch
-and webhook processing share it) and beat, PostgreSQL (a database of its own, dropped, created
+the webhook receiver and the pages), ONE Celery worker (as README's unit runs it: the prefork
+pool, `--concurrency 2`; dispatch and webhook processing share it) and beat, PostgreSQL (a database of its own, dropped, created
 and migrated by the script) and Redis (a db number of its own, flushed before and after), and
 the Vox simulator as its own process with its webhooks pointed at the dashboard. A campaign of
 `--rows` rows (phones ending in every digit alike: about 70 % completed, 10 % each busy, failed,
@@ -27,6 +27,7 @@ started is stopped at the end, on Ctrl-C and on SIGTERM.
 
     .venv/bin/python benchmarks/campaign_dispatch.py [--mode fast|limited|both] [--rows 2000]
         [--max-in-flight 200] [--step 0.1] [--minutes 5] [--pages-per-minute 30] [--rate-limit 120]
+        [--pool prefork|threads] [--concurrency 2]
         [--database-url postgres://postgres@127.0.0.1:5432/voxdash_bench_dispatch]
         [--redis-url redis://127.0.0.1:6379/12] [--keep-logs]
 """
@@ -103,8 +104,8 @@ def start_stack(args, stack: Stack, *, mode: str, web_port: int, sim_port: int) 
     )
     worker = stack.start(
         "worker",
-        [str(BIN / "celery"), "-A", "voxdash", "worker", "--pool", "threads", "-c", "4", "-n", "dispatch@%h"]
-        + ["--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+        [str(BIN / "celery"), "-A", "voxdash", "worker", "--pool", args.pool, "-c", str(args.concurrency)]
+        + ["-n", "dispatch@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
     )
     stack.start(
         "beat",
@@ -203,7 +204,8 @@ def run_fast(args, sim_url: str) -> bool:
     events, per_second, lag = webhook_figures()
     print()
     print(
-        f"(a) {args.rows:,} rows, max_in_flight {args.max_in_flight}, one worker process, limit and budget off"
+        f"(a) {args.rows:,} rows, max_in_flight {args.max_in_flight}, one worker ({args.pool}, "
+        f"-c {args.concurrency}), limit and budget off"
     )
     print(f"    rows settled: {dict(counts)} in {settled:.1f} s (outcomes by webhook)")
     print(f"    dials (POST 201): {len(dials):,} over {span:.1f} s from the first to the last")
@@ -356,6 +358,13 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default="redis://127.0.0.1:6379/12", help="a db of its own: it is flushed"
     )
+    parser.add_argument(
+        "--pool",
+        choices=("prefork", "threads"),
+        default="prefork",
+        help="the worker's pool (README: prefork)",
+    )
+    parser.add_argument("--concurrency", type=int, default=2, help="the worker's (README's unit: 2)")
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args()
     for url in (args.database_url, args.redis_url):
