@@ -11,9 +11,12 @@ One dispatch run, repeated while there is something to send and time left:
 3. For each running campaign whose window is open, `_claim` takes, in one short transaction that
    locks the campaign's row, the DIALING rows whose lease ran out (their worker died: sent again
    with the same key) and up to `max_in_flight - in flight` due PENDING rows, lowest number first
-   (state DIALING, attempts + 1). Then, one row at a time and outside any transaction: the guard
-   (do-not-call, window), the attempt's `PlacedCall` (its key: `attempt_key`), `placement_send`
-   at background priority, and IN_FLIGHT once Vox accepted it.
+   (state DIALING, attempts + 1). Then, outside any transaction, each row (SENDERS threads at
+   once): the guard (do-not-call, window), the attempt's `PlacedCall` (its key: `attempt_key`),
+   `placement_send` at background priority, and IN_FLIGHT once Vox accepted it.
+A run goes round again while some campaign fills whole batches; a campaign at its max_in_flight
+waits for the outcomes, each of which asks for a run (queue.py), and beat runs one every
+VOXDASH_CAMPAIGN_DISPATCH_EVERY seconds whatever happens.
 
 Exactly once per row and attempt: the attempt (row DIALING, its PlacedCall pending) is on record
 before the request, and its key depends only on the campaign, the row and the attempt number.
