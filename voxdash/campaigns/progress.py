@@ -34,8 +34,9 @@ State = CampaignRow.State
 ROWS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 25
 RATE_WINDOW = timedelta(minutes=10)  # "attempts started per minute over the last 10 minutes"
-CSV_COLUMNS = (
-    "row",
+# The rows.csv columns and the CampaignRow fields they come from, in order ("row" is its number).
+CSV_FIELDS = (
+    "number",
     "customer_phone",
     "customer_name",
     "state",
@@ -44,6 +45,7 @@ CSV_COLUMNS = (
     "last_status",
     "reason",
 )
+CSV_COLUMNS = ("row", *CSV_FIELDS[1:])
 CSV_CHUNK_ROWS = 2000
 
 
@@ -391,16 +393,7 @@ def campaign_rows_csv(*, campaign: Campaign) -> Iterator[str]:
     rows = (
         CampaignRow.objects.filter(campaign=campaign)
         .order_by("number")
-        .values_list(
-            "number",
-            "customer_phone",
-            "customer_name",
-            "state",
-            "attempts",
-            "last_call_id",
-            "last_status",
-            "reason",
-        )
+        .values_list(*CSV_FIELDS)
         .iterator(chunk_size=CSV_CHUNK_ROWS)
     )
     buffer = io.StringIO()

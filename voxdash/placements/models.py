@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import hashlib
 import json
 import uuid
@@ -106,6 +108,19 @@ class PlacedCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_phone} by {self.username} ({self.get_outcome_display()})"
+
+    @classmethod
+    def for_body(cls, *, user, idempotency_key, payload: dict, **fields) -> PlacedCall:
+        """A new (unsaved) attempt to send `payload` with this key, by `user`."""
+        return cls(
+            user=user,
+            username=user.get_username(),
+            idempotency_key=idempotency_key,
+            payload=payload,
+            payload_fingerprint=payload_fingerprint(payload),
+            customer_phone=payload["customer_phone"],
+            **fields,
+        )
 
     @property
     def reached_vox(self) -> bool:

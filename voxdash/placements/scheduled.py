@@ -34,7 +34,7 @@ from voxdash.accounts.roles import can_place_calls
 from voxdash.vox.budget import PLACEMENT
 
 from .guard import business_hours, placement_guard
-from .models import PlacedCall, payload_fingerprint
+from .models import PlacedCall
 from .services import OUTCOME_UNKNOWN_ERRORS, Attempt, placement_send
 
 logger = logging.getLogger(__name__)
@@ -82,13 +82,10 @@ def scheduled_call_create(
     )
     if refusal is not None:
         return Attempt(None, refusal=refusal)
-    record = PlacedCall(
+    record = PlacedCall.for_body(
         user=user,
-        username=user.get_username(),
         idempotency_key=idempotency_key,
         payload=payload,
-        payload_fingerprint=payload_fingerprint(payload),
-        customer_phone=payload["customer_phone"],
         outcome=PlacedCall.Outcome.SCHEDULED,
         origin=PlacedCall.Origin.SCHEDULED,
         place_at=place_at,

@@ -80,13 +80,10 @@ def call_place(*, user, payload: dict, idempotency_key: uuid.UUID, window_confir
     where the key still guards against a second dial when two such presses race.
     `window_confirmed`: the person chose to call outside the business hours.
     """
-    record = PlacedCall(
+    record = PlacedCall.for_body(
         user=user,
-        username=user.get_username(),
         idempotency_key=idempotency_key,
         payload=payload,
-        payload_fingerprint=payload_fingerprint(payload),
-        customer_phone=payload["customer_phone"],
         window_confirmed=window_confirmed,
     )
     # Scheduled with this key (the form went back and dropped its time): it goes when due, once.
