@@ -28,7 +28,7 @@ def test_national_and_international_forms_are_one_entry(caller_client, caller):
     first = caller_client.post(
         ADD, {"phone": "0801 234 5678", "reason": "Asked on the phone, 1 Dec"}, follow=True
     )
-    assert "+234 801 234 5678 is on the do-not-call list" in first.content.decode()
+    assert "Added +234 801 234 5678 to the do-not-call list" in first.content.decode()
     again = caller_client.post(ADD, {"phone": "+234 801 234 5678", "reason": "another reason"}, follow=True)
     body = again.content.decode()
     assert "was already on the do-not-call list" in body and "nothing changed" in body

@@ -63,7 +63,7 @@ def test_outside_business_hours_the_review_asks_for_a_confirmation(caller_client
     data = form_defaults(caller_client)
     review = caller_client.post(URL, {**data, "action": "review"})
     body = review.content.decode()
-    assert "It is outside the business hours now." in body and "That is outside the calling hours" in body
+    assert "It is outside the business hours now." in body and "Business hours: " in body
     assert 'name="confirm_outside_hours"' in body and "required" in body
     # Pressed without ticking the box: the review again, with the message; nothing is sent.
     unconfirmed = place(caller_client, data)

@@ -242,7 +242,7 @@ def test_outside_the_hours_when_due_it_goes_only_if_that_was_confirmed(
     assert placements_due_send() == 1
     late.refresh_from_db()
     confirmed.refresh_from_db()
-    assert late.outcome == "blocked" and "outside the calling hours" in late.error_message
+    assert late.outcome == "blocked" and "Outside the calling hours" in late.error_message
     assert confirmed.outcome == "queued"
     assert posts_to_vox(simulator) == 1
 

@@ -35,7 +35,7 @@ def callers_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not can_place_calls(request.user):
-            raise PermissionDenied("Only Callers may place calls.")
+            raise PermissionDenied("Only Callers may place calls and run campaigns.")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -80,7 +80,7 @@ def dnc_add(request):
     )
     shown = phone_display(entry.phone)
     if created:
-        messages.success(request, f"{shown} is on the do-not-call list: voxdash will not dial it.")
+        messages.success(request, f"Added {shown} to the do-not-call list: voxdash will not dial it.")
     else:
         since = f"since {date_format(timezone.localtime(entry.added_at), 'j M Y')}"
         since += f" ({entry.reason})" if entry.reason else ""

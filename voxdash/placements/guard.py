@@ -34,6 +34,7 @@ THROTTLED = "throttled"
 class Refusal:
     code: str  # DO_NOT_CALL, OUTSIDE_WINDOW or THROTTLED
     message: str
+    hours: str = ""  # OUTSIDE_WINDOW: the window, described ("Mon-Sat 08:00-20:00 (Africa/Lagos)")
 
     @property
     def can_be_confirmed(self) -> bool:
@@ -88,7 +89,7 @@ def placement_guard(
     if listed is not None:
         return Refusal(DO_NOT_CALL, do_not_call_message(customer_phone, listed.reason))
     if window is not None and not window_confirmed and not window.contains(at):
-        return Refusal(OUTSIDE_WINDOW, f"That is outside the calling hours ({window.describe()}).")
+        return Refusal(OUTSIDE_WINDOW, f"Outside the calling hours ({window.describe()}).", window.describe())
     limit = settings.VOX_PLACE_CALLS_PER_MINUTE
     if braked_user is not None and placements_in_last_minute(braked_user) >= limit:
         return Refusal(THROTTLED, f"You may place at most {limit} calls a minute. Wait a moment.")
