@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import shutil
 import signal
@@ -294,6 +295,8 @@ def run_limited(args, sim_url: str, web_url: str) -> bool:
     stop.set()
     viewer.join(30)
     everything = requests_log(sim_url)
+    # Kept with the logs: [unix time, method, path, status] of every request Vox received.
+    (Path(os.environ["VOXDASH_VAR_DIR"]) / "vox-requests.json").write_text(json.dumps(everything))
     warm_up = sum(1 for t, m, p, s in everything if t < measured_from and m == "POST" and s == 201)
     log = [e for e in everything if measured_from <= e[0] < until]
     duration = until - measured_from

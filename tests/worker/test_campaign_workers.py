@@ -125,7 +125,11 @@ def test_two_workers_at_once_never_exceed_max_in_flight_nor_dial_a_row_twice(
     )
     sim.faults.processing_ms = 50  # sends overlap between the workers
     env = worker_env(sim)
-    workers = [start_worker(extra_env=env), start_worker(extra_env=env, purge=False)]
+    # Each worker a host of its own (its own folder, so its own dispatch lock): runs at once.
+    workers = [
+        start_worker(extra_env={**env, "VOXDASH_VAR_DIR": str(tmp_path / f"host-{n}")}, purge=n == 0)
+        for n in range(2)
+    ]
     highest = {"rows": 0, "calls": 0}
     done = threading.Event()
 
