@@ -125,6 +125,21 @@ VOXDASH_SCHEDULED_CALLS_EVERY = env_float("VOXDASH_SCHEDULED_CALLS_EVERY", 15.0)
 # /readyz answers 503 when Vox is unreachable only if this is set (the mirror keeps pages useful).
 VOXDASH_READYZ_REQUIRES_VOX = env_bool("VOXDASH_READYZ_REQUIRES_VOX", False)
 
+# --- Alerts (voxdash.alerts) and the audit log (voxdash.audit)
+# Where every alert goes, besides the channels made in the admin: URLs separated by spaces or new
+# lines (not commas: an apprise mailto:// URL lists its recipients with commas). An apprise URL
+# (mailto://, slack://, msteams://, json://, ...), a plain http(s):// URL (voxdash's signed JSON),
+# or file:///path (one line per notice). Secret-bearing: VOXDASH_ALERT_URLS_FILE works too.
+VOXDASH_ALERT_URLS = env("VOXDASH_ALERT_URLS").split()
+# Signs the JSON webhooks of the channels above, as Vox signs its own (empty: one is generated and
+# kept in the channel's row, shown in the admin).
+VOXDASH_ALERT_WEBHOOK_SECRET = env("VOXDASH_ALERT_WEBHOOK_SECRET")
+# How often beat evaluates the rules, and sends (and retries) notices; seconds.
+VOXDASH_ALERTS_EVERY = env_float("VOXDASH_ALERTS_EVERY", 60.0)
+VOXDASH_ALERT_DELIVERIES_EVERY = env_float("VOXDASH_ALERT_DELIVERIES_EVERY", 15.0)
+# Audit entries older than this many days are pruned nightly by beat (0: kept for ever).
+VOXDASH_AUDIT_RETENTION_DAYS = env_int("VOXDASH_AUDIT_RETENTION_DAYS", 365)
+
 # --- Application
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -145,6 +160,8 @@ INSTALLED_APPS = [
     "voxdash.campaigns",
     "voxdash.stats",
     "voxdash.health",
+    "voxdash.audit",
+    "voxdash.alerts",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +379,22 @@ def _beat_schedule() -> dict:
             "task": "voxdash.stats.tasks.refresh_stats_days",
             "schedule": float(every),
             "options": {"expires": every},
+        }
+    schedule["evaluate-alerts"] = {
+        "task": "voxdash.alerts.tasks.alerts_evaluate",
+        "schedule": float(VOXDASH_ALERTS_EVERY),
+        "options": {"expires": VOXDASH_ALERTS_EVERY},
+    }
+    schedule["send-alert-deliveries"] = {
+        "task": "voxdash.alerts.tasks.alert_deliveries_send",
+        "schedule": float(VOXDASH_ALERT_DELIVERIES_EVERY),
+        "options": {"expires": VOXDASH_ALERT_DELIVERIES_EVERY},
+    }
+    if VOXDASH_AUDIT_RETENTION_DAYS:
+        schedule["prune-audit-log"] = {
+            "task": "voxdash.audit.tasks.audit_prune",
+            "schedule": crontab(hour=4, minute=15),
+            "options": {"expires": 3600},
         }
     if VOX_SYNC_FULL_AT:
         hour, minute = VOX_SYNC_FULL_AT.split(":")

@@ -16,6 +16,8 @@ urlpatterns = [
     path("campaigns/", include("voxdash.campaigns.urls")),
     path("dnc/", include("voxdash.directory.urls_dnc")),
     path("stats/", include("voxdash.stats.urls")),
+    path("alerts/", include("voxdash.alerts.urls")),
+    path("audit/", include("voxdash.audit.urls")),
     path("", include("voxdash.directory.urls")),
     path("accounts/login/", accounts_views.login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

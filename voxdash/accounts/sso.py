@@ -7,7 +7,6 @@ on requests whose REMOTE_ADDR is one of VOXDASH_SSO_TRUSTED_PROXIES, and the pro
 any copy a client sent. Password login keeps working alongside (and alone when SSO is off).
 """
 
-import ipaddress
 import logging
 
 from django.conf import settings
@@ -15,6 +14,8 @@ from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.middleware import RemoteUserMiddleware
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.http import HttpRequest
+
+from voxdash.lib.addresses import is_trusted_proxy, trusted_networks
 
 from .roles import ROLE_GROUPS, role_group
 
@@ -24,18 +25,6 @@ log = logging.getLogger(__name__)
 def meta_key(header: str) -> str:
     """`X-Remote-User` -> `HTTP_X_REMOTE_USER`, the request.META key a WSGI server uses."""
     return "HTTP_" + header.strip().upper().replace("-", "_")
-
-
-def trusted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(item, strict=False) for item in settings.VOXDASH_SSO_TRUSTED_PROXIES]
-
-
-def is_trusted_proxy(address: str, networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
 
 
 class TrustedHeaderMiddleware(RemoteUserMiddleware):
