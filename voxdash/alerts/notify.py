@@ -48,3 +48,20 @@ def message_for(*, alert: Alert, notice: str) -> tuple[str, str]:
     prefix = {"fired": "Alert", "reminder": "Still firing", "resolved": "Resolved"}.get(notice, notice)
     subject = f" — {alert.subject_label}" if alert.subject_label else ""
     return f"[voxdash] {prefix}: {alert.rule.name}{subject}", alert.summary
+
+
+def alert_deliveries_send(*, now=None, limit: int = 100) -> int:
+    """Send the deliveries that are due (new, or due for a retry); return how many were tried.
+    Filled in by the delivery part."""
+    raise NotImplementedError
+
+
+def channel_test(*, channel: AlertChannel, user=None) -> AlertDelivery:
+    """Queue (and send at once) a test notice to one channel. Filled in by the delivery part."""
+    raise NotImplementedError
+
+
+def masked_url(channel: AlertChannel) -> str:
+    """The channel's URL with passwords and tokens replaced by "•••", for pages and lists.
+    Filled in by the delivery part."""
+    raise NotImplementedError
