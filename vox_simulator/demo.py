@@ -6,6 +6,10 @@ everything on Ctrl-C. Running it again reuses the database and resets the demo l
 At start it also puts a few numbers on the do-not-call list and runs a small campaign
 (DEMO_CAMPAIGN, from demo_campaign.csv) through the real worker until it finishes, so the
 campaign pages have something to show; the same file is there to upload for a new campaign.
+
+Alerts go to a file (alerts_file(): var/demo-alerts.log) unless VOXDASH_ALERT_URLS says otherwise,
+and are evaluated every 15 s; the finished demo campaign is the first notice in it. "Vox unreachable"
+fires after one minute here (five by default), so stopping the simulator's answers shows one soon.
 """
 
 import os
@@ -34,8 +38,14 @@ WEB_PORT = int(os.environ.get("DEMO_PORT", "8000"))
 SIMULATOR_PORT = int(os.environ.get("DEMO_SIMULATOR_PORT", "8001"))
 
 
+def alerts_file(env: dict[str, str]) -> Path:
+    return Path(env.get("VOXDASH_VAR_DIR") or ROOT / "var") / "demo-alerts.log"
+
+
 def demo_environment() -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("VOXDASH_ALERT_URLS", alerts_file(env).as_uri())
+    env.setdefault("VOXDASH_ALERTS_EVERY", "15")
     env.update(
         DJANGO_DEBUG="1",
         VOX_API_BASE_URL=f"http://{HOST}:{SIMULATOR_PORT}",
@@ -136,6 +146,11 @@ def main() -> None:
             "    (12 rows: the simulator answers by the last digit, 7 busy, 8 failed, 9 no answer;\n"
             "    one number is on the do-not-call list, one is invalid, one is a duplicate).\n"
             "  Do-not-call list:     http://{host}:{web}/dnc/\n"
+            "  Alerts:               http://{host}:{web}/alerts/  (sign in as admin; audit log at /audit/)\n"
+            "    Notices go to {alerts} (tail -f it). To see one fire and resolve, make Vox fail:\n"
+            "      curl -d '{{\"error_rate\": 1}}' http://{host}:{sim}/_simulator/faults\n"
+            '    "Vox unreachable" fires after a minute; then clear it and it resolves:\n'
+            "      curl -d '{{\"clear\": true}}' http://{host}:{sim}/_simulator/faults\n"
             "  Press Ctrl-C to stop everything.\n".format(
                 host=HOST,
                 web=WEB_PORT,
@@ -143,6 +158,7 @@ def main() -> None:
                 logins="".join(f"    {line}\n" for line in logins.splitlines()),
                 campaign=campaign_line,
                 sample=SAMPLE_CAMPAIGN.relative_to(ROOT),
+                alerts=alerts_file(env),
             ),
             flush=True,
         )
@@ -201,11 +217,16 @@ def seed() -> None:
     from django.contrib.auth.models import User
     from django.core.files import File
 
+    from voxdash.alerts.models import AlertRule
     from voxdash.campaigns import drafts, running
     from voxdash.campaigns.models import Campaign
     from voxdash.campaigns.queue import campaigns_dispatch_request
     from voxdash.directory import selectors as directory
     from voxdash.directory.do_not_call import dnc_add
+
+    # A minute rather than five, so a newcomer who makes Vox fail sees the alert soon (the demo's
+    # own database only; the rule stays editable at /alerts/).
+    AlertRule.objects.filter(kind=AlertRule.Kind.VOX_UNREACHABLE, builtin=True).update(window_minutes=1)
 
     caller = User.objects.get(username="caller")  # made by demo_users just before
     for phone, reason in DEMO_DO_NOT_CALL:

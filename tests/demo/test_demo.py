@@ -103,6 +103,18 @@ def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop
         }, rows
         assert placed == (9,) and listed == (9,)  # each dialled row once, linked to its call
         assert do_not_call >= 3
+        # Alerts reach the demo's file channel: the finished campaign is announced once, by beat's
+        # evaluation (every 15 s in the demo) and the worker's delivery.
+        assert str(tmp_path / "demo-alerts.log") in text and "_simulator/faults" in text
+        alerts = tmp_path / "demo-alerts.log"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Campaign finished" not in (
+            alerts.read_text() if alerts.exists() else ""
+        ):
+            time.sleep(0.5)
+        notices = alerts.read_text().splitlines()
+        assert [line for line in notices if "Campaign finished" in line][:1], notices
+        assert len([line for line in notices if "Campaign finished" in line]) == 1, notices
     finally:
         # Ctrl-C pressed again and again while it stops: none of it may abandon a child.
         for _ in range(40):
