@@ -31,6 +31,12 @@ grows linearly from one request to its full value over one window from that mome
 the key). `refund(ticket)` removes exactly that ticket's entry (a request that never left the
 machine). `used()` counts the window for status pages.
 
+Every refusal (`acquire` raising VoxBudgetExhausted) is counted by minute, so that an alert can say
+"the budget has been spent for five minutes" (`refusals(minutes)`): in Redis, one hash per hour
+whose fields are its minutes (HINCRBY and EXPIRE in one round trip; each hour's hash expires by
+itself, so the counts never pile up), else in the local log's state. Counting never fails the
+caller: a lost count is an alert a minute late, not a page broken.
+
 Without Redis the same rules (less the ramp) run on an exact sliding log: kept in a file under
 an exclusive lock next to the demo's file cache, so this host's processes share it (`FileLog`),
 or in another Django cache, exact within one process only (`CacheLog`; the tests' locmem cache).
@@ -64,6 +70,9 @@ from redis.retry import Retry
 from .errors import VoxBudgetExhausted
 
 logger = logging.getLogger(__name__)
+
+# Refusals are counted for this long (minutes): the longest "exhausted for N minutes" one can ask.
+REFUSALS_KEPT_MINUTES = 24 * 60
 
 INTERACTIVE = "interactive"
 BACKGROUND = "background"
@@ -254,6 +263,7 @@ class LocalLog:
         # other processes sent in the window before is unknown, so the allowance ramps up over a
         # window from then, as the shared log does after it lost its state. None: no ramp.
         self._blind_since: float | None = None
+        self._refusals: dict[int, int] = {}  # minute (time // 60) -> refusals counted in it
 
     @contextlib.contextmanager
     def _state(self) -> Iterator[None]:
@@ -263,9 +273,15 @@ class LocalLog:
     def _load(self, state: dict) -> None:
         self._logs = {p: deque((t, e) for t, e in state.get(p, ())) for p in PRIORITIES}
         self._paused_until = state.get("paused_until", 0.0)
+        # JSON (the file log) makes the minutes strings; the cache keeps them as they were.
+        self._refusals = {int(m): n for m, n in state.get("refusals", {}).items()}
 
     def _dump(self) -> dict:
-        return {"paused_until": self._paused_until, **{p: list(log) for p, log in self._logs.items()}}
+        return {
+            "paused_until": self._paused_until,
+            "refusals": self._refusals,
+            **{p: list(log) for p, log in self._logs.items()},
+        }
 
     def _prune(self, now: float, window: float) -> None:
         for log in self._logs.values():
@@ -306,6 +322,16 @@ class LocalLog:
     def pause(self, until: float) -> None:
         with self._state():
             self._paused_until = max(self._paused_until, until)
+
+    def refusal_add(self, minute: int) -> None:
+        with self._state():
+            self._refusals[minute] = self._refusals.get(minute, 0) + 1
+            for old in [m for m in self._refusals if m <= minute - REFUSALS_KEPT_MINUTES]:
+                del self._refusals[old]
+
+    def refusal_counts(self, minutes: list[int]) -> list[int]:
+        with self._state():
+            return [self._refusals.get(m, 0) for m in minutes]
 
     def blind_from(self, now: float | None) -> None:
         """Ramp up from `now` (the shared log just went away); None when it is back."""
@@ -397,6 +423,7 @@ class RequestBudget:
         self.redis_retry_seconds = redis_retry_seconds
         self._log_keys = {p: f"{key_prefix}:{p}" for p in PRIORITIES}
         self._keys = [*self._log_keys.values(), f"{key_prefix}:since", f"{key_prefix}:paused"]
+        self._refusals_prefix = f"{key_prefix}:refusals"
         self._clock = clock  # None: Redis's clock for the shared log, time.time for the local one
         self._sleep = sleep
         self._local = local if local is not None else LocalLog()
@@ -523,12 +550,60 @@ class RequestBudget:
             if ticket is not None:
                 return ticket
             if deadline_clock() + wait > deadline:
+                self._refusal_record()
                 raise VoxBudgetExhausted(
                     f"The Vox request budget ({self.allowance(priority)}/min for {priority} "
                     "requests) is spent.",
                     retry_after=wait,
                 )
             self._sleep(wait)
+
+    def _refusals_key(self, hour: int) -> str:
+        return f"{self._refusals_prefix}:{hour}"  # one hash per hour (time // 3600), minutes as fields
+
+    def _refusal_record(self) -> None:
+        """Count one refusal in the minute under way. Never raises (see the module's docstring)."""
+        minute = int(self._local_now() // 60)
+        try:
+            if not self._using_local():
+                key = self._refusals_key(minute // 60)
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.hincrby(key, str(minute), 1)
+                pipe.expire(key, (REFUSALS_KEPT_MINUTES + 60) * 60)
+                try:
+                    pipe.execute()
+                    return
+                except redis.RedisError as exc:
+                    self._redis_failed(exc)  # counted here instead, for this process only
+            self._local.refusal_add(minute)
+        except Exception:  # a full disk under the file log, say: the caller still gets its answer
+            logger.warning("a refusal of the Vox request budget could not be counted", exc_info=True)
+
+    def refusals(self, minutes: int) -> list[int]:
+        """Refusals counted in each of the last `minutes` whole minutes, oldest first (the minute
+        under way is not one of them). Minutes more than REFUSALS_KEPT_MINUTES ago read 0.
+
+        Times are this host's clock (the log's are Redis's): every host counts by its own, which
+        NTP keeps within a second of the others'."""
+        current = int(self._local_now() // 60)
+        wanted = list(range(current - minutes, current))
+        kept = [m for m in wanted if m > current - REFUSALS_KEPT_MINUTES]
+        padding = [0] * (len(wanted) - len(kept))
+        if not kept:
+            return padding
+        if not self._using_local():
+            hours = sorted({m // 60 for m in kept})
+            pipe = self.redis.pipeline(transaction=False)
+            for hour in hours:
+                pipe.hmget(self._refusals_key(hour), [str(m) for m in kept if m // 60 == hour])
+            try:
+                answers = pipe.execute()
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+            else:
+                values = [int(v or 0) for answer in answers for v in answer]  # hours in order: minutes too
+                return padding + values
+        return padding + self._local.refusal_counts(kept)
 
     def refund(self, ticket: Ticket) -> None:
         """Give back a token whose request never reached Vox (it did not count against the key)."""
