@@ -78,3 +78,30 @@ def test_always_means_no_window_and_nonsense_is_refused():
     assert window_parse("", LAGOS) is None
     with pytest.raises(ValueError, match="expected e.g."):
         window_parse("weekdays nine to five", LAGOS)
+
+
+def test_open_minutes_count_only_the_open_hours_by_the_real_clock():
+    window = window_parse("mon-fri 09:00-17:00", LONDON)
+    # Friday 16:00 GMT to Monday 10:00 BST (09:00 UTC): an hour on Friday, an hour on Monday.
+    assert window.open_minutes_between(utc("2026-03-27 16:00"), utc("2026-03-30 09:00")) == 120
+    assert window.open_minutes_between(utc("2026-03-28 10:00"), utc("2026-03-29 23:00")) == 0  # weekend
+    # Any zone in, the same span: Lagos 10:30 is London 09:30 (GMT).
+    assert (
+        window.open_minutes_between(datetime(2026, 3, 27, 10, 30, tzinfo=LAGOS), utc("2026-03-27 10:00"))
+        == 30
+    )
+    assert window.open_minutes_between(utc("2026-03-27 12:00"), utc("2026-03-27 11:00")) == 0  # backwards
+
+
+def test_open_minutes_of_a_window_past_midnight_and_across_a_dst_change():
+    window = window_parse("sat 22:00-06:00", LONDON)  # Saturday 28 March 2026: clocks go forward at 01:00
+    # 22:00 GMT to 06:00 BST is 7 real hours, not 8.
+    assert window.open_minutes_between(utc("2026-03-28 12:00"), utc("2026-03-29 12:00")) == 7 * 60
+    # The part of it that runs into Sunday is still counted from a Sunday start.
+    assert window.open_minutes_between(utc("2026-03-29 04:00"), utc("2026-03-29 12:00")) == 60
+    assert (
+        CallingWindow(start=time(9), end=time(17), days=frozenset(), tz=LAGOS).open_minutes_between(
+            utc("2026-03-27 00:00"), utc("2026-04-27 00:00")
+        )
+        == 0
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,6 +63,23 @@ class CallingWindow:
                 if opens > local:
                     return opens
         return None
+
+    def open_minutes_between(self, start: datetime, end: datetime) -> float:
+        """How many minutes of [start, end) fall inside the window (aware datetimes, any zone), by
+        the real clock: an opening that a daylight saving change shortens counts an hour less.
+        For "no calls for 4 hours of business hours": a quiet night or weekend is not silence."""
+        if end <= start:
+            return 0.0
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        seconds = 0.0
+        # From the day before: its opening may run past midnight into the span.
+        day, last = start.astimezone(self.tz).date() - timedelta(days=1), end.astimezone(self.tz).date()
+        while day <= last:
+            if day.weekday() in self.days:
+                opens, closes = (t.astimezone(UTC) for t in self._opening(day))
+                seconds += max(0.0, (min(closes, end) - max(opens, start)).total_seconds())
+            day += timedelta(days=1)
+        return seconds / 60
 
     def describe(self) -> str:
         """'Mon-Fri 09:00-17:00 (Africa/Lagos)'"""
