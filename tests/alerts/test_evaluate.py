@@ -80,6 +80,21 @@ def test_a_flapping_condition_is_quiet_until_the_cooldown_has_passed(refusals_ru
 
 
 @pytest.mark.django_db
+def test_a_run_that_starts_a_moment_early_still_reminds(refusals_rule, channel, clock):
+    rule = refusals_rule
+    rule.window_minutes = 120
+    rule.save()
+    refused()
+    evaluate(rule)
+    clock.forward(59)
+    evaluate(rule)
+    assert notices(rule) == ["fired"]
+    clock.forward(0.9)  # beat's next run, six seconds early
+    evaluate(rule)
+    assert notices(rule) == ["fired", "reminder"]
+
+
+@pytest.mark.django_db
 def test_cooldown_zero_never_reminds_and_never_holds_back(refusals_rule, channel, clock):
     rule = refusals_rule
     rule.cooldown_minutes = 0

@@ -28,6 +28,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -126,6 +127,12 @@ def _apply(
     rule.save(update_fields=["last_evaluated_at", "last_error", "condition_since"])
 
 
+def _slack() -> timedelta:
+    # Beat's runs start a moment early or late: a condition seen by two runs a window apart has
+    # held for the window, and a reminder due at this run is not put off to the next.
+    return timedelta(seconds=settings.VOXDASH_ALERTS_EVERY / 2)
+
+
 def _held_long_enough(rule: AlertRule, holds: bool, now: datetime) -> bool:
     """Keep `condition_since` (when the condition was first seen without a break) and say whether
     it has held for the rule's window."""
@@ -133,7 +140,7 @@ def _held_long_enough(rule: AlertRule, holds: bool, now: datetime) -> bool:
         rule.condition_since = None
         return False
     rule.condition_since = rule.condition_since or now
-    return now - rule.condition_since >= timedelta(minutes=rule.window_minutes)
+    return now - rule.condition_since >= timedelta(minutes=rule.window_minutes) - _slack()
 
 
 def _start(
@@ -176,7 +183,7 @@ def _still_holding(alert: Alert, finding: checks.Finding, now: datetime, summary
             _notify(alert, Notice.FIRED, summary)
         return
     cooldown = timedelta(minutes=alert.rule.cooldown_minutes)
-    if cooldown and now - alert.last_notified_at >= cooldown:
+    if cooldown and now - alert.last_notified_at >= cooldown - _slack():
         _notify(alert, Notice.REMINDER, summary)
 
 
@@ -189,7 +196,7 @@ def _cooling_down(alert: Alert, now: datetime) -> bool:
     last = Alert.objects.filter(rule_id=alert.rule_id, subject=alert.subject).aggregate(
         last=Max("last_notified_at")
     )["last"]
-    return last is not None and now - last < cooldown
+    return last is not None and now - last < cooldown - _slack()
 
 
 def _resolve(alert: Alert, now: datetime, summary: EvaluationSummary, *, notify: bool) -> None:
