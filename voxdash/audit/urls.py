@@ -1,3 +1,9 @@
-app_name = "audit"
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "audit"
+urlpatterns = [
+    path("", views.audit_list, name="index"),
+    path("export.csv", views.audit_export, name="export"),
+]

@@ -1,0 +1,80 @@
+"""/audit/: who did what, when, from where, newest first, filtered; and the same as CSV.
+
+Staff only: the log names every user, their addresses and the numbers they called. Read-only:
+there is no view that changes or deletes an entry (nor may the admin: admin.py).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from voxdash.lib.htmx import page_or_partial
+from voxdash.lib.paging import pager
+
+from .describe import detail_words
+from .forms import AuditFiltersForm
+from .log import Action, audit_record
+from .selectors import audit_csv, audit_entries
+
+PAGE_SIZE = 50
+
+
+def staff_only(view):
+    """403 for anyone signed in but not staff (active, `is_staff` or a superuser).
+
+    accounts.roles.staff_only's rule, written out here because audit imports no other app
+    (docs/architecture.md): everyone records into it, so it may depend on none of them.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser)):
+            raise PermissionDenied("Only staff may read the audit log.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_safe
+@staff_only
+def audit_list(request):
+    """The log, a page of 50, as the filters say. One COUNT and one SELECT (indexed): the entry
+    carries its user's name and its object's label and link, so nothing is joined."""
+    form = AuditFiltersForm(request.GET)
+    form.is_valid()
+    filters = form.audit_filters()
+    page = Paginator(audit_entries(filters=filters), PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    for entry in page.object_list:  # a page of 50: the words worked out here, not in the template
+        entry.detail_shown = detail_words(entry.detail)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "pager": pager(page.paginator, page.number),
+    }
+    return render(request, page_or_partial(request, "audit/list.html", "results"), context)
+
+
+@require_safe
+@staff_only
+def audit_export(request):
+    """The entries of the current filters as CSV, every page, streamed; itself recorded."""
+    form = AuditFiltersForm(request.GET)
+    form.is_valid()  # a bad value is dropped, as on the page, so the file holds what was shown
+    filters = form.audit_filters()
+    audit_record(action=Action.AUDIT_EXPORTED, request=request, detail={"filters": filters.params()})
+    response = StreamingHttpResponse(
+        audit_csv(audit_entries(filters=filters)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="voxdash-audit_{timezone.localdate().isoformat()}.csv"'
+    )
+    return response
