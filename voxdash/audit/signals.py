@@ -1,1 +1,81 @@
-"""Sign-in, sign-out and failed sign-in, from Django's auth signals (filled in by the audit part)."""
+"""Sign-in, sign-out and failed sign-ins, from Django's auth signals.
+
+Every way in sends them: our login page, the admin's, and the trusted-header SSO middleware (its
+backend authenticates, `login()` signs in; a proxy request without the header signs out). So no
+login view has to remember to record anything, and a new one cannot forget to.
+
+`via` says how: SSO when the session's backend is a remote-user backend (voxdash's trusted-header
+one is), ADMIN on the admin's own login and logout pages, PASSWORD otherwise. audit knows no other
+app (docs/architecture.md), so it asks Django's classes and URL names, not voxdash's.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth.backends import RemoteUserBackend
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from .log import Action, Via, audit_record
+
+
+def _is_remote_user_backend(path: str) -> bool:
+    try:
+        return issubclass(import_string(path), RemoteUserBackend)
+    except ImportError:
+        return False
+
+
+def _on_admin_page(request) -> bool:
+    match = getattr(request, "resolver_match", None)  # None in middleware (SSO), before resolving
+    return match is not None and match.app_name == "admin"
+
+
+def _via(request, backend: str) -> str:
+    if backend and _is_remote_user_backend(backend):
+        return Via.SSO
+    if _on_admin_page(request):
+        return Via.ADMIN
+    return Via.PASSWORD
+
+
+def _session_backend(request, user) -> str:
+    session = getattr(request, "session", None)
+    backend = session.get(BACKEND_SESSION_KEY, "") if session is not None else ""
+    return backend or getattr(user, "backend", "")
+
+
+@receiver(user_logged_in, dispatch_uid="voxdash.audit.signed_in")
+def signed_in(sender, request, user, **kwargs) -> None:
+    audit_record(
+        action=Action.SIGNED_IN,
+        request=request,
+        user=user,
+        via=_via(request, _session_backend(request, user)),
+    )
+
+
+@receiver(user_logged_out, dispatch_uid="voxdash.audit.signed_out")
+def signed_out(sender, request, user, **kwargs) -> None:
+    if user is None or not user.is_authenticated:
+        return  # signing out nobody (an expired session pressing "Sign out") is no action
+    # Sent before the session is flushed: it still names the backend that signed them in.
+    audit_record(
+        action=Action.SIGNED_OUT,
+        request=request,
+        user=user,
+        via=_via(request, _session_backend(request, user)),
+    )
+
+
+@receiver(user_login_failed, dispatch_uid="voxdash.audit.sign_in_failed")
+def sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
+    # `credentials` come cleansed (the password masked), and only the name is kept anyway. A
+    # remote user is the SSO backend's: the proxy vouched for a name voxdash let in as no role.
+    if "remote_user" in credentials:
+        username, via = str(credentials.get("remote_user") or ""), Via.SSO
+    else:
+        username = str(credentials.get("username") or "")
+        via = Via.ADMIN if _on_admin_page(request) else Via.PASSWORD
+    audit_record(action=Action.SIGN_IN_FAILED, request=request, username=username, via=via)
