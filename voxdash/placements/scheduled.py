@@ -31,11 +31,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from voxdash.accounts.roles import can_place_calls
+from voxdash.audit.log import Action, audit_record
 from voxdash.vox.budget import PLACEMENT
 
 from .guard import business_hours, placement_guard
 from .models import PlacedCall
-from .services import OUTCOME_UNKNOWN_ERRORS, Attempt, placement_send
+from .services import OUTCOME_UNKNOWN_ERRORS, Attempt, placed_call_target, placement_send
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,16 @@ def send_lease() -> timedelta:
 
 
 def scheduled_call_create(
-    *, user, payload: dict, idempotency_key: uuid.UUID, place_at: datetime, window_confirmed: bool = False
+    *,
+    user,
+    payload: dict,
+    idempotency_key: uuid.UUID,
+    place_at: datetime,
+    window_confirmed: bool = False,
+    request=None,
 ) -> Attempt:
     """Schedule the call `payload` for `place_at`, after the guard: the record, or the refusal.
+    `request`: the one it came from, for the audit log's entry (who, from where).
 
     Pressing "Schedule" again with the same key answers with the call already scheduled; a key
     already sent at once (the form placed, then went back to add a time) is not scheduled again:
@@ -94,6 +102,17 @@ def scheduled_call_create(
     try:
         with transaction.atomic():
             record.save()
+            detail = {
+                "place_at": place_at.isoformat(),
+                **({"window_confirmed": True} if window_confirmed else {}),
+            }
+            audit_record(
+                action=Action.CALL_SCHEDULED,
+                request=request,
+                user=user,
+                target=placed_call_target(record),
+                detail=detail,
+            )
     except IntegrityError:  # two presses at once: the other one scheduled it
         return Attempt(existing.get(), repeat=True)
     return Attempt(record)
@@ -109,22 +128,32 @@ def scheduled_call_may_cancel(*, user, record: PlacedCall) -> bool:
     )
 
 
-def scheduled_call_cancel(*, key: uuid.UUID, user) -> tuple[PlacedCall, bool]:
+def scheduled_call_cancel(*, key: uuid.UUID, user, request=None) -> tuple[PlacedCall, bool]:
     """Cancel the scheduled call of `key`: (its record, whether this cancelled it). False when it
     was no longer waiting (sent or cancelled meanwhile). PermissionDenied when `user` may not;
-    PlacedCall.DoesNotExist when `key` is no scheduled call."""
+    PlacedCall.DoesNotExist when `key` is no scheduled call. `request`: for the audit log."""
     record = PlacedCall.objects.get(idempotency_key=key, origin=PlacedCall.Origin.SCHEDULED)
     if record.outcome != PlacedCall.Outcome.SCHEDULED:
         return record, False
     if not scheduled_call_may_cancel(user=user, record=record):
         raise PermissionDenied("Only the person who scheduled this call, or staff, may cancel it.")
-    # Conditional: a worker claiming it at this moment wins or loses as a whole.
-    cancelled = PlacedCall.objects.filter(pk=record.pk, outcome=PlacedCall.Outcome.SCHEDULED).update(
-        outcome=PlacedCall.Outcome.CANCELLED,
-        cancelled_by=user,
-        cancelled_by_name=user.get_username(),
-        cancelled_at=timezone.now(),
-    )
+    with transaction.atomic():
+        # Conditional: a worker claiming it at this moment wins or loses as a whole.
+        cancelled = PlacedCall.objects.filter(pk=record.pk, outcome=PlacedCall.Outcome.SCHEDULED).update(
+            outcome=PlacedCall.Outcome.CANCELLED,
+            cancelled_by=user,
+            cancelled_by_name=user.get_username(),
+            cancelled_at=timezone.now(),
+        )
+        if cancelled:  # only the press that cancelled it: a second one changed nothing
+            detail = {"place_at": record.place_at.isoformat()} if record.place_at else {}
+            audit_record(
+                action=Action.CALL_CANCELLED,
+                request=request,
+                user=user,
+                target=placed_call_target(record),
+                detail=detail,
+            )
     record.refresh_from_db()
     return record, bool(cancelled)
 

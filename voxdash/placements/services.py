@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
 
+from voxdash.audit.log import Target
 from voxdash.directory.models import Agent, VoiceNumber
 from voxdash.lib.formatting import phone_display
 from voxdash.mirror.placements import placement_link, placement_match, placement_mirrored_call
@@ -282,6 +283,15 @@ def placed_calls(*, origin: str = "") -> QuerySet[PlacedCall]:
     if origin in _ORIGIN_FILTERS:
         attempts = attempts.filter(origin__in=_ORIGIN_FILTERS[origin])
     return attempts
+
+
+def placed_call_target(record: PlacedCall) -> Target:
+    """A placed call as the audit log names it: the number (and name) called, linked to its page."""
+    label = phone_display(record.customer_phone)
+    if record.customer_name:
+        label += f" ({record.customer_name})"
+    url = reverse("placements:detail", kwargs={"key": record.idempotency_key})
+    return Target(type="placed call", id=str(record.idempotency_key), label=label, url=url)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from voxdash.accounts.roles import callers_only
+from voxdash.audit.log import Action, audit_record
 from voxdash.directory import selectors as directory
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.paging import pager
@@ -100,6 +101,7 @@ def place_call(request):
             idempotency_key=key,
             place_at=place_at,
             window_confirmed=confirmed,
+            request=request,
         )
     else:
         attempt = services.call_place(
@@ -122,6 +124,14 @@ def place_call(request):
         if record.outcome == PlacedCall.Outcome.REPLAYED:
             messages.info(request, "This call was already placed; Vox did not dial it again.")
         else:
+            # The placement itself (its key's first accepted attempt), once: repeats are REPLAYED,
+            # and what the guard stopped or Vox refused was never placed.
+            audit_record(
+                action=Action.CALL_PLACED,
+                request=request,
+                target=services.placed_call_target(record),
+                detail={"window_confirmed": True} if confirmed else None,
+            )
             # Not "Vox is dialling": by the time this is read the call may be over; the status is.
             messages.success(request, "Call queued. Its status below follows the call until it ends.")
         return redirect("placements:detail", key=key)
@@ -207,7 +217,7 @@ def placed_call_list(request):
 def scheduled_call_cancel(request, key: uuid.UUID):
     """Cancel a scheduled call that is still waiting (the person who scheduled it, or staff)."""
     try:
-        record, cancelled = scheduled.scheduled_call_cancel(key=key, user=request.user)
+        record, cancelled = scheduled.scheduled_call_cancel(key=key, user=request.user, request=request)
     except PlacedCall.DoesNotExist:
         messages.error(request, "Only a scheduled call can be cancelled; this one was placed at once.")
         return redirect("placements:detail", key=key)
