@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from voxdash.accounts.roles import callers_only, can_place_calls
 from voxdash.accounts.timezones import user_time_zone
+from voxdash.audit.log import Action, audit_record
 from voxdash.directory import selectors as directory
 from voxdash.lib.htmx import page_or_partial
 from voxdash.lib.sheets import MAX_FILE_BYTES, MAX_ROWS, SheetError
@@ -74,6 +75,12 @@ def campaign_new(request):
         except SheetError as exc:
             form.add_error("file", exc.message)
         else:
+            audit_record(
+                action=Action.CAMPAIGN_CREATED,
+                request=request,
+                target=running.campaign_target(campaign),
+                detail={"rows": campaign.rows_read, "file": campaign.file_name},
+            )
             messages.success(request, "Draft saved. Nothing is dialled until you press Start.")
             return redirect("campaigns:detail", pk=campaign.pk)
     return _render_new(request, form, pickers)
@@ -127,7 +134,7 @@ def _act(request, campaign: Campaign):
     if action not in ACTIONS:
         messages.error(request, "Nothing was done: that is not something a campaign can do.")
         return redirect("campaigns:detail", pk=campaign.pk)
-    result = running.campaign_act(campaign_id=campaign.pk, action=action, user=request.user)
+    result = running.campaign_act(campaign_id=campaign.pk, action=action, user=request.user, request=request)
     if result.done and action in (running.START, running.RESUME):
         campaigns_dispatch_request()  # the first dials now, not at beat's next tick
     (messages.success if result.done else messages.warning)(request, result.message)
@@ -138,6 +145,10 @@ def _act(request, campaign: Campaign):
 def campaign_rows_csv(request, pk: int):
     """Every row of the campaign as CSV, streamed (flat memory at 100,000 rows), formula-safe."""
     campaign = get_object_or_404(Campaign, pk=pk)
+    # Every customer's number and name in one file: reading personal data in bulk is recorded.
+    audit_record(
+        action=Action.CAMPAIGN_ROWS_EXPORTED, request=request, target=running.campaign_target(campaign)
+    )
     response = StreamingHttpResponse(
         progress.campaign_rows_csv(campaign=campaign), content_type="text/csv; charset=utf-8"
     )
