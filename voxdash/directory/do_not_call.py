@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
-from voxdash.lib.formatting import phone_e164
+from voxdash.audit.log import Action, Target, audit_record
+from voxdash.lib.formatting import phone_display, phone_e164
 from voxdash.lib.sheets import SheetError, sheet_open
 
 from .models import DoNotCallChange, DoNotCallEntry
@@ -77,11 +80,18 @@ def _who(user) -> str:
     return user.get_username() if user is not None else ""
 
 
-def dnc_add(*, phone: str, reason: str = "", user) -> tuple[DoNotCallEntry, bool]:
+def dnc_target(phone: str) -> Target:
+    """A number of the list as the audit log names it, linked to the list searched for it."""
+    url = reverse("dnc:list") + "?" + urlencode({"q": phone})
+    return Target(type="do-not-call entry", id=phone, label=phone_display(phone), url=url)
+
+
+def dnc_add(*, phone: str, reason: str = "", user, request=None) -> tuple[DoNotCallEntry, bool]:
     """Put `phone` (any form `phone_e164` reads) on the list: (its entry, whether it is new).
 
     A number already listed is left as it is (its reason and who added it stay), so adding it
     again changes nothing and records nothing. ValueError when `phone` is not a valid number.
+    `request`: the one it came from, for the audit log (who, from where).
     """
     e164 = _e164(phone)
     with transaction.atomic():
@@ -98,12 +108,22 @@ def dnc_add(*, phone: str, reason: str = "", user) -> tuple[DoNotCallEntry, bool
                 user=user,
                 username=_who(user),
             )
+            audit_record(
+                action=Action.DNC_ADDED,
+                request=request,
+                user=user,
+                target=dnc_target(e164),
+                detail={"reason": entry.reason} if entry.reason else None,
+            )
     return entry, created
 
 
-def dnc_remove(*, entry_id: int | None = None, phone: str | None = None, user) -> DoNotCallEntry | None:
+def dnc_remove(
+    *, entry_id: int | None = None, phone: str | None = None, user, request=None
+) -> DoNotCallEntry | None:
     """Take an entry off the list (by id, or by number in any form): the entry removed, or None
-    when it was not on the list (already removed, perhaps by someone else a moment ago)."""
+    when it was not on the list (already removed, perhaps by someone else a moment ago).
+    `request`: for the audit log."""
     if (entry_id is None) == (phone is None):
         raise TypeError("dnc_remove takes entry_id or phone")
     if entry_id is not None:
@@ -125,6 +145,13 @@ def dnc_remove(*, entry_id: int | None = None, phone: str | None = None, user) -
             user=user,
             username=_who(user),
         )
+        audit_record(
+            action=Action.DNC_REMOVED,
+            request=request,
+            user=user,
+            target=dnc_target(entry.phone),
+            detail={"listed_for": entry.reason} if entry.reason else None,
+        )
     return entry
 
 
@@ -145,13 +172,13 @@ class ImportResult:
     columns: list[str] = field(default_factory=list)  # as found in the header
 
 
-def dnc_import(*, upload, user, filename: str) -> ImportResult:
+def dnc_import(*, upload, user, filename: str, request=None) -> ImportResult:
     """Add every number of a list (column `phone` or `customer_phone`, optional `reason`).
 
     Read by the same reader as campaign lists (`voxdash.lib.sheets`: CSV as spreadsheets export
     it, or .xlsx). Numbers already listed are left as they are; rows that are not a valid number
     are reported with their row number. Either the whole file is applied or, when it cannot be
-    read (`error`), nothing.
+    read (`error`), nothing. One audit entry says what the file did (counts, not numbers).
     """
     result = ImportResult()
     wanted: dict[str, tuple[ImportRow, str]] = {}  # E.164 -> (its first row, its reason)
@@ -206,6 +233,14 @@ def dnc_import(*, upload, user, filename: str) -> ImportResult:
                 for row, reason in new
             ],
             batch_size=1000,
+        )
+        counts = {"added": len(new), "already": len(result.already), "invalid": len(result.invalid)}
+        audit_record(
+            action=Action.DNC_IMPORTED,
+            request=request,
+            user=user,
+            target=Target(type="file", label=filename[-200:], url=reverse("dnc:list")),
+            detail=counts,
         )
     result.added = [row for row, _ in new]
     result.already.sort(key=lambda r: r.row)

@@ -76,7 +76,10 @@ def dnc_add(request):
     if not form.is_valid():
         return _page(request, add_form=form)  # what was typed stays in the form
     entry, created = dnc.dnc_add(
-        phone=form.cleaned_data["phone"], reason=form.cleaned_data["reason"], user=request.user
+        phone=form.cleaned_data["phone"],
+        reason=form.cleaned_data["reason"],
+        user=request.user,
+        request=request,
     )
     shown = phone_display(entry.phone)
     if created:
@@ -96,7 +99,7 @@ def dnc_import(request):
     if not form.is_valid():
         return _page(request, import_form=form)
     upload = form.cleaned_data["file"]
-    result = dnc.dnc_import(upload=upload, user=request.user, filename=upload.name)
+    result = dnc.dnc_import(upload=upload, user=request.user, filename=upload.name, request=request)
     if result.error:
         form.add_error("file", result.error)
         return _page(request, import_form=form)
@@ -110,7 +113,7 @@ def dnc_remove(request):
     if not form.is_valid():
         messages.error(request, "Choose an entry of the list to remove.")
         return redirect("dnc:list")
-    removed = dnc.dnc_remove(entry_id=form.cleaned_data["entry"], user=request.user)
+    removed = dnc.dnc_remove(entry_id=form.cleaned_data["entry"], user=request.user, request=request)
     if removed is None:
         messages.info(request, "That number was no longer on the list (someone removed it already).")
     else:
