@@ -1,11 +1,13 @@
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from voxdash.accounts.roles import is_staff_member
+from voxdash.audit.log import Action, Target, audit_record
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.htmx import page_or_partial
 from voxdash.mirror.sync import sync_progress
@@ -81,6 +83,10 @@ def call_export(request):
     form = CallFiltersForm(request.GET)
     form.is_valid()  # a bad value is dropped, as on the page, so the file matches what was shown
     filters = form.call_filters()
+    # Customers' names and numbers in bulk: who took which calls out is recorded, with the filters.
+    audit_record(
+        action=Action.CALLS_EXPORTED, request=request, detail={"filters": dict(filters.hidden_inputs())}
+    )
     response = StreamingHttpResponse(
         csv_chunks(mirror_calls(filters)), content_type="text/csv; charset=utf-8"
     )
@@ -95,6 +101,8 @@ def sync_now(request):
     if not is_staff_member(request.user):
         raise PermissionDenied("Only staff may start a sync.")
     calls_sync_request()
+    sync = Target(type="sync", label="Call list (incremental)", url=reverse("calls:sync_status"))
+    audit_record(action=Action.SYNC_REQUESTED, request=request, target=sync)
     if request.htmx:
         return render(request, "calls/sync.html#panel", _sync_context(request))
     # Back to the page the button was on, but never off this site (an open redirect).

@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+
+from voxdash.audit.log import Action, Target, audit_record
 
 from .models import WebhookEvent
 from .services import EventDataError, webhook_event_apply
@@ -19,8 +22,9 @@ from .services import EventDataError, webhook_event_apply
 logger = logging.getLogger("voxdash.webhooks")
 
 
-def webhook_event_rerun(*, event_pk: int, username: str) -> WebhookEvent:
-    """Apply the stored event again, record the new outcome (and who asked), return the event."""
+def webhook_event_rerun(*, event_pk: int, username: str, request=None) -> WebhookEvent:
+    """Apply the stored event again, record the new outcome (and who asked, in the event and in
+    the audit log, with `request` for the address), return the event."""
     with transaction.atomic():
         # The same lock as the worker takes: a re-run and a delivery's processing never interleave.
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
@@ -36,5 +40,16 @@ def webhook_event_rerun(*, event_pk: int, username: str) -> WebhookEvent:
         event.outcome_detail = f"Re-run by {username}: {detail}"[:2000]
         event.processed_at = timezone.now()
         event.save(update_fields=["outcome", "outcome_detail", "processed_at"])
+        audit_record(
+            action=Action.WEBHOOK_RERUN,
+            request=request,
+            target=Target(
+                type="webhook event",
+                id=str(event.pk),
+                label=f"{event.event_type} {event.event_id}",
+                url=reverse("webhooks:log_detail", kwargs={"pk": event.pk}),
+            ),
+            detail={"outcome": event.get_outcome_display()},
+        )
     logger.info("webhook %s re-run by %s: %s", event.event_id, username, outcome)
     return event

@@ -89,6 +89,6 @@ def webhook_log_detail(request, pk: int):
 @staff_only
 def webhook_log_rerun(request, pk: int):
     get_object_or_404(WebhookEvent.objects.only("pk"), pk=pk)
-    event = webhook_event_rerun(event_pk=pk, username=request.user.get_username())
+    event = webhook_event_rerun(event_pk=pk, username=request.user.get_username(), request=request)
     messages.info(request, f"Processing re-run: {event.get_outcome_display()}.")
     return redirect("webhooks:log_detail", pk=pk)
