@@ -29,7 +29,7 @@ def test_the_calls_export_is_recorded_with_the_filters_it_applied(viewer_in, aud
     assert exported.detail == {"filters": {"status": "failed", "created_after": "2026-11-01"}}
     assert (exported.username, exported.remote_addr) == ("vera", ADDRESS)
     assert rows_of(auditor, Action.CALLS_EXPORTED) == [
-        ["vera", ADDRESS, "Exported calls (CSV)", "—", "filters: status=failed, created_after=2026-11-01"]
+        ["vera", ADDRESS, "Exported calls (CSV)", "—", "filters: created_after=2026-11-01, status=failed"]
     ]
     viewer_in.get(reverse("calls:export"))
     assert rows_of(auditor, Action.CALLS_EXPORTED)[0][-1] == "no filters (everything)"

@@ -198,7 +198,7 @@ def test_an_index_serves_the_order_and_each_filter(db):
         ({"place_at": "not a time"}, "for not a time"),
         (
             {"changed": {"threshold": [30, 40], "name": [None, "Calls failing"], "url": ["•••", None]}},
-            "threshold 30 → 40, name Calls failing, url was •••",
+            "name Calls failing, threshold 30 → 40, url was •••",
         ),
     ],
 )

@@ -3,6 +3,9 @@
 Sites record plain values under a few shared keys (below); this module is the one place that
 says how each reads, so a new site writes `{"rows": 40}` and never formats anything itself. A key
 not listed here still shows, as "key: value".
+
+Keys of a dict are read in name order: PostgreSQL's jsonb keeps them in its own order (shortest
+first), so the order they were written in is not there to follow.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ def _when(value) -> str:
 def _filters(value) -> str:
     if not value:
         return "no filters (everything)"
-    return "filters: " + ", ".join(f"{name}={shown}" for name, shown in dict(value).items())
+    return "filters: " + ", ".join(f"{name}={shown}" for name, shown in sorted(dict(value).items()))
 
 
 def _changes(value) -> str:
     """{field: [before, after]} (None for "not there"): "threshold 30 → 40, enabled False → True"."""
     parts = []
-    for name, pair in dict(value).items():
+    for name, pair in sorted(dict(value).items()):
         if not (isinstance(pair, list | tuple) and len(pair) == 2):
             parts.append(f"{name} {pair}")
         elif pair[0] is None:
@@ -69,6 +72,8 @@ PHRASES = {
     "invalid": _count("invalid"),
     "not_dialled": _count("row not dialled", "rows not dialled"),
     "file": lambda value: f"file {value}",
+    "groups": lambda value: f"groups: {value}",  # a user's, after an admin's change
+    "access": lambda value: f"access: {value}",
     "outcome": lambda value: f"outcome: {value}",
     "reason": lambda value: f"reason: {value}",
     "listed_for": lambda value: f"listed for: {value}",  # a do-not-call entry removed
@@ -81,5 +86,5 @@ def detail_words(detail: dict | None) -> str:
     if not detail:
         return ""
     phrases = [PHRASES[key](detail[key]) for key in PHRASES if key in detail]
-    phrases += [f"{key}: {value}" for key, value in detail.items() if key not in PHRASES]
+    phrases += [f"{key}: {value}" for key, value in sorted(detail.items()) if key not in PHRASES]
     return "; ".join(phrase for phrase in phrases if phrase)
