@@ -1,0 +1,108 @@
+"""The rule form (/alerts/rules/<pk>/ and /alerts/rules/new/) and the history's filters.
+
+What threshold and window mean depends on the rule's kind (checks.KINDS): a percentage is 1-100, a
+count at least its kind's minimum, and a field the kind does not use is not on the form at all (the
+rule keeps its value). Bad input comes back with what was typed and a message on the field.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from . import selectors
+from .models import AlertChannel, AlertRule
+
+WINDOW_MAX = 7 * 24 * 60  # a week: longer windows read more history than the checks are meant to
+COOLDOWN_MAX = 30 * 24 * 60
+
+
+def whole_number(label: str, *, low: int, high: int) -> dict:
+    message = f"Enter a whole number of {label} from {low:,} to {high:,}."
+    # The bounds' validators %-format their message with the limit; the "invalid" one is not formatted.
+    bound = message.replace("%", "%%")
+    return {"invalid": message, "min_value": bound, "max_value": bound, "required": f"Enter the {label}."}
+
+
+class AlertRuleForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100, help_text="As notices and this page name it.")
+    enabled = forms.BooleanField(label="On", required=False, help_text="Evaluated every minute while on.")
+    threshold = forms.IntegerField(label="Threshold")
+    window_minutes = forms.IntegerField(
+        label="Window (minutes)",
+        min_value=1,
+        max_value=WINDOW_MAX,
+        error_messages=whole_number("minutes", low=1, high=WINDOW_MAX),
+    )
+    cooldown_minutes = forms.IntegerField(
+        label="Cooldown (minutes)",
+        min_value=0,
+        max_value=COOLDOWN_MAX,
+        error_messages=whole_number("minutes", low=0, high=COOLDOWN_MAX),
+        help_text="While it keeps firing, no more than one notice per this many minutes (0: no reminders).",
+    )
+    channels = forms.ModelMultipleChoiceField(
+        label="Also notify",
+        queryset=AlertChannel.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Channels for every rule receive this rule's alerts anyway; tick others to add them.",
+    )
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.meaning = selectors.kind_meaning(kind)
+        channels = self.fields["channels"]
+        channels.queryset = AlertChannel.objects.order_by("name")
+        channels.label_from_instance = channel_label
+        threshold = self.meaning.threshold
+        if threshold is None:
+            del self.fields["threshold"]
+        else:
+            field = self.fields["threshold"]
+            field.label = threshold.label
+            field.help_text = threshold.help
+            field.validators += [MinValueValidator(threshold.low), MaxValueValidator(threshold.high)]
+            field.error_messages.update(whole_number(threshold.unit, low=threshold.low, high=threshold.high))
+            field.widget.attrs.update(min=threshold.low, max=threshold.high)
+        if self.meaning.window is None:
+            del self.fields["window_minutes"]
+        else:
+            self.fields["window_minutes"].help_text = self.meaning.window
+
+    def rule_fields(self) -> dict:
+        """The rule's new values (those the form has: a field the kind does not use stays as it is)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "channels"}
+
+
+def channel_label(channel: AlertChannel) -> str:
+    notes = []
+    if channel.every_rule:
+        notes.append("every rule")
+    if not channel.enabled:
+        notes.append("off")
+    return f"{channel.name} ({', '.join(notes)})" if notes else channel.name
+
+
+def rule_initial(rule: AlertRule) -> dict:
+    return {
+        "name": rule.name,
+        "enabled": rule.enabled,
+        "threshold": rule.threshold,
+        "window_minutes": rule.window_minutes,
+        "cooldown_minutes": rule.cooldown_minutes,
+        "channels": list(rule.channels.all()) if rule.pk else [],
+    }
+
+
+class AlertHistoryFiltersForm(forms.Form):
+    rule = forms.IntegerField(required=False, min_value=1)
+    state = forms.ChoiceField(required=False, choices=selectors.STATE_CHOICES)
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+
+class NewRuleKindForm(forms.Form):
+    """The kind of a new rule (/alerts/rules/new/?kind=...): chosen first, since it decides the fields."""
+
+    kind = forms.ChoiceField(choices=AlertRule.Kind.choices)

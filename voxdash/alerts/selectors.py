@@ -1,0 +1,193 @@
+"""What /alerts/ shows: open alerts, the rules in words, the channels, the history (reads only).
+
+A fixed number of queries however many rules, alerts and deliveries there are (the history page's
+budget): each section is one query, the rules' channels and the channels' rules one prefetch each,
+the history one COUNT, one page and one prefetch of that page's deliveries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch
+
+from voxdash.lib.filter_links import FilterChoice, filter_choices
+from voxdash.lib.paging import Pager, pager
+
+from . import notify
+from .checks import KINDS
+from .models import Alert, AlertChannel, AlertDelivery, AlertRule
+
+HISTORY_PER_PAGE = 25
+OPEN, RESOLVED = "open", "resolved"
+STATE_CHOICES = [("", "All"), (OPEN, "Open"), (RESOLVED, "Resolved")]
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    rule: AlertRule
+    condition: str  # "More than 30% of the last 60 minutes' ended calls"
+    cooldown: str
+    channels: str  # "Every-rule channels, and Ops Slack"
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: AlertChannel
+    url: str  # masked: tokens and passwords as •••
+    scope: str  # "Every rule" or the rules that name it
+
+
+@dataclass(frozen=True)
+class History:
+    page: Page
+    pager: Pager
+    rule_choices: list[FilterChoice]
+    state_choices: list[FilterChoice]
+    filtered: bool
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """What a kind's threshold is: "%" (1-100), or a count of something, with its bounds."""
+
+    unit: str  # "%" or a plural noun ("refusals", "calls")
+    low: int
+    high: int
+    label: str  # the form's label
+    help: str
+
+
+@dataclass(frozen=True)
+class KindMeaning:
+    description: str  # one line, for the form and the rules table
+    threshold: Threshold | None  # None: the kind has no threshold (the field is not on the form)
+    window: str | None  # what the window is, for the form; None: the kind has none
+    # The rule in words, with {threshold}, {window} ("60 minutes") and {windows} ("60 minutes'").
+    condition: str
+
+
+def minutes_text(minutes: int) -> str:
+    """60 -> "60 minutes", 1 -> "1 minute", 0 -> "none"."""
+    if not minutes:
+        return "none"
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
+def alerts_open() -> list[Alert]:
+    """Open alerts, oldest first: what has been wrong longest leads."""
+    return list(Alert.objects.filter(resolved_at=None).select_related("rule").order_by("opened_at", "id"))
+
+
+def alert_rules() -> list[RuleRow]:
+    rules = AlertRule.objects.prefetch_related(
+        Prefetch("channels", queryset=AlertChannel.objects.order_by("name"))
+    )
+    return [
+        RuleRow(
+            rule=rule,
+            condition=condition_text(rule),
+            cooldown=cooldown_text(rule.cooldown_minutes),
+            channels=rule_channels_text(rule),
+        )
+        for rule in rules
+    ]
+
+
+def cooldown_text(minutes: int) -> str:
+    if not minutes:
+        return "No reminders"
+    return f"At most one notice every {minutes_text(minutes)}"
+
+
+def rule_channels_text(rule: AlertRule) -> str:
+    named = [channel.name for channel in rule.channels.all()]
+    if not named:
+        return "Every-rule channels"
+    return "Every-rule channels, and " + ", ".join(named)
+
+
+def alert_channels() -> list[ChannelRow]:
+    channels = AlertChannel.objects.prefetch_related(
+        Prefetch("rules", queryset=AlertRule.objects.order_by("name"))
+    )
+    rows = []
+    for channel in channels:
+        if channel.every_rule:
+            scope = "Every rule"
+        else:
+            named = [rule.name for rule in channel.rules.all()]
+            scope = "Only " + ", ".join(named) if named else "No rule names it yet"
+        rows.append(ChannelRow(channel=channel, url=notify.masked_url(channel), scope=scope))
+    return rows
+
+
+def alert_history(*, rules: list[AlertRule], rule_id: int | None, state: str, page_number) -> History:
+    """Alerts, newest first, with their deliveries (oldest first), optionally of one rule and state."""
+    alerts = Alert.objects.select_related("rule").prefetch_related(
+        Prefetch("deliveries", queryset=AlertDelivery.objects.order_by("created_at", "id"))
+    )
+    if rule_id:
+        alerts = alerts.filter(rule_id=rule_id)
+    if state == OPEN:
+        alerts = alerts.filter(resolved_at=None)
+    elif state == RESOLVED:
+        alerts = alerts.exclude(resolved_at=None)
+    page = Paginator(alerts.order_by("-opened_at", "-id"), HISTORY_PER_PAGE).get_page(page_number or 1)
+    rule_options = [("", "All"), *((str(rule.pk), rule.name) for rule in rules)]
+    return History(
+        page=page,
+        pager=pager(page.paginator, page.number, on_ends=1),
+        rule_choices=filter_choices("rule", rule_options, str(rule_id or "")),
+        state_choices=filter_choices("state", STATE_CHOICES, state),
+        filtered=bool(rule_id or state),
+    )
+
+
+# The rule in words, per kind: what the kind watches is checks.KINDS's; this is only how the page
+# says a rule's numbers. {threshold}, {window} ("60 minutes") and {windows} ("60 minutes'") appear
+# exactly when KINDS says the kind uses them (tests/alerts/test_views_rule.py holds the two together).
+Kind = AlertRule.Kind
+CONDITIONS: dict[str, str] = {
+    Kind.FAILURE_RATE: "More than {threshold}% of the last {windows} ended calls failed",
+    Kind.NO_ANSWER_RATE: "More than {threshold}% of the last {windows} ended calls not answered",
+    Kind.NO_CALLS: "No call for {window} of business hours",
+    Kind.VOX_UNREACHABLE: "Vox unreachable for {window}",
+    Kind.KEY_REFUSED: "The API key refused for {window}",
+    Kind.SYNC_STALE: "No complete sync of the call history for {window}",
+    Kind.WEBHOOKS_REFUSED: "More than {threshold} webhook deliveries refused in the last {window}",
+    Kind.WEBHOOKS_SILENT: "Calls placed but no webhook received in the last {window}",
+    Kind.OUTCOMES_MISSING: "At least {threshold} placed calls without an outcome after {window}",
+    Kind.CAMPAIGN_BREAKER: "A campaign paused itself",
+    Kind.CAMPAIGN_FINISHED: "A campaign finished in the last {window}",
+    Kind.BUDGET_EXHAUSTED: "The request budget refused requests in each of the last {window}",
+}
+COUNT_MAX = 1_000_000
+
+
+def kind_meaning(kind: str) -> KindMeaning:
+    """What a kind's threshold and window are (checks.KINDS), for the form and the pages."""
+    spec = KINDS[kind]
+    threshold = None
+    if spec.threshold == "%":
+        threshold = Threshold(
+            unit="%", low=1, high=100, label="Threshold (%)", help="A percentage from 1 to 100."
+        )
+    elif spec.threshold:
+        noun = spec.threshold
+        threshold = Threshold(
+            unit=noun, low=1, high=COUNT_MAX, label=f"Threshold ({noun})", help=f"How many {noun}: 1 or more."
+        )
+    window = f"In minutes: {spec.window}." if spec.window else None
+    return KindMeaning(
+        description=spec.description, threshold=threshold, window=window, condition=CONDITIONS[kind]
+    )
+
+
+def condition_text(rule: AlertRule) -> str:
+    """The rule in words: "More than 30% of the last 60 minutes' ended calls failed"."""
+    meaning = kind_meaning(rule.kind)
+    window = minutes_text(rule.window_minutes)
+    possessive = window + ("'" if window.endswith("s") else "'s")  # "60 minutes'", "1 minute's"
+    return meaning.condition.format(threshold=rule.threshold, window=window, windows=possessive)
