@@ -21,6 +21,8 @@ def make_channel(name: str, url: str, *, kind: str | None = None, **fields) -> A
 
 def make_alert(*, kind: str = "failure_rate", opened_at: datetime | None = None, **fields) -> Alert:
     rule = AlertRule.objects.filter(kind=kind).order_by("id").first()
+    if rule is None:  # a transactional test before this one flushed what the migration made
+        rule = AlertRule.objects.create(kind=kind, name=AlertRule.Kind(kind).label, builtin=True)
     values = {
         "summary": "41% of the last hour's 27 ended calls failed",
         "value": 41.0,
