@@ -545,3 +545,55 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+
+# --- Server errors to operators (voxdash.health.errors, voxdash.health.sentry)
+# An unhandled exception (a 500) is mailed to VOXDASH_ADMINS ("Ops <ops@example.com>, b@example.com";
+# empty: no mail) through the SMTP server below. The mail holds the path, the error and its
+# traceback, never a request body, a cookie's value, the query string or a setting.
+ADMINS = env_list("VOXDASH_ADMINS")
+# Django 6.1's MAILERS, from the usual EMAIL_* variables (EMAIL_HOST_PASSWORD_FILE works too).
+# A short timeout: the report is sent while the failed request waits for its 500.
+# (Lower case: Django 6.1 refuses its deprecated EMAIL_USE_* settings beside MAILERS.)
+_use_tls, _use_ssl = env_bool("EMAIL_USE_TLS"), env_bool("EMAIL_USE_SSL")
+if _use_tls and _use_ssl:
+    raise ImproperlyConfigured("EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (port 465): set one.")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env("EMAIL_HOST", "localhost"),
+            "port": env_int("EMAIL_PORT", 465 if _use_ssl else 587 if _use_tls else 25),
+            "username": env("EMAIL_HOST_USER"),
+            "password": env("EMAIL_HOST_PASSWORD"),
+            "use_tls": _use_tls,
+            "use_ssl": _use_ssl,
+            "timeout": env_float("EMAIL_TIMEOUT", 10.0),
+        },
+    }
+}
+SERVER_EMAIL = env("SERVER_EMAIL", "voxdash@localhost")  # the From of error mails
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", SERVER_EMAIL)
+EMAIL_SUBJECT_PREFIX = "[voxdash] "
+DEFAULT_EXCEPTION_REPORTER = "voxdash.health.errors.OperatorReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "voxdash.health.errors.OperatorReporterFilter"
+LOGGING["filters"] = {
+    "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    "server_errors": {"()": "voxdash.health.errors.ServerErrorsOnly"},
+}
+LOGGING["handlers"]["mail_admins"] = {
+    "class": "django.utils.log.AdminEmailHandler",
+    "level": "ERROR",
+    "filters": ["require_debug_false", "server_errors"],
+}
+# Replaces Django's default for "django", which mails every ERROR of django.* (a DisallowedHost
+# from any scanner included) and prints a second copy in DEBUG: its records reach our console
+# through the root logger, and only django.request's exceptions are mailed.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO"}
+LOGGING["loggers"]["django.request"] = {"handlers": ["mail_admins"], "level": "INFO"}
+# Optional error reports to Sentry, with no personal data or secrets (voxdash.health.sentry says
+# what is removed). SENTRY_ENVIRONMENT and SENTRY_RELEASE are read by sentry-sdk itself.
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    from voxdash.health.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN)
