@@ -56,8 +56,6 @@ def test_a_failed_sign_in_keeps_the_name_tried_and_never_the_password(client, vi
 
 def test_attempts_the_throttle_refuses_are_failed_sign_ins_too(client, db, settings):
     # On the admin's login the throttle is the first backend asked: its refusal is a failed sign-in.
-    # (Our own login page refuses a locked name in its form, before any backend is asked, so
-    # those presses send no signal: the attempts that locked it are on record.)
     settings.VOXDASH_LOGIN_ATTEMPTS = 2
     User.objects.create_superuser("root", password="pw-root-123")
     login = reverse("admin:login")
@@ -68,6 +66,20 @@ def test_attempts_the_throttle_refuses_are_failed_sign_ins_too(client, db, setti
         response.status_code == 200 and "_auth_user_id" not in client.session
     )  # locked, right password or not
     assert len(entries(Action.SIGN_IN_FAILED)) == 4 and not entries(Action.SIGNED_IN)
+
+
+def test_presses_our_login_page_refuses_as_locked_are_failed_sign_ins(client, db, settings):
+    # Our login form refuses a locked name before any backend is asked; it says so itself.
+    settings.VOXDASH_LOGIN_ATTEMPTS = 2
+    User.objects.create_user("ada", password="pw-ada-12345")
+    login = reverse("login")
+    for _ in range(2):
+        client.post(login, {"username": "ada", "password": "wrong"}, REMOTE_ADDR=ADDRESS)
+    response = client.post(login, {"username": "ada", "password": "pw-ada-12345"}, REMOTE_ADDR=ADDRESS)
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert signs(Action.SIGN_IN_FAILED) == [("ada", Via.PASSWORD, ADDRESS)] * 3 and not entries(
+        Action.SIGNED_IN
+    )
 
 
 def test_the_admins_login_and_logout_say_admin(client, db, vox_settings):

@@ -1,4 +1,5 @@
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 
 from . import throttle
@@ -15,6 +16,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             wait = throttle.retry_after(self.request, username)
             if wait:
                 self.throttled = True
+                # Refused before any backend ran, so Django sends no failure signal itself; the
+                # audit log must still see the attempt (the admin's login reaches the backend).
+                user_login_failed.send(
+                    sender=__name__, credentials={"username": username}, request=self.request
+                )
                 minutes = max(1, round(wait / 60))
                 raise ValidationError(
                     "Too many failed sign-in attempts for this user. Try again in %(minutes)s minute%(s)s.",
