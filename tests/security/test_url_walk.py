@@ -121,6 +121,16 @@ TABLE: dict[str, Rule] = {
     "webhooks:log": STAFF_ONLY,
     "webhooks:log_detail": STAFF_ONLY,
     "webhooks:log_rerun": Rule(LOGIN, 403, 403, 302, 302, method="POST"),
+    # Staff: who did what, and the alerts (rules, channels with their deliveries, history).
+    "audit:index": STAFF_ONLY,
+    "audit:export": STAFF_ONLY,
+    "alerts:index": STAFF_ONLY,
+    # pk 1: the first of voxdash's own rules (made by the migration); built-in, so not deletable.
+    "alerts:rule": STAFF_ONLY,
+    "alerts:rule_new": STAFF_ONLY,
+    "alerts:rule_delete": Rule(LOGIN, 403, 403, Redirect("/alerts/rules/1/"), Redirect("/alerts/rules/1/")),
+    # No channel in the samples: staff get the 404 of a missing one (the page's own tests send).
+    "alerts:channel_test": Rule(LOGIN, 403, 403, 404, 404, method="POST"),
 }
 
 # The admin's own rules, for the patterns it shows people who are not (yet) staff.

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AlertsConfig(AppConfig):
@@ -9,5 +10,8 @@ class AlertsConfig(AppConfig):
         # Imported here, not at the top: apps.py loads before the models these modules import.
         from .notify import deliveries_created
         from .queue import alert_deliveries_request
+        from .services import alert_rules_ensure_builtin
 
         deliveries_created.connect(alert_deliveries_request, dispatch_uid="alerts-send-on-commit")
+        # flush (the live-server tests, a reset demo) empties the rules the migration made.
+        post_migrate.connect(alert_rules_ensure_builtin, sender=self, dispatch_uid="alerts-builtin-rules")

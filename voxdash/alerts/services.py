@@ -135,3 +135,21 @@ def alert_rules_restore(*, request: HttpRequest, via: str = "") -> list[AlertRul
         alert_rule_save(rule=rule, fields=fields, channels=None, request=request, via=via)
         made.append(rule)
     return made
+
+
+def alert_rules_ensure_builtin(**kwargs) -> None:
+    """After `migrate` (and `flush`, which empties the table the migration filled): voxdash's own
+    rules exist. Not a person's change, so not audited; a rule someone turned off stays off."""
+    present = set(AlertRule.objects.filter(builtin=True).values_list("kind", flat=True))
+    AlertRule.objects.bulk_create(
+        AlertRule(
+            kind=kind,
+            builtin=True,
+            name=name,
+            threshold=threshold,
+            window_minutes=window,
+            cooldown_minutes=cooldown,
+        )
+        for kind, name, threshold, window, cooldown in BUILTIN_RULES
+        if kind not in present
+    )
