@@ -140,8 +140,12 @@ class BrokenLog(LocalLog):
 
 
 def test_a_count_that_cannot_be_kept_never_changes_the_answer(clock, caplog):
-    budget = RequestBudget(None, per_minute=1, reserve=0, background_min=0, local=BrokenLog(), clock=clock)
-    budget.acquire()
+    # Background refusals are counted apart from the take that refused them (after the wait).
+    budget = RequestBudget(
+        None, per_minute=2, reserve=0, background_min=1, background_wait=0.0, local=BrokenLog(), clock=clock
+    )
+    budget.acquire(BACKGROUND)
+    budget.acquire(BACKGROUND)
     with pytest.raises(errors.VoxBudgetExhausted):
-        budget.acquire()
+        budget.acquire(BACKGROUND)
     assert "could not be counted" in caplog.text

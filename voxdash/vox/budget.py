@@ -33,9 +33,13 @@ machine). `used()` counts the window for status pages.
 
 Every refusal (`acquire` raising VoxBudgetExhausted) is counted by minute, so that an alert can say
 "the budget has been spent for five minutes" (`refusals(minutes)`): in Redis, one hash per hour
-whose fields are its minutes (HINCRBY and EXPIRE in one round trip; each hour's hash expires by
-itself, so the counts never pile up), else in the local log's state. Counting never fails the
-caller: a lost count is an alert a minute late, not a page broken.
+whose fields are its minutes (HINCRBY and EXPIRE; each hour's hash expires by itself, so the
+counts never pile up), else in the local log's state. A page's or a placement's refusal is
+counted by the take that refused it, in the same script or under the same lock: a refused page
+costs no extra round trip (busy pages are refused many times a second, and an extra trip each
+measurably slowed the processes sharing the budget). Background work is refused only after
+waiting, so its rare refusals are counted on their own; counting never fails the caller (a lost
+count is an alert a minute late, not a page broken).
 
 Without Redis the same rules (less the ramp) run on an exact sliding log: kept in a file under
 an exclusive lock next to the demo's file cache, so this host's processes share it (`FileLog`),
@@ -73,6 +77,7 @@ logger = logging.getLogger(__name__)
 
 # Refusals are counted for this long (minutes): the longest "exhausted for N minutes" one can ask.
 REFUSALS_KEPT_MINUTES = 24 * 60
+REFUSALS_LIFETIME = (REFUSALS_KEPT_MINUTES + 60) * 60  # seconds: an hour's hash outlives its last minute
 
 INTERACTIVE = "interactive"
 BACKGROUND = "background"
@@ -89,19 +94,27 @@ if not now then
 end
 """
 
-# KEYS: interactive log, background log, place log, "began at" marker, paused-until.
-# ARGV: now ('' = Redis's clock), window, per_minute, reserve, background_min, priority, entry id,
-# placement_reserve. Returns {1, now} when admitted, {0, seconds to wait} when not. The rule is
-# `_Limits.wait` in Lua.
+# KEYS: interactive log, background log, place log, "began at" marker, paused-until, the refusal
+# counts' hash of this hour. ARGV: now ('' = Redis's clock), window, per_minute, reserve,
+# background_min, priority, entry id, placement_reserve, the minute to count a refusal in ('' =
+# do not count it), the counts' lifetime (seconds). Returns {1, now} when admitted, {0, seconds
+# to wait} when not. The rule is `_Limits.wait` in Lua.
 _TAKE = (
     _NOW
     + """
 local window = tonumber(ARGV[2])
 local per_minute, reserve, background_min = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local placement_reserve = tonumber(ARGV[8])
+local function refused(wait)
+  if ARGV[9] ~= '' then
+    redis.call('HINCRBY', KEYS[6], ARGV[9], 1)
+    redis.call('EXPIRE', KEYS[6], ARGV[10])
+  end
+  return {0, tostring(wait)}
+end
 local paused = tonumber(redis.call('GET', KEYS[5]))
 if paused and paused > now then
-  return {0, tostring(paused - now)}
+  return refused(paused - now)
 end
 local since = tonumber(redis.call('GET', KEYS[4]))
 if not since then
@@ -147,7 +160,7 @@ end
 if wait > 0 then
   -- while ramping up, the allowance itself grows by one about every window / per_minute
   if ramp < 1 then wait = math.min(wait, window / per_minute) end
-  return {0, tostring(wait)}
+  return refused(wait)
 end
 local mine = ({interactive = KEYS[1], background = KEYS[2], place = KEYS[3]})[ARGV[6]]
 redis.call('ZADD', mine, now, ARGV[7])
@@ -288,19 +301,32 @@ class LocalLog:
             while log and log[0][0] <= now - window:
                 log.popleft()
 
-    def take(self, limits: _Limits, priority: str, entry_id: str, now: float, window: float) -> float:
+    def take(
+        self,
+        limits: _Limits,
+        priority: str,
+        entry_id: str,
+        now: float,
+        window: float,
+        refusal_minute: int | None = None,
+    ) -> float:
+        """Seconds to wait (0: taken); a refusal is counted in `refusal_minute` unless it is None."""
         with self._state():
-            if self._paused_until > now:
-                return self._paused_until - now
-            self._prune(now, window)
-            times = {p: deque(t for t, _ in log) for p, log in self._logs.items()}
-            ramp = (
-                1.0 if self._blind_since is None else min(1.0, max(0.0, (now - self._blind_since) / window))
-            )
-            wait = limits.wait(priority, times, window, now, ramp)
-            if not wait:
-                self._logs[priority].append((now, entry_id))
+            wait = self._take(limits, priority, entry_id, now, window)
+            if wait and refusal_minute is not None:
+                self._refusal_count(refusal_minute)
             return wait
+
+    def _take(self, limits: _Limits, priority: str, entry_id: str, now: float, window: float) -> float:
+        if self._paused_until > now:
+            return self._paused_until - now
+        self._prune(now, window)
+        times = {p: deque(t for t, _ in log) for p, log in self._logs.items()}
+        ramp = 1.0 if self._blind_since is None else min(1.0, max(0.0, (now - self._blind_since) / window))
+        wait = limits.wait(priority, times, window, now, ramp)
+        if not wait:
+            self._logs[priority].append((now, entry_id))
+        return wait
 
     def remove(self, ticket: Ticket) -> None:
         with self._state():
@@ -325,9 +351,13 @@ class LocalLog:
 
     def refusal_add(self, minute: int) -> None:
         with self._state():
-            self._refusals[minute] = self._refusals.get(minute, 0) + 1
+            self._refusal_count(minute)
+
+    def _refusal_count(self, minute: int) -> None:
+        if minute not in self._refusals:  # a new minute: the oldest may go
             for old in [m for m in self._refusals if m <= minute - REFUSALS_KEPT_MINUTES]:
                 del self._refusals[old]
+        self._refusals[minute] = self._refusals.get(minute, 0) + 1
 
     def refusal_counts(self, minutes: list[int]) -> list[int]:
         with self._state():
@@ -504,11 +534,15 @@ class RequestBudget:
     def _take(self, priority: str) -> tuple[Ticket | None, float]:
         """One attempt: (ticket, 0) when admitted, else (None, seconds before asking again)."""
         entry_id = secrets.token_hex(8)
+        minute = int(self._local_now() // 60)
+        # Pages and placements never wait: a refusal of theirs is final, so the take counts it.
+        # Background work may be admitted after waiting; `acquire` counts its final refusal.
+        refusal_minute = None if priority == BACKGROUND else minute
         if not self._using_local():
             limits = self.limits
             try:
                 admitted, value = self._take_script(
-                    keys=self._keys,
+                    keys=[*self._keys, self._refusals_key(minute // 60)],
                     args=[
                         self._now_arg(),
                         self.window,
@@ -518,6 +552,8 @@ class RequestBudget:
                         priority,
                         entry_id,
                         limits.placement_reserve,
+                        "" if refusal_minute is None else str(refusal_minute),
+                        REFUSALS_LIFETIME,
                     ],
                 )
             except redis.RedisError as exc:
@@ -528,7 +564,7 @@ class RequestBudget:
                     return Ticket(entry_id, priority, float(value)), 0.0
                 return None, max(0.01, float(value))
         now = self._local_now()
-        wait = self._local.take(self.local_limits, priority, entry_id, now, self.window)
+        wait = self._local.take(self.local_limits, priority, entry_id, now, self.window, refusal_minute)
         if wait:
             return None, max(0.01, wait)
         return Ticket(entry_id, priority, now, local=True), 0.0
@@ -550,7 +586,8 @@ class RequestBudget:
             if ticket is not None:
                 return ticket
             if deadline_clock() + wait > deadline:
-                self._refusal_record()
+                if priority == BACKGROUND:
+                    self._refusal_record()  # (the others' refusals were counted by their take)
                 raise VoxBudgetExhausted(
                     f"The Vox request budget ({self.allowance(priority)}/min for {priority} "
                     "requests) is spent.",
@@ -562,14 +599,15 @@ class RequestBudget:
         return f"{self._refusals_prefix}:{hour}"  # one hash per hour (time // 3600), minutes as fields
 
     def _refusal_record(self) -> None:
-        """Count one refusal in the minute under way. Never raises (see the module's docstring)."""
+        """Count one background refusal in the minute under way. Never raises (see the module's
+        docstring)."""
         minute = int(self._local_now() // 60)
         try:
             if not self._using_local():
                 key = self._refusals_key(minute // 60)
                 pipe = self.redis.pipeline(transaction=False)
                 pipe.hincrby(key, str(minute), 1)
-                pipe.expire(key, (REFUSALS_KEPT_MINUTES + 60) * 60)
+                pipe.expire(key, REFUSALS_LIFETIME)
                 try:
                     pipe.execute()
                     return
