@@ -155,11 +155,17 @@ class Site:
             ("webhook-log", "webhooks:log", {}),
             ("webhook-event", "webhooks:log_detail", {"pk": self.webhook_event_pk}),
             ("do-not-call", "dnc:list", {}),
+            ("alerts", "alerts:index", {}),
+            ("audit-log", "audit:index", {}),
         ):
             try:
                 pages[name] = reverse(view, kwargs=kwargs)
             except NoReverseMatch:
                 pass
+        from voxdash.alerts.models import AlertRule
+
+        rule = AlertRule.objects.filter(builtin=True).order_by("pk").first()
+        pages["alert-rule"] = rule.get_absolute_url()
         return pages
 
 
