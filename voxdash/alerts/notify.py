@@ -217,7 +217,9 @@ def _claim(pk: int, state: str, *, now: datetime) -> _Claim | None:
     )
     if not won:
         return None
-    delivery = AlertDelivery.objects.select_related("channel", "alert__rule").get(pk=pk)
+    delivery = AlertDelivery.objects.select_related("channel", "alert__rule").filter(pk=pk).first()
+    if delivery is None:
+        return None  # its alert was deleted (with its rule) meanwhile
     # A claim taken over from a dead worker goes back to RETRYING if it is not tried after all.
     return _Claim(delivery, previous_state=State.RETRYING if state == State.SENDING else state)
 
