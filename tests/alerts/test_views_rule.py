@@ -298,3 +298,12 @@ def test_a_new_rule_of_a_kind_without_a_window_keeps_the_built_ins(staff):
     assert staff.post(f"{NEW}?kind=campaign_breaker", data).status_code == 302
     rule = AlertRule.objects.get(name="Breaker, on call")
     assert (rule.threshold, rule.window_minutes, rule.cooldown_minutes) == (0, 0, 10)
+
+
+def test_the_budget_rules_window_is_at_most_the_day_its_refusals_are_kept(staff):
+    budget = AlertRule.objects.get(kind="budget_exhausted")
+    body = staff.post(url(budget), post_data(budget, window_minutes="2000")).content.decode()
+    assert "Nothing was saved." in body and "Enter a whole number of minutes from 1 to 1,440." in body
+    budget.refresh_from_db()
+    assert budget.window_minutes == 5
+    assert staff.post(url(budget), post_data(budget, window_minutes="1440")).status_code == 302

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from voxdash.vox.budget import REFUSALS_KEPT_MINUTES
+
 from . import selectors
 from .models import AlertChannel, AlertRule
 
@@ -69,7 +71,13 @@ class AlertRuleForm(forms.Form):
         if self.meaning.window is None:
             del self.fields["window_minutes"]
         else:
-            self.fields["window_minutes"].help_text = self.meaning.window
+            window = self.fields["window_minutes"]
+            window.help_text = self.meaning.window
+            if kind == AlertRule.Kind.BUDGET_EXHAUSTED:
+                # The budget keeps its refusal counts a day: a longer window could never fill up.
+                window.validators.append(MaxValueValidator(REFUSALS_KEPT_MINUTES))
+                window.error_messages.update(whole_number("minutes", low=1, high=REFUSALS_KEPT_MINUTES))
+                window.widget.attrs.update(max=REFUSALS_KEPT_MINUTES)
 
     def rule_fields(self) -> dict:
         """The rule's new values (those the form has: a field the kind does not use stays as it is)."""
