@@ -12,6 +12,9 @@ from voxdash.alerts.notify import masked_url
     "url, shown",
     [
         ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#alerts", "slack://•••/•••/•••/#alerts"),
+        # A service's URL is all tokens, however short or plain they look.
+        ("slack://T0000/B0000/XXXXsecretXXXX", "slack://•••/•••/•••"),
+        ("msteams://team/tokenA/tokenB/tokenC/", "msteams://•••/•••/•••/•••/"),
         (
             "mailtos://ops:hunter2@smtp.example.com?to=a@example.com",
             "mailtos://ops:•••@smtp.example.com?to=a@example.com",
@@ -28,9 +31,9 @@ from voxdash.alerts.notify import masked_url
         ),
         (
             "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567",
-            "tgram://123456789:•••/-1001234567",
+            "tgram://•••:•••/-1001234567",
         ),
-        ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", "discord://4174216298/•••"),
+        ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", "discord://•••/•••"),
         ("file:///var/lib/voxdash/alerts-2026.log", None),
     ],
 )

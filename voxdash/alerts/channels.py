@@ -147,6 +147,13 @@ HOSTNAME = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+# Schemes whose host is a server's address (and whose path may be a plain route), as opposed to
+# the services' schemes, whose URLs are nothing but tokens.
+ADDRESS_SCHEMES = frozenset(
+    {"http", "https", "mailto", "mailtos", "json", "jsons", "xml", "xmls", "form", "forms", "file"}
+)
+
+
 def _token_like(part: str) -> bool:
     """A URL part that is probably a credential: long, or letters mixed with digits (Slack's
     T1JJ3T3L2, a webhook path's uuid), and not a host name, an address or a plain word."""
@@ -180,11 +187,16 @@ def url_secrets(url: str) -> list[str]:
             found.append(password)
         if _token_like(user):
             found.append(user)
-    webhook = scheme_of(url) in ("http", "https")
-    if not webhook:
-        # apprise puts tokens where a host would be (slack://T1/B2/C3, tgram://BOT:TOKEN/...).
-        found += [piece for piece in hostport.split(":") if _token_like(piece)]
-    found += [segment for segment in path.split("/") if segment and _token_like(segment)]
+    scheme = scheme_of(url)
+    if scheme not in ADDRESS_SCHEMES:
+        # A service's URL (slack://T1/B2/C3, tgram://BOT:TOKEN/CHAT, msteams://...) is made of its
+        # tokens: every part is one, short or not, but a channel or chat name (#alerts, @ops, -100…).
+        pieces = [*hostport.split(":"), *path.split("/")]
+        found += [piece for piece in pieces if len(piece) >= 3 and not piece.startswith(("#", "@", "-", "+"))]
+    else:
+        if scheme not in ("http", "https"):
+            found += [piece for piece in hostport.split(":") if _token_like(piece)]
+        found += [segment for segment in path.split("/") if segment and _token_like(segment)]
     for pair in query.split("&"):
         key, sep, value = pair.partition("=")
         if sep and value and (SECRET_QUERY_KEYS.search(unquote(key)) or _token_like(value)):
@@ -203,7 +215,11 @@ def scrub(text: str, url: str) -> str:
 
 def mask(url: str) -> str:
     """The URL for pages and lists: its secrets shown as •••."""
-    return scrub(url, url)
+    if "://" not in url:
+        return scrub(url, url)
+    # The scheme stays as it is: a short token may be part of its name (msteams://team/...).
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{scrub(rest, url)}"
 
 
 # --- Senders ------------------------------------------------------------------------------------
