@@ -10,7 +10,7 @@ demo: install
 	$(PY) -m vox_simulator.demo
 
 # ruff, then the whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
-# placements, campaigns, worker) again on PostgreSQL, as production runs them.
+# placements, campaigns, worker, alerts, audit) again on PostgreSQL, as production runs them.
 test: install
 	@scripts/ensure-chromium
 	@scripts/ensure-axe

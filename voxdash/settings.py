@@ -134,6 +134,11 @@ VOXDASH_ALERT_URLS = env("VOXDASH_ALERT_URLS").split()
 # Signs the JSON webhooks of the channels above, as Vox signs its own (empty: one is generated and
 # kept in the channel's row, shown in the admin).
 VOXDASH_ALERT_WEBHOOK_SECRET = env("VOXDASH_ALERT_WEBHOOK_SECRET")
+# voxdash's own address as people reach it (https://intranet.example/voxdash/), so the links in
+# notices are whole URLs; empty: they are paths.
+VOXDASH_BASE_URL = env("VOXDASH_BASE_URL").strip()
+if VOXDASH_BASE_URL and not VOXDASH_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"VOXDASH_BASE_URL={VOXDASH_BASE_URL!r} is not an http:// or https:// URL.")
 # How often beat evaluates the rules, and sends (and retries) notices; seconds.
 VOXDASH_ALERTS_EVERY = env_float("VOXDASH_ALERTS_EVERY", 60.0)
 VOXDASH_ALERT_DELIVERIES_EVERY = env_float("VOXDASH_ALERT_DELIVERIES_EVERY", 15.0)

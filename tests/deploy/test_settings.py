@@ -20,6 +20,12 @@ OURS = (
     "VOXDASH_SSO",
     "VOXDASH_FRAME",
     "VOXDASH_LOGIN",
+    "VOXDASH_ALERT",
+    "VOXDASH_AUDIT",
+    "VOXDASH_BASE",
+    "VOXDASH_ADMINS",
+    "EMAIL_",
+    "SENTRY_",
     "DATABASE_URL",
     "CELERY_",
     "CACHE_URL",
@@ -218,6 +224,29 @@ def test_a_bad_number_is_refused_by_name(monkeypatch, name, value, what):
 
     with pytest.raises(ImproperlyConfigured, match=f"{name}='{value}' is not {what}"):
         production_settings(monkeypatch, **{name: value})
+
+
+def test_alert_urls_are_split_on_spaces_and_lines_not_commas(monkeypatch):
+    urls = "mailto://smtp.example.com?to=a@example.com,b@example.com\n  https://hooks.example/x file:///tmp/a.log"
+    s = production_settings(
+        monkeypatch, VOXDASH_ALERT_URLS=urls, VOXDASH_BASE_URL="https://intranet.example/vd/"
+    )
+    assert s["VOXDASH_ALERT_URLS"] == [
+        "mailto://smtp.example.com?to=a@example.com,b@example.com",
+        "https://hooks.example/x",
+        "file:///tmp/a.log",
+    ]
+    assert s["VOXDASH_BASE_URL"] == "https://intranet.example/vd/"
+    assert s["VOXDASH_AUDIT_RETENTION_DAYS"] == 365 and "prune-audit-log" in s["CELERY_BEAT_SCHEDULE"]
+    s = production_settings(monkeypatch, VOXDASH_AUDIT_RETENTION_DAYS="0")
+    assert "prune-audit-log" not in s["CELERY_BEAT_SCHEDULE"]
+
+
+def test_a_base_url_that_is_not_a_web_address_is_refused(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="VOXDASH_BASE_URL='intranet.example' is not an http"):
+        production_settings(monkeypatch, VOXDASH_BASE_URL="intranet.example")
 
 
 def test_numbers_still_read_as_before(monkeypatch):

@@ -120,7 +120,7 @@ def message_for(*, alert: Alert, notice: str) -> tuple[str, str]:
 def absolute_link(link: str) -> str:
     """An alert's link for a message: absolute when voxdash's address is known (VOXDASH_BASE_URL,
     e.g. https://intranet.example/voxdash/), else the path as the alert holds it."""
-    base = getattr(settings, "VOXDASH_BASE_URL", "")
+    base = settings.VOXDASH_BASE_URL
     if not link or not base or "://" in link:
         return link
     # The link is reverse()'s path, URL prefix included: it replaces the base's path.
