@@ -61,20 +61,3 @@ def role_groups_ensure(sender, **kwargs) -> None:
     if sender.label == "placements":
         for role in ROLE_GROUPS:
             role_group(role)
-
-
-def is_staff_member(user) -> bool:
-    """Staff run the machinery: syncing (it spends everyone's request budget), the webhook log."""
-    return user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser)
-
-
-def staff_only(view):
-    """403 for anyone signed in but not staff."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_staff_member(request.user):
-            raise PermissionDenied("Only staff may do this.")
-        return view(request, *args, **kwargs)
-
-    return wrapper

@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from voxdash.accounts.roles import staff_only
 from voxdash.audit.log import Action, audit_record
 from voxdash.lib.htmx import page_or_partial
+from voxdash.lib.staff import staff_only
 
 from . import notify, selectors, services
 from .forms import AlertHistoryFiltersForm, AlertRuleForm, NewRuleKindForm, rule_initial

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from voxdash.lib.formatting import local_day_start
+from voxdash.lib.spreadsheet import neutralise
 
 from .describe import detail_words
 from .models import AuditEntry
@@ -91,13 +92,6 @@ CSV_FIELDS = (
 CSV_CHUNK_ROWS = 2000
 ACTION_LABELS = dict(AuditEntry.Action.choices)
 VIA_LABELS = dict(AuditEntry.Via.choices)
-# A cell a spreadsheet would run as a formula (a typed user name, an object's label) gets a
-# leading apostrophe, as the call export does (calls.export.neutralise: audit imports no app).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def audit_csv(entries: QuerySet[AuditEntry]) -> Iterator[str]:
@@ -113,16 +107,16 @@ def audit_csv(entries: QuerySet[AuditEntry]) -> Iterator[str]:
         writer.writerow(
             [
                 at.astimezone(tz).isoformat(),
-                _cell(username),
+                neutralise(username),
                 VIA_LABELS.get(via, via),
                 address,
                 action,
                 ACTION_LABELS.get(action, action),
-                _cell(object_type),
-                _cell(object_id),
-                _cell(label),
-                _cell(url),
-                _cell(detail_words(detail)),
+                neutralise(object_type),
+                neutralise(object_id),
+                neutralise(label),
+                neutralise(url),
+                neutralise(detail_words(detail)),
                 json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
                 request_id,
             ]

@@ -6,9 +6,6 @@ there is no view that changes or deletes an entry (nor may the admin: admin.py).
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -17,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from voxdash.lib.htmx import page_or_partial
 from voxdash.lib.paging import pager
+from voxdash.lib.staff import staff_only
 
 from .describe import detail_words
 from .forms import AuditFiltersForm
@@ -24,23 +22,6 @@ from .log import Action, audit_record
 from .selectors import audit_csv, audit_entries
 
 PAGE_SIZE = 50
-
-
-def staff_only(view):
-    """403 for anyone signed in but not staff (active, `is_staff` or a superuser).
-
-    accounts.roles.staff_only's rule, written out here because audit imports no other app
-    (docs/architecture.md): everyone records into it, so it may depend on none of them.
-    """
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not (user.is_authenticated and user.is_active and (user.is_staff or user.is_superuser)):
-            raise PermissionDenied("Only staff may read the audit log.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @require_safe

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from voxdash.lib.formatting import phone_e164
+from voxdash.lib.spreadsheet import neutralise
 
 from .filters import CallFilters
 
@@ -38,13 +39,7 @@ COLUMNS = (
 FIELDS = ("vox_id", *COLUMNS[1:])
 CHUNK_ROWS = 2000  # rows per database fetch and per piece of the response
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 E164 = re.compile(r"\+\d{8,15}")
-
-
-def neutralise(value: str) -> str:
-    """A text cell a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 @functools.lru_cache(maxsize=65_536)  # a million calls share far fewer numbers; parsing is ~50 µs

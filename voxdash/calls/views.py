@@ -6,10 +6,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from voxdash.accounts.roles import is_staff_member
 from voxdash.audit.log import Action, Target, audit_record
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.htmx import page_or_partial
+from voxdash.lib.staff import is_staff_member
 from voxdash.mirror.sync import sync_progress
 from voxdash.placements.forms import call_again_url
 

@@ -20,11 +20,12 @@ from django.utils import dateformat, timezone
 from django.utils.functional import cached_property
 from django.utils.text import slugify
 
-from voxdash.calls.export import E164, neutralise, phone_cell
+from voxdash.calls.export import E164, phone_cell
 from voxdash.directory import selectors as directory
 from voxdash.lib.filter_links import FilterChoice, filter_choices
 from voxdash.lib.formatting import phone_display
 from voxdash.lib.paging import Pager, pager
+from voxdash.lib.spreadsheet import neutralise
 from voxdash.placements.forms import agent_label, number_label
 from voxdash.placements.models import PlacedCall
 

@@ -1,7 +1,8 @@
 from django.utils.functional import SimpleLazyObject
 
-from voxdash.accounts.roles import can_place_calls, is_staff_member
+from voxdash.accounts.roles import can_place_calls
 from voxdash.lib.cache import shared_cache_outage
+from voxdash.lib.staff import is_staff_member
 
 from .connection import connection_status
 

@@ -15,9 +15,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from voxdash.accounts.roles import staff_only
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.paging import pager
+from voxdash.lib.staff import staff_only
 
 from .models import RefusedDelivery, WebhookEvent
 from .rerun import webhook_event_rerun
