@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from voxdash.audit.log import Via
+from voxdash.lib.read_only_admin import ReadOnlyAdmin
 
 from . import channels, environment, notify, selectors, services
 from .models import Alert, AlertChannel, AlertDelivery, AlertRule
@@ -217,19 +218,8 @@ class AlertChannelAdmin(admin.ModelAdmin):
             services.alert_channel_delete(channel=channel, request=request, via=Via.ADMIN)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """What the evaluation and the senders recorded: changing it would falsify the history."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
+# Alerts and deliveries are read-only: what the evaluation and the senders recorded; changing it
+# would falsify the history.
 class AlertDeliveryInline(admin.TabularInline):
     model = AlertDelivery
     fields = ("notice", "channel_name", "state", "attempts", "created_at", "delivered_at", "last_error")

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from voxdash.lib.read_only_admin import ReadOnlyAdmin
+
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """Read-only: a record of who did what is worth nothing if it can be edited.
 
     Without add, change and delete permissions the admin shows the list and each entry's fields
@@ -20,12 +22,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     # The entry keeps the user's name: the list needs no join (and the user may be gone).
     list_select_related = False
     show_full_result_count = False  # one COUNT per page, not two, on a table that only grows
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

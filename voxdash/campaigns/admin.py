@@ -1,22 +1,12 @@
 from django.contrib import admin
 
+from voxdash.lib.read_only_admin import ReadOnlyAdmin
+
 from .models import Campaign, CampaignEvent, CampaignRow
 
 
-class ReadOnly(admin.ModelAdmin):
-    """The dispatcher's record: readable by staff, changed by nobody (a row edited by hand could
-    be dialled twice, or never). Campaigns are run from their pages."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
+# Read-only: the dispatcher's record, changed by nobody (a row edited by hand could be dialled
+# twice, or never). Campaigns are run from their pages.
 class CampaignEventInline(admin.TabularInline):
     model = CampaignEvent
     fields = ("at", "action", "username", "note")
@@ -29,7 +19,7 @@ class CampaignEventInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ReadOnly):
+class CampaignAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "state",
@@ -46,7 +36,7 @@ class CampaignAdmin(ReadOnly):
 
 
 @admin.register(CampaignRow)
-class CampaignRowAdmin(ReadOnly):
+class CampaignRowAdmin(ReadOnlyAdmin):
     list_display = (
         "campaign",
         "number",
@@ -63,7 +53,7 @@ class CampaignRowAdmin(ReadOnly):
 
 
 @admin.register(CampaignEvent)
-class CampaignEventAdmin(ReadOnly):
+class CampaignEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "campaign", "action", "username", "note")
     list_filter = ("action", "at")
     search_fields = ("campaign__name", "username", "note")

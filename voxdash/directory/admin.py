@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from voxdash.lib.read_only_admin import ReadOnlyAdmin
+
 from .models import Agent, DoNotCallChange, DoNotCallEntry, VoiceNumber
 
 
@@ -17,20 +19,8 @@ class AgentAdmin(admin.ModelAdmin):
     search_fields = ("name", "=vox_id")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Changes to the do-not-call list go through /dnc/, which records who made each one; the
-    admin only shows the list and its history."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
+# Read-only: changes to the do-not-call list go through /dnc/, which records who made each one;
+# the admin only shows the list and its history.
 @admin.register(DoNotCallEntry)
 class DoNotCallEntryAdmin(ReadOnlyAdmin):
     list_display = ("phone", "reason", "added_by_name", "added_at")

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from voxdash.lib.read_only_admin import ReadOnlyAdmin
+
 from .models import PlacedCall
 
 
 @admin.register(PlacedCall)
-class PlacedCallAdmin(admin.ModelAdmin):
+class PlacedCallAdmin(ReadOnlyAdmin):
     """An audit trail: readable by staff, changed by nobody."""
 
     list_display = (
@@ -19,12 +21,3 @@ class PlacedCallAdmin(admin.ModelAdmin):
     list_filter = ("outcome", "answered_locally", "attempted_at")
     search_fields = ("customer_phone", "username", "vox_placement_id", "listed_call_id", "idempotency_key")
     date_hierarchy = "attempted_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

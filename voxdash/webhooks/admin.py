@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from voxdash.lib.read_only_admin import ReadOnlyAdmin
+
 from .models import WebhookEvent
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnlyAdmin):
     """Read-only: events are what Vox said; editing one would falsify the record."""
 
     list_display = [
@@ -20,12 +22,3 @@ class WebhookEventAdmin(admin.ModelAdmin):
     search_fields = ["event_id", "call_vox_id"]
     date_hierarchy = "received_at"
     readonly_fields = [f.name for f in WebhookEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
