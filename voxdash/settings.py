@@ -210,6 +210,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "voxdash.overview.context_processors.vox_connection",
+                "voxdash.alerts.context_processors.open_alerts",
                 "voxdash.accounts.embed.embedded",
             ],
         },

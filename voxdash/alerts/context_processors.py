@@ -1,0 +1,13 @@
+from django.utils.functional import SimpleLazyObject
+
+from voxdash.lib.staff import is_staff_member
+
+from .models import Alert
+
+
+def open_alerts(request):
+    """How many alerts are open, for the staff's "Alerts" menu entry: whoever looks at any page
+    sees that something is wrong. Lazy: only a page that renders the staff menu asks (one COUNT)."""
+    if not is_staff_member(request.user):
+        return {}
+    return {"open_alert_count": SimpleLazyObject(lambda: Alert.objects.filter(resolved_at=None).count())}
