@@ -6,7 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.campaigns.files import excel_csv
 from tests.campaigns.pages import make_campaign, phone
+from tests.campaigns.test_drafts import create
 from tests.campaigns.test_views_new import form_values, upload
 from voxdash.audit.log import Action
 from voxdash.campaigns.models import Campaign
@@ -84,3 +86,15 @@ def test_the_breakers_pause_is_voxdashs_and_says_why_beside_the_persons_resume(c
     ]
     [resumed] = rows_of(auditor, Action.CAMPAIGN_RESUMED)
     assert resumed[0] == "cal" and "paused for: Vox refused voxdash's key" in resumed[-1]
+
+
+def test_a_campaign_made_by_the_service_alone_is_recorded_as_its_creators(caller, db):
+    # No page and no request (the demo's seed, a future API): the creator, without an address.
+    campaign = create(caller, excel_csv([(phone(1), "Ada", "INV-1", "5000")]))
+    [entry] = entries(Action.CAMPAIGN_CREATED)
+    assert (entry.username, entry.remote_addr, entry.via, entry.object_url) == (
+        "cal",
+        "",
+        "worker",
+        page(campaign),
+    )

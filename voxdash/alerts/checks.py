@@ -156,7 +156,9 @@ def vox_unreachable(rule: AlertRule, now: datetime) -> Findings:
     # A refused key is key_refused's; a 429 is Vox answering (someone else spends the key's limit).
     if status.ok or status.is_key_problem or _problem_is(status, (errors.VoxRateLimited,)):
         return {}
-    return {"": Finding(summary=_said(status.problem, status.hint), link=reverse("overview"))}
+    # Not the page's words ("try again in a minute"): whoever reads this runs voxdash.
+    summary = f"Vox is not answering voxdash's health check: {status.problem} ({status.problem_kind or 'no answer'})"
+    return {"": Finding(summary=summary, link=reverse("overview"))}
 
 
 def key_refused(rule: AlertRule, now: datetime) -> Findings:

@@ -23,8 +23,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Now
+from django.http import HttpRequest
 from django.utils import timezone
 
+from voxdash.audit.log import Action, audit_record
 from voxdash.directory.models import DoNotCallEntry
 from voxdash.lib.formatting import phone_e164
 from voxdash.lib.sheets import Sheet, SheetError, SheetRow, sheet_open
@@ -114,10 +116,13 @@ def context_render(template: str, cells: dict[str, str]) -> tuple[str, list[str]
     return "".join(text), list(missing.values())
 
 
-def campaign_create(*, user, fields: dict, upload, filename: str) -> Campaign:
-    """A draft campaign, its rows and its CREATED event, from the form's `fields` (Campaign field
-    values) and the uploaded file. SheetError, and nothing created, when the file cannot
-    be used (found out before anything is written, or part-way: it is all one transaction)."""
+def campaign_create(
+    *, user, fields: dict, upload, filename: str, request: HttpRequest | None = None
+) -> Campaign:
+    """A draft campaign, its rows, its CREATED event and its audit entry (`request`, when there is
+    one, gives the entry its address), from the form's `fields` (Campaign field values) and the
+    uploaded file. SheetError, and nothing created, when the file cannot be used (found out before
+    anything is written, or part-way: it is all one transaction)."""
     with sheet_open(upload, filename=filename) as sheet:
         _columns_check(fields["context_template"], sheet)
         with transaction.atomic():
@@ -138,6 +143,13 @@ def campaign_create(*, user, fields: dict, upload, filename: str) -> Campaign:
                 user=user,
                 username=user.get_username(),
                 note=f"From {filename}: {campaign.rows_read:,} rows",
+            )
+            audit_record(
+                action=Action.CAMPAIGN_CREATED,
+                request=request,
+                user=user,
+                target=campaign,
+                detail={"rows": campaign.rows_read, "file": campaign.file_name},
             )
     return campaign
 

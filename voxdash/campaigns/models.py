@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from voxdash.lib.window import CallingWindow, days_parse
 
@@ -66,6 +67,9 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:detail", kwargs={"pk": self.pk})
 
     @property
     def window(self) -> CallingWindow:

@@ -51,11 +51,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from voxdash.audit.log import Action as AuditAction
-from voxdash.audit.log import Target, audit_record
+from voxdash.audit.log import audit_record
 from voxdash.calls.models import Call
 from voxdash.mirror.placements import placement_mirrored_call
 from voxdash.placements.guard import DO_NOT_CALL, placement_guard
@@ -152,12 +151,6 @@ _AUDITED = {
 }
 
 
-def campaign_target(campaign: Campaign) -> Target:
-    """A campaign as the audit log names it, linked to its page."""
-    url = reverse("campaigns:detail", kwargs={"pk": campaign.pk})
-    return Target(type="campaign", id=str(campaign.pk), label=campaign.name, url=url)
-
-
 def campaign_act(*, campaign_id: int, action: str, user, request=None) -> ActionResult:
     """Start, pause, resume or cancel a campaign, once, recording who did it (in its events and,
     with `request` for the address, in the audit log).
@@ -206,7 +199,7 @@ def campaign_act(*, campaign_id: int, action: str, user, request=None) -> Action
             action=_AUDITED[action],
             request=request,
             user=user,
-            target=campaign_target(campaign),
+            target=campaign,
             detail=detail,
         )
     logger.info("campaign %s %s by %s", campaign_id, _VERBS[action], _username(user) or "voxdash")
@@ -733,9 +726,7 @@ def campaign_breaker_trip(*, campaign_id: int, reason: str) -> bool:
         CampaignEvent.objects.create(campaign=campaign, action=Action.BREAKER, note=reason)
         # voxdash's own action, not a person's, but cheap and wanted beside the person's resume
         # that follows: an auditor reading "resumed" should see what had paused it.
-        audit_record(
-            action=AuditAction.CAMPAIGN_PAUSED, target=campaign_target(campaign), detail={"reason": reason}
-        )
+        audit_record(action=AuditAction.CAMPAIGN_PAUSED, target=campaign, detail={"reason": reason})
     logger.warning("campaign %s paused itself: %s", campaign_id, reason)
     return True
 

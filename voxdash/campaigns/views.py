@@ -70,17 +70,15 @@ def campaign_new(request):
         upload = form.cleaned_data["file"]
         try:
             campaign = drafts.campaign_create(
-                user=request.user, fields=form.campaign_fields(), upload=upload, filename=upload.name
+                user=request.user,
+                fields=form.campaign_fields(),
+                upload=upload,
+                filename=upload.name,
+                request=request,
             )
         except SheetError as exc:
             form.add_error("file", exc.message)
         else:
-            audit_record(
-                action=Action.CAMPAIGN_CREATED,
-                request=request,
-                target=running.campaign_target(campaign),
-                detail={"rows": campaign.rows_read, "file": campaign.file_name},
-            )
             messages.success(request, "Draft saved. Nothing is dialled until you press Start.")
             return redirect("campaigns:detail", pk=campaign.pk)
     return _render_new(request, form, pickers)
@@ -146,9 +144,7 @@ def campaign_rows_csv(request, pk: int):
     """Every row of the campaign as CSV, streamed (flat memory at 100,000 rows), formula-safe."""
     campaign = get_object_or_404(Campaign, pk=pk)
     # Every customer's number and name in one file: reading personal data in bulk is recorded.
-    audit_record(
-        action=Action.CAMPAIGN_ROWS_EXPORTED, request=request, target=running.campaign_target(campaign)
-    )
+    audit_record(action=Action.CAMPAIGN_ROWS_EXPORTED, request=request, target=campaign)
     response = StreamingHttpResponse(
         progress.campaign_rows_csv(campaign=campaign), content_type="text/csv; charset=utf-8"
     )
