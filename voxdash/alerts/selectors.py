@@ -158,7 +158,7 @@ CONDITIONS: dict[str, str] = {
     Kind.SYNC_STALE: "No complete sync of the call history for {window}",
     Kind.WEBHOOKS_REFUSED: "More than {threshold} webhook deliveries refused in the last {window}",
     Kind.WEBHOOKS_SILENT: "Calls placed but no webhook received in the last {window}",
-    Kind.OUTCOMES_MISSING: "At least {threshold} placed calls without an outcome after {window}",
+    Kind.OUTCOMES_MISSING: "At least {threshold} placed call(s) without an outcome after {window}",
     Kind.CAMPAIGN_BREAKER: "A campaign paused itself",
     Kind.CAMPAIGN_FINISHED: "A campaign finished in the last {window}",
     Kind.BUDGET_EXHAUSTED: "The request budget refused requests in each of the last {window}",
