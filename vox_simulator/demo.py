@@ -46,6 +46,9 @@ def demo_environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("VOXDASH_ALERT_URLS", alerts_file(env).as_uri())
     env.setdefault("VOXDASH_ALERTS_EVERY", "15")
+    # The worker and beat log every task at INFO, several a second: the lines printed at start
+    # (URL, logins, what to try) would scroll away. Warnings and errors still show.
+    env.setdefault("LOG_LEVEL", "WARNING")
     env.update(
         DJANGO_DEBUG="1",
         VOX_API_BASE_URL=f"http://{HOST}:{SIMULATOR_PORT}",

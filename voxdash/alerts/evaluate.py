@@ -80,7 +80,9 @@ def alerts_evaluate(*, now: datetime | None = None) -> EvaluationSummary:
         except DatabaseError:
             logger.exception("alert rule %r: its evaluation could not be recorded", rule.name)
             summary.failed.append(rule.name)
-    logger.info("alerts evaluated: %s", summary)
+    # Every minute: worth a line only when something opened, resolved or failed.
+    quiet = not (summary.opened or summary.resolved or summary.notices or summary.failed)
+    logger.log(logging.DEBUG if quiet else logging.INFO, "alerts evaluated: %s", summary)
     return summary
 
 
