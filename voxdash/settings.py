@@ -549,7 +549,13 @@ LOGGING = {
     "formatters": {"line": {"()": "voxdash.health.logs.LineFormatter", "json": LOG_FORMAT == "json"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # runserver's request lines (development only): Django's default logs them at INFO
+        # whatever LOG_LEVEL says.
+        "django.server": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }
 
 # --- Server errors to operators (voxdash.health.errors, voxdash.health.sentry)
