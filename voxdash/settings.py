@@ -557,6 +557,9 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False},
     },
 }
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    # The embedded broker's URL has no host, which kombu warns about on every connection.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # --- Server errors to operators (voxdash.health.errors, voxdash.health.sentry)
 # An unhandled exception (a 500) is mailed to VOXDASH_ADMINS ("Ops <ops@example.com>, b@example.com";
