@@ -1,11 +1,14 @@
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.template import Context, Template
 from django.utils import timezone
 
 from voxdash.lib.formatting import (
     duration_text,
     local_day_start,
+    moment,
     phone_e164,
     phone_international,
     start_of_today,
@@ -49,3 +52,21 @@ def test_local_day_start_is_midnight_in_the_active_zone():
         start = local_day_start(date(2026, 11, 21))
         assert start.isoformat() == "2026-11-21T00:00:00+01:00"
         assert start_of_today() == local_day_start(timezone.localdate())
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Africa/Lagos", "Europe/London", "America/St_Johns"])
+def test_a_moment_reads_as_the_date_filter_writes_it(zone):
+    # moment() stands in for {{ t|date:'c' }} and {{ t|date:"j M Y, H:i" }} on hot pages.
+    def rendered(value, fmt: str) -> str:
+        return Template("{{ t|date:fmt }}").render(Context({"t": value, "fmt": fmt}))
+
+    with timezone.override(ZoneInfo(zone)):
+        for value in (
+            datetime(2026, 3, 29, 0, 59, 58, tzinfo=UTC),
+            datetime(2026, 12, 2, 9, 5, 7, 123, tzinfo=UTC),
+        ):
+            found = moment(value)
+            assert found.text == rendered(value, "j M Y, H:i")
+            assert found.iso == rendered(value, "c")
+            assert moment(value, seconds=True).text == rendered(value, "j M Y, H:i:s")
+    assert moment(None) is None

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from voxdash.lib.filter_links import FilterChoice, filter_choices
+from voxdash.lib.formatting import Moment, moment
 from voxdash.lib.paging import Pager, pager
 
 from . import notify
@@ -30,6 +32,39 @@ class RuleRow:
     condition: str  # "More than 30% of the last 60 minutes' ended calls"
     cooldown: str
     channels: str  # "Every-rule channels, and Ops Slack"
+    last_evaluated: Moment | None
+
+
+# The history is the page's hot loop (25 alerts, each with its notices): its rows are plain values,
+# times and links made here once, so the template only writes them out.
+DELIVERY_BADGES = {
+    AlertDelivery.State.DELIVERED: "badge-ok",
+    AlertDelivery.State.GAVE_UP: "badge-failed",
+    AlertDelivery.State.RETRYING: "badge-unknown",
+}
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    notice: str  # "Fired"
+    channel: str
+    state: str  # "delivered", for styling and tests
+    state_label: str
+    badge: str  # the badge's class
+    attempts: int
+    delivered: Moment | None
+    error: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: Alert
+    rule_name: str
+    rule_url: str
+    opened: Moment
+    resolved: Moment | None
+    last_notified: Moment | None
+    deliveries: list[DeliveryRow]
 
 
 @dataclass(frozen=True)
@@ -42,6 +77,7 @@ class ChannelRow:
 @dataclass(frozen=True)
 class History:
     page: Page
+    rows: list[AlertRow]
     pager: Pager
     rule_choices: list[FilterChoice]
     state_choices: list[FilterChoice]
@@ -75,21 +111,58 @@ def minutes_text(minutes: int) -> str:
     return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
-def alerts_open() -> list[Alert]:
+def alerts_open() -> list[AlertRow]:
     """Open alerts, oldest first: what has been wrong longest leads."""
-    return list(Alert.objects.filter(resolved_at=None).select_related("rule").order_by("opened_at", "id"))
+    alerts = Alert.objects.filter(resolved_at=None).select_related("rule").order_by("opened_at", "id")
+    return alert_rows(alerts, with_deliveries=False)
+
+
+def alert_rows(alerts, *, with_deliveries: bool = True) -> list[AlertRow]:
+    tz = timezone.get_current_timezone()
+    urls: dict[int, str] = {}
+    rows = []
+    for alert in alerts:
+        if alert.rule_id not in urls:
+            urls[alert.rule_id] = alert.rule.get_absolute_url()
+        deliveries = [
+            DeliveryRow(
+                notice=delivery.get_notice_display(),
+                channel=delivery.channel_name,
+                state=delivery.state,
+                state_label=delivery.get_state_display(),
+                badge=DELIVERY_BADGES.get(delivery.state, "badge-queued"),
+                attempts=delivery.attempts,
+                delivered=moment(delivery.delivered_at, tz, seconds=True),
+                error=delivery.last_error,
+            )
+            for delivery in (alert.deliveries.all() if with_deliveries else ())
+        ]
+        rows.append(
+            AlertRow(
+                alert=alert,
+                rule_name=alert.rule.name,
+                rule_url=urls[alert.rule_id],
+                opened=moment(alert.opened_at, tz),
+                resolved=moment(alert.resolved_at, tz),
+                last_notified=moment(alert.last_notified_at, tz),
+                deliveries=deliveries,
+            )
+        )
+    return rows
 
 
 def alert_rules() -> list[RuleRow]:
     rules = AlertRule.objects.prefetch_related(
         Prefetch("channels", queryset=AlertChannel.objects.order_by("name"))
     )
+    tz = timezone.get_current_timezone()
     return [
         RuleRow(
             rule=rule,
             condition=condition_text(rule),
             cooldown=cooldown_text(rule.cooldown_minutes),
             channels=rule_channels_text(rule),
+            last_evaluated=moment(rule.last_evaluated_at, tz),
         )
         for rule in rules
     ]
@@ -138,6 +211,7 @@ def alert_history(*, rules: list[AlertRule], rule_id: int | None, state: str, pa
     rule_options = [("", "All"), *((str(rule.pk), rule.name) for rule in rules)]
     return History(
         page=page,
+        rows=alert_rows(page.object_list),
         pager=pager(page.paginator, page.number, on_ends=1),
         rule_choices=filter_choices("rule", rule_options, str(rule_id or "")),
         state_choices=filter_choices("state", STATE_CHOICES, state),
