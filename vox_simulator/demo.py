@@ -9,7 +9,7 @@ campaign pages have something to show; the same file is there to upload for a ne
 
 Alerts go to a file (alerts_file(): var/demo-alerts.log) unless VOXDASH_ALERT_URLS says otherwise,
 and are evaluated every 15 s; the finished demo campaign is the first notice in it. "Vox unreachable"
-fires after one minute here (five by default), so stopping the simulator's answers shows one soon.
+must hold one minute here (five by default), so stopping the simulator's answers shows one soon.
 """
 
 import os
@@ -152,7 +152,7 @@ def main() -> None:
             "  Alerts:               http://{host}:{web}/alerts/  (sign in as admin; audit log at /audit/)\n"
             "    Notices go to {alerts} (tail -f it). To see one fire and resolve, make Vox fail:\n"
             "      curl -d '{{\"error_rate\": 1}}' http://{host}:{sim}/_simulator/faults\n"
-            '    "Vox unreachable" fires after a minute; then clear it and it resolves:\n'
+            '    "Vox unreachable" fires within two minutes; then clear it and it resolves:\n'
             "      curl -d '{{\"clear\": true}}' http://{host}:{sim}/_simulator/faults\n"
             "  Press Ctrl-C to stop everything.\n".format(
                 host=HOST,
@@ -228,8 +228,10 @@ def seed() -> None:
     from voxdash.directory.do_not_call import dnc_add
 
     # A minute rather than five, so a newcomer who makes Vox fail sees the alert soon (the demo's
-    # own database only; the rule stays editable at /alerts/).
-    AlertRule.objects.filter(kind=AlertRule.Kind.VOX_UNREACHABLE, builtin=True).update(window_minutes=1)
+    # own database only). Only while it is still the default: a window set at /alerts/ is kept.
+    AlertRule.objects.filter(kind=AlertRule.Kind.VOX_UNREACHABLE, builtin=True, window_minutes=5).update(
+        window_minutes=1
+    )
 
     caller = User.objects.get(username="caller")  # made by demo_users just before
     for phone, reason in DEMO_DO_NOT_CALL:

@@ -604,7 +604,9 @@ LOGGING["handlers"]["mail_admins"] = {
 # from any scanner included) and prints a second copy in DEBUG: its records reach our console
 # through the root logger, and only django.request's exceptions are mailed.
 LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO"}
-LOGGING["loggers"]["django.request"] = {"handlers": ["mail_admins"], "level": "INFO"}
+# ERROR: a refused page (403, 404) is a line in the request log already (voxdash.health.logs), not
+# a warning with its whole traceback.
+LOGGING["loggers"]["django.request"] = {"handlers": ["mail_admins"], "level": "ERROR"}
 # Optional error reports to Sentry, with no personal data or secrets (voxdash.health.sentry says
 # what is removed). SENTRY_ENVIRONMENT and SENTRY_RELEASE are read by sentry-sdk itself.
 SENTRY_DSN = env("SENTRY_DSN")

@@ -169,7 +169,7 @@ def test_adding_a_channel_is_audited_without_its_url(admin, root):
     assert channel.url == f"slack://{TOKEN}/#ops" and channel.signing_secret.startswith("whsec_")
     [entry] = entries("alert_channel")
     assert entry.action == Action.ALERT_CHANNEL_CREATED and entry.via == "admin" and entry.user == root
-    assert entry.detail["changed"]["url"] == ["•••", "•••"] and entry.detail["changed"]["kind"] == [
+    assert entry.detail["changed"]["url"] == [None, "•••"] and entry.detail["changed"]["kind"] == [
         None,
         "apprise",
     ]

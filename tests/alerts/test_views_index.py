@@ -91,7 +91,7 @@ def test_the_rules_read_in_words_with_state_cooldown_and_evaluation(staff):
     row = re.search(rf'<tr class="alert-rule" data-rule="{breaker.pk}".*?</tr>', rules, re.S)[0]
     assert ">off<" in row and "Evaluation failed:</strong> OperationalError: no such table" in row
     row = re.search(rf'<tr class="alert-rule" data-rule="{finished.pk}".*?</tr>', rules, re.S)[0]
-    assert "No reminders" in row and "Never" in row  # not evaluated yet
+    assert "Told once" in row and "Never" in row  # not evaluated yet
     assert rules.count('class="alert-rule"') == AlertRule.objects.count() == 12
 
 

@@ -147,9 +147,9 @@ def test_saving_without_a_change_records_nothing(staff, failure_rate):
 @pytest.mark.parametrize(
     "field, typed, message",
     [
-        ("threshold", "0", "Enter a whole number of % from 1 to 100."),
-        ("threshold", "101", "Enter a whole number of % from 1 to 100."),
-        ("threshold", "thirty", "Enter a whole number of % from 1 to 100."),
+        ("threshold", "0", "Enter a whole percentage from 1 to 100."),
+        ("threshold", "101", "Enter a whole percentage from 1 to 100."),
+        ("threshold", "thirty", "Enter a whole percentage from 1 to 100."),
         ("window_minutes", "0", "Enter a whole number of minutes from 1 to 10,080."),
         ("window_minutes", "2.5", "Enter a whole number of minutes from 1 to 10,080."),
         ("cooldown_minutes", "-1", "Enter a whole number of minutes from 0 to 43,200."),
@@ -244,8 +244,7 @@ def test_a_new_rule_with_bad_input_is_not_created(staff):
     }
     response = staff.post(f"{NEW}?kind=failure_rate", data)
     assert (
-        response.status_code == 200
-        and "Enter a whole number of % from 1 to 100." in response.content.decode()
+        response.status_code == 200 and "Enter a whole percentage from 1 to 100." in response.content.decode()
     )
     assert 'value="150"' in response.content.decode() and 'value="Too strict"' in response.content.decode()
     assert not AlertRule.objects.filter(name="Too strict").exists() and not rule_entries()
@@ -307,3 +306,20 @@ def test_the_budget_rules_window_is_at_most_the_day_its_refusals_are_kept(staff)
     budget.refresh_from_db()
     assert budget.window_minutes == 5
     assert staff.post(url(budget), post_data(budget, window_minutes="1440")).status_code == 302
+
+
+def test_two_rules_may_not_share_a_name_and_a_new_one_gets_a_free_one(staff):
+    body = staff.get(NEW + "?kind=failure_rate").content.decode()
+    assert 'value="Failed calls (2)"' in body
+    AlertRule.objects.create(kind="failure_rate", name="Failed calls (2)")
+    assert 'value="Failed calls (3)"' in staff.get(NEW + "?kind=failure_rate").content.decode()
+    failed = AlertRule.objects.get(kind="failure_rate", builtin=True)
+    body = staff.post(url(failed), post_data(failed, name="failed calls (2)")).content.decode()
+    assert "Another rule has this name" in body
+    assert staff.post(url(failed), post_data(failed, name="Failed calls")).status_code == 302  # its own
+
+
+def test_an_event_rule_has_no_cooldown_to_set(staff):
+    finished = AlertRule.objects.get(kind="campaign_finished")
+    body = staff.get(url(finished)).content.decode()
+    assert 'name="cooldown_minutes"' not in body and 'name="window_minutes"' in body

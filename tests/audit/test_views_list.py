@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from voxdash.accounts.models import Profile
@@ -198,7 +199,17 @@ def test_an_index_serves_the_order_and_each_filter(db):
         ({"place_at": "not a time"}, "for not a time"),
         (
             {"changed": {"threshold": [30, 40], "name": [None, "Calls failing"], "url": ["•••", None]}},
-            "name Calls failing, threshold 30 → 40, url was •••",
+            "name Calls failing, threshold 30 → 40, URL was •••",
+        ),
+        (
+            {
+                "changed": {
+                    "enabled": [True, False],
+                    "channels": [[], ["Ops hook"]],
+                    "cooldown_minutes": [60, 15],
+                }
+            },
+            "also notify none → Ops hook, cooldown (minutes) 60 → 15, on yes → no",
         ),
     ],
 )
@@ -206,3 +217,12 @@ def test_detail_reads_as_words_and_an_unknown_key_still_shows(detail, words):
     from voxdash.audit.describe import detail_words
 
     assert detail_words(detail) == words
+
+
+def test_an_object_that_was_deleted_is_named_not_linked(auditor):
+    audit_record(
+        action=Action.ALERT_RULE_DELETED,
+        target=Target(type="alert rule", id="14", label="Failed calls (2)", url="/alerts/rules/14/"),
+    )
+    body = auditor.get(reverse("audit:index")).content.decode()
+    assert "Failed calls (2)" in body and 'href="/alerts/rules/14/"' not in body

@@ -426,7 +426,7 @@ KINDS: dict[str, Kind] = {
         budget_exhausted,
         None,
         "minutes in a row with refusals",
-        "The shared Vox request budget refused requests in each of the last this many minutes.",
+        "The shared Vox request budget refused requests in each minute of the window.",
     ),
 }
 

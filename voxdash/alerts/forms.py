@@ -8,11 +8,13 @@ rule keeps its value). Bad input comes back with what was typed and a message on
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from voxdash.vox.budget import REFUSALS_KEPT_MINUTES
 
 from . import selectors
+from .checks import KINDS
 from .models import AlertChannel, AlertRule
 
 WINDOW_MAX = 7 * 24 * 60  # a week: longer windows read more history than the checks are meant to
@@ -20,7 +22,8 @@ COOLDOWN_MAX = 30 * 24 * 60
 
 
 def whole_number(label: str, *, low: int, high: int) -> dict:
-    message = f"Enter a whole number of {label} from {low:,} to {high:,}."
+    what = "a whole percentage" if label == "%" else f"a whole number of {label}"
+    message = f"Enter {what} from {low:,} to {high:,}."
     # The bounds' validators %-format their message with the limit; the "invalid" one is not formatted.
     bound = message.replace("%", "%%")
     return {"invalid": message, "min_value": bound, "max_value": bound, "required": f"Enter the {label}."}
@@ -28,7 +31,7 @@ def whole_number(label: str, *, low: int, high: int) -> dict:
 
 class AlertRuleForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100, help_text="As notices and this page name it.")
-    enabled = forms.BooleanField(label="On", required=False, help_text="Evaluated every minute while on.")
+    enabled = forms.BooleanField(label="On", required=False)
     threshold = forms.IntegerField(label="Threshold")
     window_minutes = forms.IntegerField(
         label="Window (minutes)",
@@ -48,15 +51,22 @@ class AlertRuleForm(forms.Form):
         queryset=AlertChannel.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Channels for every rule receive this rule's alerts anyway; tick others to add them.",
+        help_text="Channels for every rule receive this rule's alerts anyway (they are not listed); tick "
+        "others to add them.",
     )
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, rule_pk: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        self.rule_pk = rule_pk
         self.meaning = selectors.kind_meaning(kind)
+        every = settings.VOXDASH_ALERTS_EVERY
+        self.fields["enabled"].help_text = f"While on, the worker evaluates it every {every:g} seconds."
+        if KINDS[kind].event:
+            # Told once per subject and never again: a cooldown would have nothing to hold back.
+            del self.fields["cooldown_minutes"]
         channels = self.fields["channels"]
-        channels.queryset = AlertChannel.objects.order_by("name")
+        channels.queryset = AlertChannel.objects.filter(every_rule=False).order_by("name")
         channels.label_from_instance = channel_label
         threshold = self.meaning.threshold
         if threshold is None:
@@ -78,6 +88,13 @@ class AlertRuleForm(forms.Form):
                 window.validators.append(MaxValueValidator(REFUSALS_KEPT_MINUTES))
                 window.error_messages.update(whole_number("minutes", low=1, high=REFUSALS_KEPT_MINUTES))
                 window.widget.attrs.update(max=REFUSALS_KEPT_MINUTES)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        # Notices, the history's filter and the audit log name rules by name: two alike would read as one.
+        if AlertRule.objects.filter(name__iexact=name).exclude(pk=self.rule_pk).exists():
+            raise forms.ValidationError("Another rule has this name: give this one a name of its own.")
+        return name
 
     def rule_fields(self) -> dict:
         """The rule's new values (those the form has: a field the kind does not use stays as it is)."""

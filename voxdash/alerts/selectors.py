@@ -151,6 +151,15 @@ def alert_rows(alerts, *, with_deliveries: bool = True) -> list[AlertRow]:
     return rows
 
 
+def free_rule_name(base: str) -> str:
+    """ "Failed calls (2)", or (3) if that is taken: a new rule's name no other rule has."""
+    taken = {name.lower() for name in AlertRule.objects.values_list("name", flat=True)}
+    number = 2
+    while f"{base} ({number})".lower() in taken:
+        number += 1
+    return f"{base} ({number})"
+
+
 def alert_rules() -> list[RuleRow]:
     rules = AlertRule.objects.prefetch_related(
         Prefetch("channels", queryset=AlertChannel.objects.order_by("name"))
@@ -160,7 +169,7 @@ def alert_rules() -> list[RuleRow]:
         RuleRow(
             rule=rule,
             condition=condition_text(rule),
-            cooldown=cooldown_text(rule.cooldown_minutes),
+            cooldown="Told once" if KINDS[rule.kind].event else cooldown_text(rule.cooldown_minutes),
             channels=rule_channels_text(rule),
             last_evaluated=moment(rule.last_evaluated_at, tz),
         )
@@ -228,11 +237,11 @@ CONDITIONS: dict[str, str] = {
     Kind.NO_ANSWER_RATE: "More than {threshold}% of the last {windows} ended calls not answered",
     Kind.NO_CALLS: "No call for {window} of business hours",
     Kind.VOX_UNREACHABLE: "Vox unreachable for {window}",
-    Kind.KEY_REFUSED: "The API key refused for {window}",
+    Kind.KEY_REFUSED: "Vox refused the API key for {window}",
     Kind.SYNC_STALE: "No complete sync of the call history for {window}",
     Kind.WEBHOOKS_REFUSED: "More than {threshold} webhook deliveries refused in the last {window}",
     Kind.WEBHOOKS_SILENT: "Calls placed but no webhook received in the last {window}",
-    Kind.OUTCOMES_MISSING: "At least {threshold} placed call(s) without an outcome after {window}",
+    Kind.OUTCOMES_MISSING: "At least {threshold} placed {calls} without an outcome after {window}",
     Kind.CAMPAIGN_BREAKER: "A campaign paused itself",
     Kind.CAMPAIGN_FINISHED: "A campaign finished in the last {window}",
     Kind.BUDGET_EXHAUSTED: "The request budget refused requests in each of the last {window}",
@@ -264,4 +273,5 @@ def condition_text(rule: AlertRule) -> str:
     meaning = kind_meaning(rule.kind)
     window = minutes_text(rule.window_minutes)
     possessive = window + ("'" if window.endswith("s") else "'s")  # "60 minutes'", "1 minute's"
-    return meaning.condition.format(threshold=rule.threshold, window=window, windows=possessive)
+    calls = "call" if rule.threshold == 1 else "calls"
+    return meaning.condition.format(threshold=rule.threshold, window=window, windows=possessive, calls=calls)

@@ -45,7 +45,10 @@ def changes(before: dict[str, Any], after: dict[str, Any], *, secret: tuple[str,
     for name, new in after.items():
         old = before.get(name)
         if old != new:
-            changed[name] = [SECRET, SECRET] if name in secret else [old, new]
+            if name in secret:  # that it changed, never what it was or is
+                changed[name] = [None if not old else SECRET, None if not new else SECRET]
+            else:
+                changed[name] = [old, new]
     return changed
 
 

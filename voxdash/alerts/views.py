@@ -7,6 +7,7 @@ evaluated and sent by beat, never by these views; every change made here goes th
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -43,6 +44,7 @@ def alert_index(request):
     }
     if whole:
         context |= {
+            "evaluated_every": f"{settings.VOXDASH_ALERTS_EVERY:g}",
             "open_alerts": selectors.alerts_open(),
             "rules": rows,
             "channels": selectors.alert_channels(),
@@ -54,7 +56,7 @@ def alert_index(request):
 @staff_only
 def alert_rule(request, pk: int):
     rule = get_object_or_404(AlertRule, pk=pk)
-    form = AlertRuleForm(request.POST or None, kind=rule.kind, initial=rule_initial(rule))
+    form = AlertRuleForm(request.POST or None, kind=rule.kind, rule_pk=rule.pk, initial=rule_initial(rule))
     if request.method == "POST" and form.is_valid():
         changed = services.alert_rule_save(
             rule=rule,
@@ -96,7 +98,7 @@ def alert_rule_new(request):
     rule = AlertRule(kind=kind, threshold=template.threshold, window_minutes=template.window_minutes)
     initial = {
         **rule_initial(template),
-        "name": f"{template.name or AlertRule.Kind(kind).label} (2)",
+        "name": selectors.free_rule_name(template.name or AlertRule.Kind(kind).label),
         "channels": [],
     }
     form = AlertRuleForm(request.POST or None, kind=kind, initial=initial)

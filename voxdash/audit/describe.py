@@ -32,18 +32,38 @@ def _filters(value) -> str:
     return "filters: " + ", ".join(f"{name}={shown}" for name, shown in sorted(dict(value).items()))
 
 
+# The fields of alert rules and channels as their forms name them.
+FIELD_LABELS = {
+    "enabled": "on",
+    "window_minutes": "window (minutes)",
+    "cooldown_minutes": "cooldown (minutes)",
+    "channels": "also notify",
+    "every_rule": "every rule",
+    "url": "URL",
+}
+
+
+def _value(value) -> str:
+    if value is True or value is False:
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
 def _changes(value) -> str:
-    """{field: [before, after]} (None for "not there"): "threshold 30 → 40, enabled False → True"."""
+    """{field: [before, after]} (None for "not there"): "threshold 30 → 40, on no → yes"."""
     parts = []
     for name, pair in sorted(dict(value).items()):
+        label = FIELD_LABELS.get(name, name.replace("_", " "))
         if not (isinstance(pair, list | tuple) and len(pair) == 2):
-            parts.append(f"{name} {pair}")
+            parts.append(f"{label} {_value(pair)}")
         elif pair[0] is None:
-            parts.append(f"{name} {pair[1]}")
+            parts.append(f"{label} {_value(pair[1])}")
         elif pair[1] is None:
-            parts.append(f"{name} was {pair[0]}")
+            parts.append(f"{label} was {_value(pair[0])}")
         else:
-            parts.append(f"{name} {pair[0]} → {pair[1]}")
+            parts.append(f"{label} {_value(pair[0])} → {_value(pair[1])}")
     return ", ".join(parts)
 
 

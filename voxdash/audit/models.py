@@ -87,6 +87,11 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or 'voxdash'} {self.get_action_display()}"
 
+    @property
+    def is_deletion(self) -> bool:
+        """The object is gone: its link would be a 404 (its label stays)."""
+        return self.action.endswith("_deleted")
+
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("Audit entries are never changed.")

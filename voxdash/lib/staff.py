@@ -21,7 +21,7 @@ def staff_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not is_staff_member(request.user):
-            raise PermissionDenied("Only staff may do this.")
+            raise PermissionDenied("Only administrators (Django staff) may open this page.")
         return view(request, *args, **kwargs)
 
     return wrapper
