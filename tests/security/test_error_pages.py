@@ -77,5 +77,7 @@ def test_a_refusal_is_a_page_of_the_site_that_says_why(viewer_client):
     body = response.content.decode()
     assert response.status_code == 403
     assert (
-        "Only administrators (Django staff) may open this page." in body and 'class="voxdash-nav"' in body and "Back to the overview" in body
+        "Only administrators (Django staff) may open this page." in body
+        and 'class="voxdash-nav"' in body
+        and "Back to the overview" in body
     )
