@@ -93,6 +93,10 @@ def test_parallel_guesses_cannot_share_a_free_attempt(limits, viewer, monkeypatc
         return original(self, request, username=username, password=password, **kwargs)
 
     monkeypatch.setattr(ModelBackend, "authenticate", counting)
+    # Each failed guess is also an audit entry: a write, which on SQLite waits for the write lock
+    # this test's own transaction holds (20 s each). The audit log has its own tests; here only the
+    # throttle's counting matters.
+    monkeypatch.setattr("voxdash.audit.signals.audit_record", lambda **kwargs: None)
 
     def guess(_):
         authenticate(RequestFactory().post("/", REMOTE_ADDR="198.51.100.9"), username="vera", password="x")
