@@ -120,21 +120,22 @@ def alert_channel_delete(*, channel: AlertChannel, request: HttpRequest, via: st
         channel.delete()
 
 
+def _missing_builtin_rules() -> list[tuple[str, dict[str, Any]]]:
+    """(kind, field values) of each of voxdash's own rules the table lacks, with its defaults."""
+    present = set(AlertRule.objects.filter(builtin=True).values_list("kind", flat=True))
+    return [
+        (kind, {"name": name, "threshold": threshold, "window_minutes": window, "cooldown_minutes": cooldown})
+        for kind, name, threshold, window, cooldown in BUILTIN_RULES
+        if kind not in present
+    ]
+
+
 def alert_rules_restore(*, request: HttpRequest, via: str = "") -> list[AlertRule]:
     """Make again each of voxdash's own rules that is missing (a database restored from before a
     kind existed, or a rule removed by hand in the shell), with its defaults; each one audited."""
-    present = set(AlertRule.objects.filter(builtin=True).values_list("kind", flat=True))
     made = []
-    for kind, name, threshold, window, cooldown in BUILTIN_RULES:
-        if kind in present:
-            continue
+    for kind, fields in _missing_builtin_rules():
         rule = AlertRule(kind=kind, builtin=True)
-        fields = {
-            "name": name,
-            "threshold": threshold,
-            "window_minutes": window,
-            "cooldown_minutes": cooldown,
-        }
         alert_rule_save(rule=rule, fields=fields, channels=None, request=request, via=via)
         made.append(rule)
     return made
@@ -143,16 +144,6 @@ def alert_rules_restore(*, request: HttpRequest, via: str = "") -> list[AlertRul
 def alert_rules_ensure_builtin(**kwargs) -> None:
     """After `migrate` (and `flush`, which empties the table the migration filled): voxdash's own
     rules exist. Not a person's change, so not audited; a rule someone turned off stays off."""
-    present = set(AlertRule.objects.filter(builtin=True).values_list("kind", flat=True))
     AlertRule.objects.bulk_create(
-        AlertRule(
-            kind=kind,
-            builtin=True,
-            name=name,
-            threshold=threshold,
-            window_minutes=window,
-            cooldown_minutes=cooldown,
-        )
-        for kind, name, threshold, window, cooldown in BUILTIN_RULES
-        if kind not in present
+        AlertRule(kind=kind, builtin=True, **fields) for kind, fields in _missing_builtin_rules()
     )
