@@ -13,7 +13,8 @@ demo: install
 # placements, campaigns, worker, alerts, audit) again on PostgreSQL, as production runs them.
 test: install
 	@scripts/ensure-chromium
-	@scripts/ensure-axe
+	@scripts/ensure-node-tools
+	@scripts/ensure-nginx
 	@scripts/ensure-redis-server
 	@$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)

@@ -528,6 +528,8 @@ if not SECURE_HSTS_PRELOAD:
 if env_bool("DJANGO_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# A refused CSRF check is an error page of our own look too (an expired form, a blocked cookie).
+CSRF_FAILURE_VIEW = "voxdash.health.error_pages.csrf_failure"
 
 # Embedding in a portal (README "Embedding in a portal"): origins allowed to frame voxdash. Empty:
 # nobody may. X-Frame-Options cannot name origins, so voxdash.accounts.embed drops it and CSP

@@ -26,3 +26,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("voxdash.health.urls")),
 ]
+
+# The error pages in the dashboard's own look, with the request id (voxdash.health.error_pages).
+handler400 = "voxdash.health.error_pages.bad_request"
+handler403 = "voxdash.health.error_pages.permission_denied"
+handler404 = "voxdash.health.error_pages.page_not_found"
+handler500 = "voxdash.health.error_pages.server_error"

@@ -1,6 +1,6 @@
 """axe-core on every main page, light and dark: no serious or critical violation.
 
-axe-core comes from the npm registry (scripts/ensure-axe, run by `make test`, puts it in
+axe-core comes from the npm registry (scripts/ensure-node-tools, run by `make test`, puts it in
 node_modules/). Injecting it adds an inline script, which our CSP rightly refuses, so these pages
 are opened in a context that bypasses the CSP; tests/browser/test_csp.py checks the CSP itself.
 """
@@ -20,9 +20,9 @@ BLOCKING = ("serious", "critical")
 @pytest.fixture(scope="session")
 def axe_script() -> Path:
     if not AXE.exists():
-        subprocess.run([str(ROOT / "scripts" / "ensure-axe")], check=False)
+        subprocess.run([str(ROOT / "scripts" / "ensure-node-tools")], check=False)
     if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run scripts/ensure-axe (needs npm)")
+        pytest.fail(f"{AXE} is missing: run scripts/ensure-node-tools (needs npm)")
     return AXE
 
 

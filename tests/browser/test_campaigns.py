@@ -213,7 +213,7 @@ def campaign_pages(site) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def axe_script():
     if not AXE.exists():  # test_accessibility.py says how to get it
-        pytest.fail(f"{AXE} is missing: run scripts/ensure-axe (needs npm)")
+        pytest.fail(f"{AXE} is missing: run scripts/ensure-node-tools (needs npm)")
     return AXE
 
 
