@@ -9,6 +9,7 @@ Staff (the `is_staff` flag, not a group) run the machinery.
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
@@ -61,3 +62,27 @@ def role_groups_ensure(sender, **kwargs) -> None:
     if sender.label == "placements":
         for role in ROLE_GROUPS:
             role_group(role)
+
+
+def role_for(groups: set[str] | None) -> str | None:
+    """'caller', 'viewer', or None (not allowed in), from the groups an identity provider says a
+    person is in (the trusted header's, OpenID Connect's claim; None: it says nothing about groups).
+    Callers win over Viewers; in no mapped group, VOXDASH_SSO_DEFAULT_ROLE decides."""
+    if groups is not None:
+        if groups & set(settings.VOXDASH_SSO_CALLER_GROUPS):
+            return "caller"
+        if groups & set(settings.VOXDASH_SSO_VIEWER_GROUPS):
+            return "viewer"
+    default = settings.VOXDASH_SSO_DEFAULT_ROLE.strip().lower()
+    return default if default in ROLE_GROUPS else None
+
+
+def set_role(user, role: str, *, authoritative: bool, new: bool) -> None:
+    """Authoritative (a groups header, the OpenID Connect claim): the provider is the source of truth,
+    on every sign-in. Otherwise the default role is given once, to new users, and the Django admin
+    manages it from then on."""
+    if not (authoritative or new):
+        return
+    others = [role_group(other) for other in ROLE_GROUPS if other != role]
+    user.groups.remove(*others)
+    user.groups.add(role_group(role))

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from voxdash.lib.addresses import is_trusted_proxy, trusted_networks
 
-from .roles import ROLE_GROUPS, role_group
+from .roles import role_for, set_role
 
 log = logging.getLogger(__name__)
 
@@ -83,24 +83,3 @@ def proxy_groups(request: HttpRequest | None) -> set[str] | None:
         return None
     raw = request.META.get(meta_key(settings.VOXDASH_SSO_GROUPS_HEADER), "") if request else ""
     return {name.strip() for name in raw.split(",") if name.strip()}
-
-
-def role_for(groups: set[str] | None) -> str | None:
-    """'caller', 'viewer', or None (not allowed in). Callers win over Viewers."""
-    if groups is not None:
-        if groups & set(settings.VOXDASH_SSO_CALLER_GROUPS):
-            return "caller"
-        if groups & set(settings.VOXDASH_SSO_VIEWER_GROUPS):
-            return "viewer"
-    default = settings.VOXDASH_SSO_DEFAULT_ROLE.strip().lower()
-    return default if default in ROLE_GROUPS else None
-
-
-def set_role(user, role: str, *, authoritative: bool, new: bool) -> None:
-    """With a groups header the proxy is the source of truth, on every sign-in; without one the
-    default role is given once, to new users, and the Django admin manages it from then on."""
-    if not (authoritative or new):
-        return
-    others = [role_group(other) for other in ROLE_GROUPS if other != role]
-    user.groups.remove(*others)
-    user.groups.add(role_group(role))
