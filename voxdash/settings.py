@@ -155,6 +155,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Sign-in (voxdash.accounts): passwords, OpenID Connect and TOTP two-factor authentication.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "voxdash.vox",
     "voxdash.accounts",
     "voxdash.overview",
@@ -187,6 +193,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "voxdash.accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # allauth's sign-in flow (its login stages, re-authentication before sensitive changes).
+    "allauth.account.middleware.AccountMiddleware",
+    # After LoginRequiredMiddleware and allauth's: with VOXDASH_REQUIRE_MFA_FOR_ADMINS a superuser
+    # without an authenticator reaches only the two-factor set-up pages.
+    "voxdash.accounts.mfa.RequireAdminMFAMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After XFrameOptionsMiddleware, so that its response passes here first: it exempts responses
     # from X-Frame-Options when portals may frame voxdash.
@@ -439,13 +450,95 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
-    # First: refuses every attempt for a username+address that failed too often (admin login too).
+    # First: refuses every attempt for a username+address that failed too often.
     "voxdash.accounts.throttle.LoginThrottleBackend",
-    # ModelBackend, with a person's permissions in one query (the header asks on every page).
+    # ModelBackend, with a person's permissions in one query (the header asks on every page). Before
+    # allauth's, which is a ModelBackend too: asked first, it would load them again in two queries.
     "voxdash.accounts.permissions.PermissionBackend",
     # Used only by voxdash.accounts.sso.TrustedHeaderMiddleware (it passes remote_user=...).
     "voxdash.accounts.sso.TrustedHeaderBackend",
+    # allauth's: it also finds a user name typed in another case ("Vera" for vera) when only one
+    # account matches, and tells an inactive account so instead of "wrong password".
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
+
+# django-allauth (https://docs.allauth.org/en/latest/account/configuration.html): every sign-in,
+# by password or OpenID Connect, goes through its flow, which is what enforces the second factor.
+# Accounts are made by administrators (the Django admin) or by the identity provider: no sign-up,
+# no e-mail addresses to verify, and no password reset by e-mail (an administrator sets a new one in
+# the admin; voxdash may run with no working mail server, and a reset link would then be a dead end).
+ACCOUNT_ADAPTER = "voxdash.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# As before allauth: a session lasts SESSION_COOKIE_AGE, and the form has no "Remember me" box.
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_GET = False  # signing out is a POST (the menu's button), never a link a page can fire
+# Re-authentication (password or code) before turning two-factor authentication on or off, when the
+# sign-in is older than this many seconds.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]  # not "code": voxdash sends no sign-in codes by mail
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "voxdash"
+# Superusers must have a second factor before any other page (README "Two-factor authentication").
+VOXDASH_REQUIRE_MFA_FOR_ADMINS = env_bool("VOXDASH_REQUIRE_MFA_FOR_ADMINS", False)
+# Password sign-in for everyone ("all"), or only for staff and superusers ("admins": everyone else
+# signs in through the OpenID Connect provider below).
+VOXDASH_LOCAL_LOGIN = env("VOXDASH_LOCAL_LOGIN", "all").strip().lower() or "all"
+if VOXDASH_LOCAL_LOGIN not in ("all", "admins"):
+    raise ImproperlyConfigured(
+        f"VOXDASH_LOCAL_LOGIN={env('VOXDASH_LOCAL_LOGIN')!r} is neither 'all' (password sign-in for everyone)"
+        " nor 'admins' (only staff and superusers; everyone else through OpenID Connect)."
+    )
+
+# --- OpenID Connect (README "Single sign-on with OpenID Connect"): one provider, found by discovery
+# from its issuer URL, with PKCE. Off while VOXDASH_OIDC_ISSUER is empty.
+VOXDASH_OIDC_ISSUER = env("VOXDASH_OIDC_ISSUER").strip()
+VOXDASH_OIDC_CLIENT_ID = env("VOXDASH_OIDC_CLIENT_ID").strip()
+VOXDASH_OIDC_CLIENT_SECRET = env("VOXDASH_OIDC_CLIENT_SECRET").strip()
+VOXDASH_OIDC_NAME = env("VOXDASH_OIDC_NAME", "single sign-on").strip() or "single sign-on"
+VOXDASH_OIDC_GROUPS_CLAIM = env("VOXDASH_OIDC_GROUPS_CLAIM", "groups").strip() or "groups"
+VOXDASH_OIDC_SCOPES = env("VOXDASH_OIDC_SCOPES", "openid profile email").split()
+if VOXDASH_OIDC_ISSUER:
+    _missing = [
+        name
+        for name, value in (
+            ("VOXDASH_OIDC_CLIENT_ID", VOXDASH_OIDC_CLIENT_ID),
+            ("VOXDASH_OIDC_CLIENT_SECRET", VOXDASH_OIDC_CLIENT_SECRET),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"VOXDASH_OIDC_ISSUER is set but {' and '.join(_missing)} {'is' if len(_missing) == 1 else 'are'}"
+            " not: the provider gives both when voxdash is registered with it."
+        )
+    if not VOXDASH_OIDC_ISSUER.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(
+            f"VOXDASH_OIDC_ISSUER={VOXDASH_OIDC_ISSUER!r} is not an http:// or https:// URL."
+        )
+SOCIALACCOUNT_ADAPTER = "voxdash.accounts.oidc.OIDCAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "SCOPE": VOXDASH_OIDC_SCOPES,
+        "APPS": (
+            [
+                {
+                    "provider_id": "oidc",
+                    "name": VOXDASH_OIDC_NAME,
+                    "client_id": VOXDASH_OIDC_CLIENT_ID,
+                    "secret": VOXDASH_OIDC_CLIENT_SECRET,
+                    "settings": {"server_url": VOXDASH_OIDC_ISSUER},
+                }
+            ]
+            if VOXDASH_OIDC_ISSUER
+            else []
+        ),
+    }
+}
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button POSTs: a link elsewhere cannot start a sign-in
 # Failed password logins allowed per username and client address within the window (seconds).
 VOXDASH_LOGIN_ATTEMPTS = env_int("VOXDASH_LOGIN_ATTEMPTS", 5)
 VOXDASH_LOGIN_WINDOW = env_int("VOXDASH_LOGIN_WINDOW", 900)

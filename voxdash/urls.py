@@ -1,9 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
-
-from voxdash.accounts import views as accounts_views
-from voxdash.accounts.preferences import preferences
 
 admin.site.site_header = "voxdash administration"
 admin.site.site_title = "voxdash"
@@ -19,9 +15,7 @@ urlpatterns = [
     path("alerts/", include("voxdash.alerts.urls")),
     path("audit/", include("voxdash.audit.urls")),
     path("", include("voxdash.directory.urls")),
-    path("accounts/login/", accounts_views.login, name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/preferences/", preferences, name="preferences"),
+    path("accounts/", include("voxdash.accounts.urls")),
     path("webhooks/", include("voxdash.webhooks.urls")),
     path("admin/", admin.site.urls),
     path("", include("voxdash.health.urls")),

@@ -59,13 +59,16 @@ def test_the_lock_lifts_when_the_window_has_passed(client, limits, monkeypatch):
     assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 302
 
 
-def test_the_admin_login_is_limited_too(client, limits, viewer):
+def test_the_admin_login_is_no_way_around_the_limit(client, limits, viewer):
+    # The admin's login page signs nobody in itself: it sends people to ours, which is locked.
     viewer.is_staff = True
     viewer.save()
     fail(client, 3)
     response = client.post(reverse("admin:login"), RIGHT, REMOTE_ADDR="198.51.100.1")
-    assert response.status_code == 200  # the admin's own "please enter the correct..." page
+    assert response.status_code == 302 and response.headers["Location"].startswith("/accounts/login/?next=")
     assert "_auth_user_id" not in client.session
+    response = client.post(response.headers["Location"], RIGHT, REMOTE_ADDR="198.51.100.1")
+    assert response.status_code == 429 and "_auth_user_id" not in client.session
 
 
 def test_zero_attempts_turns_the_limit_off(client, limits):

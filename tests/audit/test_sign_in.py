@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from voxdash.audit.log import Action, Via
@@ -54,17 +55,15 @@ def test_a_failed_sign_in_keeps_the_name_tried_and_never_the_password(client, vi
     )
 
 
-def test_attempts_the_throttle_refuses_are_failed_sign_ins_too(client, db, settings):
-    # On the admin's login the throttle is the first backend asked: its refusal is a failed sign-in.
+def test_attempts_the_throttle_refuses_are_failed_sign_ins_too(db, settings):
+    # Parallel guesses pass the form's check together; the throttle, the first backend asked, refuses
+    # the extra ones, and each refusal is a failed sign-in.
     settings.VOXDASH_LOGIN_ATTEMPTS = 2
     User.objects.create_superuser("root", password="pw-root-123")
-    login = reverse("admin:login")
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR=ADDRESS)
     for _ in range(3):
-        client.post(login, {"username": "root", "password": "wrong"}, REMOTE_ADDR=ADDRESS)
-    response = client.post(login, {"username": "root", "password": "pw-root-123"}, REMOTE_ADDR=ADDRESS)
-    assert (
-        response.status_code == 200 and "_auth_user_id" not in client.session
-    )  # locked, right password or not
+        authenticate(request, username="root", password="wrong")
+    assert authenticate(request, username="root", password="pw-root-123") is None  # locked
     assert len(entries(Action.SIGN_IN_FAILED)) == 4 and not entries(Action.SIGNED_IN)
 
 
@@ -82,16 +81,17 @@ def test_presses_our_login_page_refuses_as_locked_are_failed_sign_ins(client, db
     )
 
 
-def test_the_admins_login_and_logout_say_admin(client, db, vox_settings):
+def test_the_admins_login_is_our_sign_in_and_its_logout_says_admin(client, db, vox_settings):
+    # /admin/login/ signs nobody in itself (it would skip the second factor): it sends people to ours.
     User.objects.create_superuser("root", password="pw-root-123")
-    login = reverse("admin:login")
-    client.post(login, {"username": "root", "password": "wrong", "next": "/admin/"}, REMOTE_ADDR=ADDRESS)
-    assert signs(Action.SIGN_IN_FAILED) == [("root", Via.ADMIN, ADDRESS)]
-    response = client.post(
-        login, {"username": "root", "password": "pw-root-123", "next": "/admin/"}, REMOTE_ADDR=ADDRESS
-    )
-    assert response.status_code == 302
-    assert signs(Action.SIGNED_IN) == [("root", Via.ADMIN, ADDRESS)]
+    response = client.post(reverse("admin:login"), {"username": "root", "password": "pw-root-123"})
+    assert response.status_code == 302 and not entries(Action.SIGNED_IN)
+    login = response.headers["Location"]
+    client.post(login, {"username": "root", "password": "wrong"}, REMOTE_ADDR=ADDRESS)
+    assert signs(Action.SIGN_IN_FAILED) == [("root", Via.PASSWORD, ADDRESS)]
+    response = client.post(login, {"username": "root", "password": "pw-root-123"}, REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/login/"
+    assert signs(Action.SIGNED_IN) == [("root", Via.PASSWORD, ADDRESS)]
     client.post(reverse("admin:logout"), REMOTE_ADDR=ADDRESS)
     assert signs(Action.SIGNED_OUT) == [("root", Via.ADMIN, ADDRESS)]
 

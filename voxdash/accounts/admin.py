@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -13,6 +14,10 @@ class ProfileInline(admin.StackedInline):
     can_delete = False
     verbose_name_plural = "voxdash preferences"
 
+
+# The admin's own login page would sign people in with a password alone, around the second factor:
+# it sends them to voxdash's sign-in (allauth's flow) instead, and refuses signed-in non-staff.
+admin.site.login = secure_admin_login(admin.site.login)
 
 # The stock user and group admins, with the person's own time zone beside their groups, and
 # every addition, change and deletion recorded in the audit log (voxdash.audit.admin_records).
