@@ -470,6 +470,9 @@ AUTHENTICATION_BACKENDS = [
 ACCOUNT_ADAPTER = "voxdash.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# User names identify people, as Django's User does: two accounts may share an address (a local admin
+# and their OpenID Connect account), and allauth must not send the second to a sign-up form.
+ACCOUNT_UNIQUE_EMAIL = False
 # As before allauth: a session lasts SESSION_COOKIE_AGE, and the form has no "Remember me" box.
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_LOGOUT_ON_GET = False  # signing out is a POST (the menu's button), never a link a page can fire

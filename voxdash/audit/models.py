@@ -44,11 +44,16 @@ class AuditEntry(models.Model):
         GROUP_ADDED = "group_added", "Added a group"
         GROUP_CHANGED = "group_changed", "Changed a group"
         GROUP_DELETED = "group_deleted", "Deleted a group"
+        PASSWORD_CHANGED = "password_changed", "Changed their password"
+        MFA_ENABLED = "mfa_enabled", "Turned two-factor authentication on"
+        MFA_DISABLED = "mfa_disabled", "Turned two-factor authentication off"
+        RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Made new two-factor recovery codes"
 
     class Via(models.TextChoices):
         WEB = "web", "Web"
         PASSWORD = "password", "Password"
         SSO = "sso", "Single sign-on"
+        OIDC = "oidc", "OpenID Connect"
         ADMIN = "admin", "Admin"
         WORKER = "worker", "voxdash"
 

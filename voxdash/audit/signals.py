@@ -1,4 +1,5 @@
-"""Sign-in, sign-out and failed sign-ins, from Django's auth signals.
+"""Sign-in, sign-out and failed sign-ins, from Django's auth signals (and allauth's: your own password
+and two-factor authentication, at the end).
 
 Every way in sends them: our login page, the admin's, and the trusted-header SSO middleware (its
 backend authenticates, `login()` signs in; a proxy request without the header signs out). So no
@@ -11,6 +12,14 @@ app (docs/architecture.md), so it asks Django's classes and URL names, not voxda
 
 from __future__ import annotations
 
+from allauth.account.signals import password_changed
+from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import (
+    authentication_failed,
+    authenticator_added,
+    authenticator_removed,
+    authenticator_reset,
+)
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -79,3 +88,41 @@ def sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
         username = str(credentials.get("username") or "")
         via = Via.ADMIN if _on_admin_page(request) else Via.PASSWORD
     audit_record(action=Action.SIGN_IN_FAILED, request=request, username=username, via=via)
+
+
+# Your own password and second factor (allauth's pages at /accounts/password/ and /accounts/two-factor/).
+@receiver(password_changed, dispatch_uid="voxdash.audit.password_changed")
+def password_changed_recorded(sender, request, user, **kwargs) -> None:
+    audit_record(action=Action.PASSWORD_CHANGED, request=request, user=user)
+
+
+@receiver(authenticator_added, dispatch_uid="voxdash.audit.mfa_enabled")
+def mfa_enabled(sender, request, user, authenticator, **kwargs) -> None:
+    # Recovery codes made with the first authenticator are part of turning it on, not an action of their own.
+    if authenticator.type == Authenticator.Type.TOTP:
+        audit_record(action=Action.MFA_ENABLED, request=request, user=user)
+
+
+@receiver(authenticator_removed, dispatch_uid="voxdash.audit.mfa_disabled")
+def mfa_disabled(sender, request, user, authenticator, **kwargs) -> None:
+    if authenticator.type == Authenticator.Type.TOTP:  # its recovery codes go with it
+        audit_record(action=Action.MFA_DISABLED, request=request, user=user)
+
+
+@receiver(authenticator_reset, dispatch_uid="voxdash.audit.recovery_codes_generated")
+def recovery_codes_generated(sender, request, user, authenticator, **kwargs) -> None:
+    audit_record(action=Action.RECOVERY_CODES_GENERATED, request=request, user=user)
+
+
+@receiver(authentication_failed, dispatch_uid="voxdash.audit.mfa_code_refused")
+def mfa_code_refused(sender, request, user, authenticator, reauthentication=False, **kwargs) -> None:
+    # The password was right, the code was not: the sign-in failed (a wrong code when re-authenticating
+    # someone already signed in is no sign-in).
+    if not reauthentication:
+        audit_record(
+            action=Action.SIGN_IN_FAILED,
+            request=request,
+            username=user.get_username(),
+            via=Via.PASSWORD,
+            detail={"reason": "wrong two-factor code"},
+        )
