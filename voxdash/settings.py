@@ -8,6 +8,7 @@ is read when `VOX_API_KEY` is unset, which is how Docker and Kubernetes secrets 
 import math
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -476,8 +477,9 @@ ACCOUNT_UNIQUE_EMAIL = False
 # As before allauth: a session lasts SESSION_COOKIE_AGE, and the form has no "Remember me" box.
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_LOGOUT_ON_GET = False  # signing out is a POST (the menu's button), never a link a page can fire
-# Re-authentication (password or code) before turning two-factor authentication on or off, when the
-# sign-in is older than this many seconds.
+# Turning two-factor authentication on or off and making new recovery codes ask for the password (or
+# a code) again, as allauth does by default: a borrowed session cannot remove the second factor. One
+# confirmation is good for this many seconds.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]  # not "code": voxdash sends no sign-in codes by mail
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -520,25 +522,44 @@ if VOXDASH_OIDC_ISSUER:
             f"VOXDASH_OIDC_ISSUER={VOXDASH_OIDC_ISSUER!r} is not an http:// or https:// URL."
         )
 SOCIALACCOUNT_ADAPTER = "voxdash.accounts.oidc.OIDCAccountAdapter"
-SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {
-        "OAUTH_PKCE_ENABLED": True,
-        "SCOPE": VOXDASH_OIDC_SCOPES,
-        "APPS": (
-            [
-                {
-                    "provider_id": "oidc",
-                    "name": VOXDASH_OIDC_NAME,
-                    "client_id": VOXDASH_OIDC_CLIENT_ID,
-                    "secret": VOXDASH_OIDC_CLIENT_SECRET,
-                    "settings": {"server_url": VOXDASH_OIDC_ISSUER},
-                }
-            ]
-            if VOXDASH_OIDC_ISSUER
-            else []
-        ),
+
+
+def oidc_socialaccount_providers(
+    *, issuer: str, client_id: str, secret: str, name: str, scopes: list[str]
+) -> dict:
+    """SOCIALACCOUNT_PROVIDERS for the one OpenID Connect provider (allauth provider id "oidc"), or
+    none without an issuer. The tests point voxdash at their own provider through it too."""
+    app = {
+        "provider_id": "oidc",
+        "name": name,
+        "client_id": client_id,
+        "secret": secret,
+        # Discovery ({issuer}/.well-known/openid-configuration) gives the endpoints; voxdash.accounts.oidc
+        # refuses a document that names another issuer.
+        "settings": {"server_url": issuer},
     }
-}
+    # PKCE (S256) on every sign-in, required by the provider or not: a code caught on its way back
+    # is of no use without the verifier this session holds.
+    return {"openid_connect": {"OAUTH_PKCE_ENABLED": True, "SCOPE": scopes, "APPS": [app] if issuer else []}}
+
+
+def oidc_form_action(issuer: str) -> list[str]:
+    """The provider's origin for the CSP's form-action (see SECURE_CSP): the sign-in button's form is
+    answered with a redirect to the provider, and browsers hold a form's redirects to form-action."""
+    parts = urlsplit(issuer)
+    return [f"{parts.scheme}://{parts.netloc}"] if issuer else []
+
+
+SOCIALACCOUNT_PROVIDERS = oidc_socialaccount_providers(
+    issuer=VOXDASH_OIDC_ISSUER,
+    client_id=VOXDASH_OIDC_CLIENT_ID,
+    secret=VOXDASH_OIDC_CLIENT_SECRET,
+    name=VOXDASH_OIDC_NAME,
+    scopes=VOXDASH_OIDC_SCOPES,
+)
+# Each request voxdash makes to the provider (discovery, the code exchange, its keys, userinfo) waits
+# at most this many seconds: a provider that is down costs the sign-in that long, never a hung page.
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button POSTs: a link elsewhere cannot start a sign-in

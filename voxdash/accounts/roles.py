@@ -77,12 +77,13 @@ def role_for(groups: set[str] | None) -> str | None:
     return default if default in ROLE_GROUPS else None
 
 
-def set_role(user, role: str, *, authoritative: bool, new: bool) -> None:
+def set_role(user, role: str | None, *, authoritative: bool, new: bool) -> None:
     """Authoritative (a groups header, the OpenID Connect claim): the provider is the source of truth,
     on every sign-in. Otherwise the default role is given once, to new users, and the Django admin
-    manages it from then on."""
+    manages it from then on. None takes every role away (someone the provider no longer lets in)."""
     if not (authoritative or new):
         return
     others = [role_group(other) for other in ROLE_GROUPS if other != role]
     user.groups.remove(*others)
-    user.groups.add(role_group(role))
+    if role is not None:
+        user.groups.add(role_group(role))

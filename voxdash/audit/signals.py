@@ -6,12 +6,15 @@ backend authenticates, `login()` signs in; a proxy request without the header si
 login view has to remember to record anything, and a new one cannot forget to.
 
 `via` says how: SSO when the session's backend is a remote-user backend (voxdash's trusted-header
-one is), ADMIN on the admin's own login and logout pages, PASSWORD otherwise. audit knows no other
-app (docs/architecture.md), so it asks Django's classes and URL names, not voxdash's.
+one is), OIDC when allauth signed the session in with a social account (the OpenID Connect
+provider, the only one voxdash has) or someone was refused on its callback, ADMIN on the admin's
+own login and logout pages, PASSWORD otherwise. audit knows no other app (docs/architecture.md),
+so it asks Django's and allauth's classes and URL names, not voxdash's.
 """
 
 from __future__ import annotations
 
+from allauth.account.authentication import get_authentication_records
 from allauth.account.signals import password_changed
 from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import (
@@ -41,9 +44,25 @@ def _on_admin_page(request) -> bool:
     return match is not None and match.app_name == "admin"
 
 
-def _via(request, backend: str) -> str:
+def _on_oidc_callback(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.url_name == "openid_connect_callback"
+
+
+def _through_oidc(request, user) -> bool:
+    # allauth keeps in the session how it signed this user in; a social account is the provider's.
+    if user is None or getattr(request, "session", None) is None:
+        return False
+    return any(
+        record.get("method") == "socialaccount" for record in get_authentication_records(request, user)
+    )
+
+
+def _via(request, backend: str, user=None) -> str:
     if backend and _is_remote_user_backend(backend):
         return Via.SSO
+    if _through_oidc(request, user):
+        return Via.OIDC
     if _on_admin_page(request):
         return Via.ADMIN
     return Via.PASSWORD
@@ -61,7 +80,7 @@ def signed_in(sender, request, user, **kwargs) -> None:
         action=Action.SIGNED_IN,
         request=request,
         user=user,
-        via=_via(request, _session_backend(request, user)),
+        via=_via(request, _session_backend(request, user), user),
     )
 
 
@@ -74,7 +93,7 @@ def signed_out(sender, request, user, **kwargs) -> None:
         action=Action.SIGNED_OUT,
         request=request,
         user=user,
-        via=_via(request, _session_backend(request, user)),
+        via=_via(request, _session_backend(request, user), user),
     )
 
 
@@ -86,7 +105,9 @@ def sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
         username, via = str(credentials.get("remote_user") or ""), Via.SSO
     else:
         username = str(credentials.get("username") or "")
-        via = Via.ADMIN if _on_admin_page(request) else Via.PASSWORD
+        via = (
+            Via.OIDC if _on_oidc_callback(request) else Via.ADMIN if _on_admin_page(request) else Via.PASSWORD
+        )
     audit_record(action=Action.SIGN_IN_FAILED, request=request, username=username, via=via)
 
 
