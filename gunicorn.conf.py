@@ -1,7 +1,9 @@
 """gunicorn settings for the web process (`make run-web`; gunicorn reads ./gunicorn.conf.py itself).
 
-Environment: PORT (8000), WEB_CONCURRENCY (3 workers), GUNICORN_TIMEOUT (60 s), GUNICORN_CONTROL_SOCKET,
-FORWARDED_ALLOW_IPS (the proxy's addresses; gunicorn's default is 127.0.0.1), VOXDASH_URL_PREFIX.
+Environment: PORT (8000), GUNICORN_WORKER_CLASS (gthread), WEB_CONCURRENCY (3 workers),
+GUNICORN_THREADS (8 a worker), GUNICORN_TIMEOUT (60 s), GUNICORN_CONTROL_SOCKET, FORWARDED_ALLOW_IPS (the
+proxy's addresses; gunicorn's default is 127.0.0.1), VOXDASH_URL_PREFIX. A bad value stops the start
+with the variable's name, as voxdash's settings do.
 """
 
 import logging
@@ -10,11 +12,48 @@ import re
 
 from gunicorn.glogging import Logger
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+
+def _whole_number(name: str, default: int, least: int) -> int:
+    """A whole number from the environment, at least `least`. (voxdash.settings' env_int is the
+    same rule, but importing that module configures all of Django, which this file must not.)"""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < least:
+        raise SystemExit(f"{name}={value!r} is not a whole number of at least {least}.")
+    return int(value)
+
+
+WORKER_CLASSES = ("gthread", "sync")
+
+bind = f"0.0.0.0:{_whole_number('PORT', 8000, 1)}"
+# gthread, 3 workers x 8 threads, by measurement (docs/benchmarks.md, "gunicorn: sync workers or
+# gthread threads"; 2 cores, PostgreSQL, Redis). A sync worker is a whole process held by each page
+# waiting on Vox: with Vox answering in 2 s and 8 clients, half of them on the history page, a page
+# that reads only the mirror took 2.1 s (p50) behind 3 sync workers and 0.11 s with 3x8 threads;
+# with 24 clients 6.7 s against 0.38 s. At the same memory (PSS 217 MiB for 3 sync workers, 238 for
+# 3x8) gthread served 3.6x the history pages and 29x the fast ones. The threads share each
+# process's GIL, which costs little here: a page mostly waits (on Vox, on PostgreSQL). What holds
+# a thread holds one database connection (CONN_MAX_AGE): 24 a host, see README's DATABASE_URL.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread").strip() or "gthread"
+if worker_class not in WORKER_CLASSES:
+    raise SystemExit(f"GUNICORN_WORKER_CLASS={worker_class!r} is not one of {', '.join(WORKER_CLASSES)}.")
+workers = _whole_number("WEB_CONCURRENCY", 3, 1)
+if worker_class == "gthread":
+    threads = _whole_number("GUNICORN_THREADS", 8, 1)
+else:
+    # gunicorn would quietly run a sync worker with threads as gthread: the operator asked for sync.
+    threads = _whole_number("GUNICORN_THREADS", 1, 1)
+    if threads > 1:
+        raise SystemExit(
+            f"GUNICORN_THREADS={threads} needs GUNICORN_WORKER_CLASS=gthread (sync runs one request a worker)."
+        )
 # A page's requests to Vox share one VOX_INTERACTIVE_DEADLINE (4 s) in all, retries included; the
 # rest is for the database (a long CSV export streams from the mirror). Longer is a stuck worker.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# With gthread the timeout watches each worker's main loop, which answers gunicorn while its
+# threads work: a request that runs long holds its thread, not the worker, and is not aborted
+# (the deadline bounds what a page waits for Vox; sync workers are aborted after this long).
+timeout = _whole_number("GUNICORN_TIMEOUT", 60, 1)
 graceful_timeout = 30
 # Workers load the app after forking: a failing import shows in each worker's log, and the
 # database connections and Vox client are never shared between processes.
