@@ -246,3 +246,34 @@ def test_off_by_default_superusers_are_not_asked(client, db, settings):
     User.objects.create_superuser("root", password="pw-root-123")
     sign_in(client, "root", "pw-root-123")
     assert client.get("/calls/placed/").status_code == 200
+
+
+def test_an_administrator_removes_a_lost_phones_authenticator(client, ada, commits):
+    sign_in(client, "ada", PASSWORD)
+    set_up_totp(client, PASSWORD, commits)
+    client.post(reverse("logout"))
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+    totp_row = Authenticator.objects.get(user=ada, type=Authenticator.Type.TOTP)
+    # The secrets are the person's own: the admin shows them to nobody and takes no new ones.
+    assert admin.get("/admin/mfa/authenticator/add/").status_code == 403
+    change = admin.get(f"/admin/mfa/authenticator/{totp_row.pk}/change/").text
+    assert "secret" not in change.lower()
+    response = admin.post(f"/admin/mfa/authenticator/{totp_row.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Authenticator.objects.filter(user=ada).exists()  # the recovery codes with it
+    entry = AuditEntry.objects.filter(action=Action.MFA_DISABLED).get()
+    assert (entry.username, entry.object_label) == ("root", "TOTP Authenticator of ada")
+    # Ada signs in with her password alone, and may set up her new phone.
+    assert sign_in(client, "ada", PASSWORD).headers["Location"] == "/" and signed_in(client)
+
+
+def test_only_the_allauth_admin_pages_voxdash_uses(client, db):
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+    for path in (
+        "/admin/account/emailaddress/",
+        "/admin/socialaccount/socialapp/",
+        "/admin/socialaccount/socialtoken/",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/admin/socialaccount/socialaccount/").status_code == 200

@@ -1,10 +1,16 @@
+from dataclasses import replace
+
 from allauth.account.decorators import secure_admin_login
+from allauth.account.models import EmailAddress
+from allauth.mfa.base.internal.flows import delete_dangling_recovery_codes
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 
 from voxdash.audit.admin_records import RecordedAdmin
-from voxdash.audit.log import Action
+from voxdash.audit.log import Action, Target
 
 from .models import Profile
 
@@ -43,3 +49,47 @@ class VoxdashUserAdmin(RecordedAdmin, UserAdmin):
 @admin.register(Group)
 class VoxdashGroupAdmin(RecordedAdmin, GroupAdmin):
     audit_actions = (Action.GROUP_ADDED, Action.GROUP_CHANGED, Action.GROUP_DELETED)
+
+
+# allauth's models in the admin: only what an administrator needs. E-mail addresses (voxdash verifies
+# none), provider apps (the one provider is configured by VOXDASH_OIDC_*, and a second one here would
+# be ignored) and tokens (none are stored) are left out; linked provider accounts stay, to look at.
+admin.site.unregister(EmailAddress)
+admin.site.unregister(SocialApp)
+admin.site.unregister(SocialToken)
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(RecordedAdmin, admin.ModelAdmin):
+    """Someone's authenticator app or recovery codes: never made or changed by hand (the secrets are
+    theirs), but an administrator deletes them for a person who lost their phone, who then signs in
+    with the password alone and sets up the app again."""
+
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    search_fields = ("user__username",)
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+    audit_actions = (Action.MFA_ENABLED, Action.MFA_ENABLED, Action.MFA_DISABLED)
+
+    def audit_target(self, obj, *, link: bool = True) -> Target:
+        # Whose: the entry's user is the administrator.
+        target = super().audit_target(obj, link=link)
+        return replace(target, label=f"{obj.get_type_display()} of {obj.user.get_username()}")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        delete_dangling_recovery_codes(obj.user)  # codes without an app would still be asked for
+
+    def delete_queryset(self, request, queryset) -> None:
+        users = {authenticator.user for authenticator in queryset}
+        super().delete_queryset(request, queryset)
+        for user in users:
+            delete_dangling_recovery_codes(user)
