@@ -175,6 +175,13 @@ def test_never_into_a_local_account_and_never_an_administrator(oidc, provider, f
     assert Client().login(username="root", password="pw-root-123")  # the local account is untouched
 
 
+def test_next_is_kept_and_a_posted_process_cannot_turn_a_sign_in_into_something_else(oidc, provider, flows):
+    provider.set_account("nat", password=PASSWORD, groups=["voxdash-viewers"])
+    response = flows().sign_in("nat", PASSWORD, next=reverse("calls:list"), process="connect")
+    assert response.status_code == 302 and response["Location"] == reverse("calls:list")
+    assert response.wsgi_request.user.username == "nat"
+
+
 def test_a_switched_off_account_is_refused(oidc, provider, flows):
     provider.set_account("olga", password=PASSWORD, groups=["voxdash-viewers"])
     assert flows().sign_in("olga", PASSWORD).status_code == 302
@@ -263,7 +270,7 @@ def test_an_unreachable_issuer_is_an_error_page_at_once(oidc, provider, flows):
     use_provider(oidc, provider, issuer=closed)
     started = time.monotonic()
     response = flows().start()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3  # well under the 5 s timeout: refused, not waited for
     assert_problem_page(response, 502, "Test provider cannot be reached", "VOXDASH_OIDC_ISSUER")
 
 
