@@ -157,6 +157,8 @@ class Site:
             ("do-not-call", "dnc:list", {}),
             ("alerts", "alerts:index", {}),
             ("audit-log", "audit:index", {}),
+            ("password", "account_change_password", {}),
+            ("two-factor", "mfa_index", {}),
         ):
             try:
                 pages[name] = reverse(view, kwargs=kwargs)
