@@ -216,6 +216,8 @@ def test_a_superuser_without_an_authenticator_is_sent_to_set_one_up(
     for page in ("/", "/calls/placed/", "/admin/", "/accounts/password/", "/audit/"):
         response = client.get(page)
         assert response.status_code == 302 and response.headers["Location"] == ACTIVATE, page
+    htmx = client.get("/calls/placed/", headers={"HX-Request": "true"})  # the page's own polling, say
+    assert htmx.status_code == 200 and htmx.headers["HX-Redirect"] == ACTIVATE
     # Static files are let through (WhiteNoise serves them before any middleware in production).
     assert client.get("/static/voxdash/voxdash.css").headers.get("Location") != ACTIVATE
     set_up_totp(client, "pw-root-123", commits)

@@ -16,8 +16,9 @@ from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.backends import RemoteUserBackend
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
+from django_htmx.http import HttpResponseClientRedirect
 
 # What a superuser who must set up two-factor authentication may still open (URL names).
 SET_UP_PAGES = frozenset(
@@ -75,6 +76,10 @@ class RequireAdminMFAMiddleware:
                 request,
                 "Administrators must use two-factor authentication here: set up an authenticator app first.",
             )
+            if request.headers.get("HX-Request") == "true":
+                # An htmx request (a poll, a filter) would swap the set-up page into a fragment: the
+                # browser goes there instead. (request.htmx is set by a middleware further down.)
+                return HttpResponseClientRedirect(reverse("mfa_activate_totp"))
             return redirect("mfa_activate_totp")
         return self.get_response(request)
 
