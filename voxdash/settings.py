@@ -622,6 +622,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# The OpenID Connect button's form is answered with a redirect to the provider, and browsers hold a
+# form's redirects to form-action too (oidc_form_action: the issuer's origin; nothing without one).
+SECURE_CSP["form-action"] += oidc_form_action(VOXDASH_OIDC_ISSUER)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

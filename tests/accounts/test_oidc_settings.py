@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.csp import CSP
+
 from tests.deploy.test_settings import production_settings
 from voxdash.settings import oidc_form_action, oidc_socialaccount_providers
 
@@ -31,6 +33,8 @@ def test_the_provider_is_built_from_the_environment_with_pkce(monkeypatch, tmp_p
     ]
     assert values["SOCIALACCOUNT_ADAPTER"] == "voxdash.accounts.oidc.OIDCAccountAdapter"
     assert values["SOCIALACCOUNT_REQUESTS_TIMEOUT"] <= 5  # a provider that is down: a page, not a hang
+    # The button's form is answered with a redirect to the provider: form-action must allow it.
+    assert values["SECURE_CSP"]["form-action"] == [CSP.SELF, "https://login.example.com"]
 
 
 def test_without_an_issuer_there_is_no_provider(monkeypatch):
