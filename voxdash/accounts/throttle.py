@@ -3,8 +3,9 @@
 VOXDASH_LOGIN_ATTEMPTS attempts within VOXDASH_LOGIN_WINDOW seconds lock that username from that
 address until the oldest leaves the window; signing in successfully clears the count. The count
 lives in the shared cache, so every web process sees it (while Redis is down, each process counts
-on its own: voxdash.lib.cache). Enforced by an authentication backend, which covers the Django
-admin's login too; our login page also says why (ThrottledAuthenticationForm).
+on its own: voxdash.lib.cache). Enforced by an authentication backend, which covers every password
+check (the sign-in, allauth's "confirm it is you"); the sign-in page also says why (SignInForm).
+allauth's own count of failed passwords is switched off (voxdash.accounts.adapter): one rule.
 """
 
 import hashlib
