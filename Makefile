@@ -7,6 +7,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: demo test install lint lock migrate clean run-web run-worker run-beat
 
 demo: install
+	@scripts/ensure-node-tools
 	$(PY) -m vox_simulator.demo
 
 # ruff, then the whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,

@@ -10,9 +10,15 @@ campaign pages have something to show; the same file is there to upload for a ne
 Alerts go to a file (alerts_file(): var/demo-alerts.log) unless VOXDASH_ALERT_URLS says otherwise,
 and are evaluated every 15 s; the finished demo campaign is the first notice in it. "Vox unreachable"
 must hold one minute here (five by default), so stopping the simulator's answers shows one soon.
+
+Single sign-on: when Node.js and the npm tools are there (scripts/ensure-node-tools), a real OpenID
+Connect provider runs too (identity_provider.mjs, npm oidc-provider) with two people whose groups
+give their role, and the login page offers "Sign in with Demo identity provider".
 """
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,10 +42,65 @@ CAMPAIGN_SECONDS = 120  # how long the start waits for the demo campaign to fini
 HOST = "127.0.0.1"
 WEB_PORT = int(os.environ.get("DEMO_PORT", "8000"))
 SIMULATOR_PORT = int(os.environ.get("DEMO_SIMULATOR_PORT", "8001"))
+IDENTITY_PORT = int(os.environ.get("DEMO_IDENTITY_PORT", "8002"))
+IDENTITY_PROVIDER = Path(__file__).resolve().parent / "identity_provider.mjs"
+IDENTITY_NAME = "Demo identity provider"
+# The demo's people at its identity provider (user name = password): their groups give the role,
+# by the same VOXDASH_SSO_*_GROUPS as the trusted header's.
+IDENTITY_ACCOUNTS = {
+    "dana": ("Dana Okafor", ["voxdash-callers"]),
+    "victor": ("Victor Bello", ["voxdash-viewers"]),
+}
 
 
 def alerts_file(env: dict[str, str]) -> Path:
     return Path(env.get("VOXDASH_VAR_DIR") or ROOT / "var") / "demo-alerts.log"
+
+
+def identity_provider_file(env: dict[str, str]) -> Path:
+    return Path(env.get("VOXDASH_VAR_DIR") or ROOT / "var") / "demo-identity-provider.json"
+
+
+def identity_provider_command(env: dict[str, str]) -> list[str] | None:
+    """The demo's OpenID Connect provider, its accounts file written afresh; None without Node (or
+    when VOXDASH_OIDC_ISSUER already points at a provider of the operator's own)."""
+    node = shutil.which("node")
+    if env.get("VOXDASH_OIDC_ISSUER") or not node or not (ROOT / "node_modules" / "oidc-provider").is_dir():
+        return None
+    config = {
+        "title": IDENTITY_NAME,
+        "clients": [
+            {
+                "client_id": "voxdash-demo",
+                "client_secret": keys.DEMO_OIDC_CLIENT_SECRET,
+                "redirect_uris": [f"http://{HOST}:{WEB_PORT}/accounts/oidc/oidc/login/callback/"],
+            }
+        ],
+        "claims": ["groups"],
+        "accounts": {
+            username: {
+                "password": username,
+                "claims": {
+                    "preferred_username": username,
+                    "name": name,
+                    "email": f"{username}@example.com",
+                    "email_verified": True,
+                    "groups": groups,
+                },
+            }
+            for username, (name, groups) in IDENTITY_ACCOUNTS.items()
+        },
+    }
+    path = identity_provider_file(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    env.update(
+        VOXDASH_OIDC_ISSUER=f"http://{HOST}:{IDENTITY_PORT}",
+        VOXDASH_OIDC_CLIENT_ID="voxdash-demo",
+        VOXDASH_OIDC_CLIENT_SECRET=keys.DEMO_OIDC_CLIENT_SECRET,
+        VOXDASH_OIDC_NAME=IDENTITY_NAME,
+    )
+    return [node, str(IDENTITY_PROVIDER), "--config", str(path), "--port", str(IDENTITY_PORT)]
 
 
 def demo_environment() -> dict[str, str]:
@@ -95,10 +156,12 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
-    for port, what in ((WEB_PORT, "DEMO_PORT"), (SIMULATOR_PORT, "DEMO_SIMULATOR_PORT")):
+    env = demo_environment()
+    identity = identity_provider_command(env)
+    ports = [(WEB_PORT, "DEMO_PORT"), (SIMULATOR_PORT, "DEMO_SIMULATOR_PORT")]
+    for port, what in ports + ([(IDENTITY_PORT, "DEMO_IDENTITY_PORT")] if identity else []):
         if not port_is_free(port):
             raise SystemExit(f"Port {port} is in use (another `make demo`?). Stop it, or set {what}=<port>.")
-    env = demo_environment()
     python = sys.executable
     manage = [python, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
@@ -125,12 +188,16 @@ def main() -> None:
         "worker": [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"],
         "beat": [*celery, "beat", "--loglevel", "WARNING"],
     }
+    if identity:
+        commands["identity provider"] = identity
     processes: dict[str, subprocess.Popen] = {}
     try:
         for name, command in commands.items():
             # Each child in its own process group, so Ctrl-C reaches only us and we stop them in order.
             processes[name] = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
         wait_for_port(SIMULATOR_PORT, processes["simulator"])
+        if identity:
+            wait_for_port(IDENTITY_PORT, processes["identity provider"])
         # Fill the local copy now, as beat's first runs would: the directory's comes only after
         # VOX_SYNC_DIRECTORY_EVERY (10 min), and until then the agent and number filters that read
         # it would offer nothing. A failure here costs only that; beat syncs again anyway.
@@ -143,6 +210,7 @@ def main() -> None:
             "  voxdash is running:   http://{host}:{web}/\n"
             "  Vox simulator:        http://{host}:{sim}/  (test key, webhooks to the dashboard)\n"
             "  Logins (user / password):\n{logins}"
+            "{single_sign_on}"
             "  Campaigns:            http://{host}:{web}/campaigns/  {campaign}\n"
             "    To run one yourself, sign in as caller, choose New campaign and upload\n"
             "    {sample}\n"
@@ -162,6 +230,7 @@ def main() -> None:
                 campaign=campaign_line,
                 sample=SAMPLE_CAMPAIGN.relative_to(ROOT),
                 alerts=alerts_file(env),
+                single_sign_on=single_sign_on_lines(env, identity),
             ),
             flush=True,
         )
@@ -173,6 +242,22 @@ def main() -> None:
         print("\nStopping voxdash demo...", flush=True)
     finally:
         stop(processes)
+
+
+def single_sign_on_lines(env: dict[str, str], identity: list[str] | None) -> str:
+    if identity:
+        people = ", ".join(
+            f"{username} / {username} ({'a Caller' if 'voxdash-callers' in groups else 'a Viewer'})"
+            for username, (_, groups) in IDENTITY_ACCOUNTS.items()
+        )
+        return (
+            f'  Single sign-on:       "Sign in with {IDENTITY_NAME}" on the login page: {people}.\n'
+            f"    Their groups give the role at each sign-in: edit {identity_provider_file(env)}\n"
+            "    (move dana to voxdash-viewers, sign out and in again: she is a Viewer).\n"
+        )
+    if env.get("VOXDASH_OIDC_ISSUER"):
+        return f"  Single sign-on:       {env['VOXDASH_OIDC_ISSUER']} (VOXDASH_OIDC_ISSUER)\n"
+    return "  Single sign-on:       off (the demo's identity provider needs Node.js and npm: scripts/ensure-node-tools)\n"
 
 
 def seed_in_process(python: str, env: dict[str, str]) -> str:

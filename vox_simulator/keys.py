@@ -32,6 +32,8 @@ IP_BLOCKED_KEY = "clv_test_sk_HedWNsqjSSaRzq3FLO1aGWeQlucTErUR"
 ORIGIN_BLOCKED_KEY = "clv_test_sk_yqC74H4PsIVXrLO3Ss9eJUjieMlxoMVp"
 
 DEMO_WEBHOOK_SECRET = "whsec_zGZdfbyhDiMv3dflSrBk84ZcYjYCvSaH"
+# The demo's identity provider's client secret for voxdash (vox_simulator/demo.py): demo only.
+DEMO_OIDC_CLIENT_SECRET = "demo-oidc-secret-hBq3VjT9xWc2LrN8"
 
 # Why a key that is recognised is still refused; None means it is usable.
 EXPIRED = "expired"

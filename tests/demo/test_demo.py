@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -10,6 +11,8 @@ import sys
 import time
 import uuid
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -36,6 +39,19 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+def sign_in_with_the_identity_provider(base: str, issuer: str, username: str) -> httpx.Response:
+    """The trip a browser makes: voxdash's "Sign in with …" button, the provider's form, back to
+    voxdash; its last page."""
+    with httpx.Client(follow_redirects=True, timeout=20) as http:
+        login = http.get(f"{base}/accounts/login/")
+        assert "Sign in with Demo identity provider" in login.text, login.text[:2000]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        form = http.post(f"{base}/accounts/oidc/oidc/login/", data={"csrfmiddlewaretoken": token})
+        assert str(form.url).startswith(issuer), (form.url, form.text[:1000])
+        action = re.search(r'action="(/interaction/[\w-]+/login)"', form.text).group(1)
+        return http.post(issuer + action, data={"login": username, "password": username})
+
+
 def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop_everything(tmp_path):
     marker = f"VOXDASH_DEMO_TEST={uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
@@ -43,6 +59,7 @@ def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop
         VOXDASH_VAR_DIR=str(tmp_path),
         DEMO_PORT=str(free_port()),
         DEMO_SIMULATOR_PORT=str(free_port()),
+        DEMO_IDENTITY_PORT=str(free_port()),
         VOXDASH_DEMO_TEST=marker.split("=", 1)[1],
     )
     demo = subprocess.Popen(
@@ -64,7 +81,13 @@ def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop
         text = "".join(output)
         assert f"http://127.0.0.1:{env['DEMO_PORT']}/" in text, text[-2000:]
         assert "admin / voxdash-admin" in text and "staff / voxdash-staff" in text
-        assert len(processes_with(marker)) >= 4  # simulator, web, worker, beat (and pools)
+        assert len(processes_with(marker)) >= 5  # simulator, web, worker, beat, identity provider
+        # Single sign-on through the demo's real OpenID Connect provider: dana's group makes her a Caller.
+        assert "Sign in with Demo identity provider" in text and "dana / dana (a Caller)" in text
+        base, issuer = f"http://127.0.0.1:{env['DEMO_PORT']}", f"http://127.0.0.1:{env['DEMO_IDENTITY_PORT']}"
+        overview = sign_in_with_the_identity_provider(base, issuer, "dana")
+        assert overview.status_code == 200 and str(overview.url) == f"{base}/", overview.url
+        assert "Signed in as <strong>Dana</strong>" in overview.text and "Place a call" in overview.text
         # The local copy is filled at start: the agent and number filters that read it offer
         # choices from the first page, not only after the directory's first sync 10 minutes in.
         with contextlib.closing(sqlite3.connect(tmp_path / "voxdash.sqlite3")) as db:

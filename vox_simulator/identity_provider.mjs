@@ -1,10 +1,12 @@
-// A real OpenID Connect provider for voxdash's tests: npm `oidc-provider` (a certified
+// A real OpenID Connect provider for voxdash's tests and `make demo`: npm `oidc-provider` (a certified
 // implementation), on 127.0.0.1, authorization code flow with PKCE required.
 //
-//   node tests/oidc_provider/server.mjs --config /tmp/x/provider.json [--port 0]
+//   node vox_simulator/identity_provider.mjs --config /tmp/x/provider.json [--port 0]
 //
-// The config file (written by tests/fixtures/oidc_provider.py) holds the clients and the accounts:
+// The config file (written by tests/fixtures/oidc_provider.py, or by vox_simulator/demo.py) holds the
+// clients and the accounts:
 //   {"clients": [{"client_id", "client_secret", "redirect_uris", "token_endpoint_auth_method"}],
+//    "title": "Test provider",                  // what its own pages call it
 //    "claims": ["groups"],                       // extra claims released with the "openid" scope
 //    "accounts": {"alice": {"password": "...", "claims": {...}, "claims_in": "both"}}}
 // Accounts are read again at every request, so a test changes a person's groups between two
@@ -31,13 +33,15 @@ const { values: args } = parseArgs({
   options: { config: { type: 'string' }, port: { type: 'string', default: '0' } },
 });
 if (!args.config) {
-  console.error('usage: server.mjs --config <file.json> [--port <port>]');
+  console.error('usage: identity_provider.mjs --config <file.json> [--port <port>]');
   process.exit(2);
 }
 
 const readConfig = () => JSON.parse(readFileSync(args.config, 'utf8'));
 const config = readConfig();
 const extraClaims = config.claims ?? ['groups'];
+// What its pages call it (the demo's says "Demo identity provider").
+const title = escapeHtml(config.title ?? 'Test provider');
 
 function account(id) {
   return readConfig().accounts?.[id];
@@ -49,9 +53,9 @@ function escapeHtml(text) {
 
 function loginPage(uid, clientId, message = '') {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Test provider: sign in</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>${title}: sign in</title></head>
 <body>
-<h1>Test provider</h1>
+<h1>${title}</h1>
 <p>Sign in to continue to ${escapeHtml(clientId)}.</p>
 ${message ? `<p role="alert" id="error">${escapeHtml(message)}</p>` : ''}
 <form method="post" action="/interaction/${uid}/login">
@@ -137,8 +141,8 @@ server.listen(Number(args.port), '127.0.0.1', () => {
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test provider: error</title></head>
-<body><h1>Test provider: error</h1><p id="error">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p></body></html>`;
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}: error</title></head>
+<body><h1>${title}: error</h1><p id="error">${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p></body></html>`;
     },
   });
   provider.on('server_error', (ctx, error) => console.error('server_error', error));
@@ -179,7 +183,7 @@ server.listen(Number(args.port), '127.0.0.1', () => {
       return send(res, 405, 'method not allowed');
     } catch (error) {
       // An expired or unknown interaction (its cookie gone): say so, as a provider would.
-      return send(res, 400, `<!doctype html><title>Test provider: error</title><p id="error">${escapeHtml(error.message)}</p>`);
+      return send(res, 400, `<!doctype html><title>${title}: error</title><p id="error">${escapeHtml(error.message)}</p>`);
     }
   });
 
