@@ -256,6 +256,9 @@ def test_gunicorn_logs_no_query_string(tmp_path_factory, slow_simulator):
         tmp_path_factory,
         slow_simulator,
         "gunicorn-log",
+        # gunicorn aborts a worker on its timeout only with sync: a gthread worker's main loop
+        # keeps answering the arbiter while a thread waits, so nothing would be aborted or logged.
+        GUNICORN_WORKER_CLASS="sync",
         WEB_CONCURRENCY="1",
         GUNICORN_TIMEOUT="2",
         VOX_INTERACTIVE_DEADLINE="0",
