@@ -27,15 +27,16 @@ TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off"
 
 def env(name: str, default: str = "") -> str:
     """A setting from the environment, or from the file named by NAME_FILE."""
-    if name in os.environ:
+    if os.environ.get(name):
         return os.environ[name]
+    # An empty NAME beside NAME_FILE is the .env.example line left in, not a choice: the file wins.
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
             return Path(path).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={path}: cannot read it ({exc.strerror}).") from exc
-    return default
+    return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool = False) -> bool:

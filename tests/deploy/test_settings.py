@@ -200,6 +200,13 @@ def test_a_typo_in_a_boolean_is_refused_by_name(monkeypatch, word):
         production_settings(monkeypatch, DJANGO_DEBUG=word)
 
 
+def test_a_secret_file_wins_over_the_empty_line_left_from_env_example(monkeypatch, tmp_path):
+    key = tmp_path / "vox_api_key"
+    key.write_text("clv_live_sk_from_the_file\n")
+    values = production_settings(monkeypatch, VOX_API_KEY="", VOX_API_KEY_FILE=str(key))
+    assert values["VOX_API_KEY"] == "clv_live_sk_from_the_file"
+
+
 def test_a_missing_secret_file_is_refused_by_name(monkeypatch, tmp_path):
     from django.core.exceptions import ImproperlyConfigured
 
