@@ -47,6 +47,18 @@ def test_the_lock_is_per_address_and_per_username(client, limits, caller):
     assert client.post(reverse("login"), other, REMOTE_ADDR="198.51.100.1").status_code == 302
 
 
+def test_behind_the_trusted_proxy_the_lock_is_per_person_not_per_proxy(client, limits):
+    limits.VOXDASH_SSO_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    proxy = {"REMOTE_ADDR": "10.0.0.7"}
+    for _ in range(3):
+        client.post(reverse("login"), WRONG, headers={"X-Forwarded-For": "198.51.100.1"}, **proxy)
+    locked = client.post(reverse("login"), RIGHT, headers={"X-Forwarded-For": "198.51.100.1"}, **proxy)
+    assert locked.status_code == 429
+    # Vera at another desk, through the same proxy, is not locked out by the guesses from the first.
+    elsewhere = client.post(reverse("login"), RIGHT, headers={"X-Forwarded-For": "198.51.100.2"}, **proxy)
+    assert elsewhere.status_code == 302
+
+
 def test_user_names_differing_in_case_share_a_count(client, limits):
     fail(client, 3, data={"username": "VERA", "password": "x"})
     assert client.post(reverse("login"), RIGHT, REMOTE_ADDR="198.51.100.1").status_code == 429

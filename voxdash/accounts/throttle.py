@@ -17,9 +17,12 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from voxdash.lib.addresses import client_address
+
 
 def _key(request: HttpRequest | None, username: str) -> str:
-    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    # The person's address: behind the reverse proxy REMOTE_ADDR is the proxy's, for everyone.
+    address = client_address(request)
     # Hashed: user names typed by strangers do not belong in cache keys (length, characters).
     digest = hashlib.sha256(f"{username.strip().lower()}\0{address}".encode()).hexdigest()
     return f"voxdash:login-failures:{digest}"
