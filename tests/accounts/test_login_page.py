@@ -70,6 +70,14 @@ def test_admins_mode_shows_the_button_and_a_small_link_instead_of_the_form(clien
     assert forms_on(page) == [PROVIDER_LOGIN, f"{LOGIN}?local=1"] and 'name="password"' in page
 
 
+def test_admins_mode_shows_the_form_to_whoever_comes_from_the_admin(client, db, admins_only):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    response = client.get(response.headers["Location"], follow=True)  # /admin/login/, then ours
+    assert response.redirect_chain[-1][0] == f"{LOGIN}?next=%2Fadmin%2F"
+    assert 'name="password"' in response.text
+
+
 def test_admins_mode_refuses_anyone_elses_right_password_with_a_clear_message(client, viewer, admins_only):
     response = client.post(f"{LOGIN}?local=1", {"username": "vera", "password": "pw-vera-123"})
     assert response.status_code == 200 and "_auth_user_id" not in client.session

@@ -30,7 +30,13 @@ class LoginView(account_views.LoginView):
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
-        requested = self.request.method == "POST" or self.request.GET.get("local") == "1"
+        # The form is asked for (?local=1), being used, or wanted by whoever comes from the admin.
+        going_to = self.request.GET.get("next", "")
+        requested = (
+            self.request.method == "POST"
+            or self.request.GET.get("local") == "1"
+            or going_to.startswith(reverse("admin:index"))
+        )
         options = sign_in_options(password_requested=requested)
         context["sign_in"] = options
         if options.oidc_name:
