@@ -242,7 +242,7 @@ def test_htmx_gets_only_the_history_with_its_container_attributes(staff):
     body = staff.get(URL, {"state": "open"}, headers=HTMX).content.decode()
     assert "in the partial" in body and "<html" not in body
     assert 'id="open-alerts"' not in body and 'id="rules"' not in body
-    assert body.lstrip().startswith('<div class="module filtered" id="changelist" hx-target="this"')
+    assert body.lstrip().startswith('<div class="module filtered" id="changelist" data-hx-target="this"')
     assert body.count("hx-target") == 1 and body.count("hx-push-url") == 1
     # A history restore (back button, htmx's history cache off) gets the whole page.
     restore = staff.get(URL, headers={**HTMX, "HX-History-Restore-Request": "true"}).content.decode()

@@ -131,7 +131,7 @@ def test_a_caller_uploads_a_list_starts_it_and_watches_it_finish(page, running_s
     assert page.inner_text("#campaign-progress-summary") == "8 of 8 rows done, 100%"
     events = page.inner_text("#campaign-events")
     assert "Started it" in events and "Finished" in events
-    assert page.locator("#campaign-live[hx-trigger]").count() == 0
+    assert page.locator("#campaign-live[data-hx-trigger]").count() == 0
     # Each valid row was dialled exactly once.
     assert sim.stats()["dialed"] == 6
 

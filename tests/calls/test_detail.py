@@ -64,7 +64,7 @@ def test_a_live_call_polls_its_status_until_it_ends(viewer_client, call):
     url = reverse("calls:detail", args=[call.vox_id])
     body = viewer_client.get(url).content.decode()
     status_url = url  # the page polls itself; htmx gets only the status block
-    assert f'hx-get="{status_url}" hx-trigger="every 3s"' in body and "<audio" not in body
+    assert f'data-hx-get="{status_url}" data-hx-trigger="every 3s"' in body and "<audio" not in body
 
     partial = viewer_client.get(status_url, headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in partial and 'hx-trigger="every 3s"' in partial and "Ringing" in partial

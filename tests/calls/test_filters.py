@@ -107,7 +107,7 @@ def test_the_history_links_keep_the_filters_without_repeating_htmx_attributes(vi
     body = body.decode()
     # Where htmx swaps and that it pushes the address: said once, on the list container.
     assert body.count('hx-target="#results"') == 1 and body.count('hx-push-url="true"') == 1
-    assert re.search(r'id="changelist" hx-target="#results" hx-push-url="true"', body)
+    assert re.search(r'id="changelist" data-hx-target="#results" data-hx-push-url="true"', body)
     assert 'hx-get="?' not in body  # links are boosted plain links, not an hx-get each
     hidden = re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', body)
     assert ("created_after", "2026-11-20") in hidden and ("status", "completed") in hidden

@@ -28,7 +28,7 @@ def test_sync_now_queues_the_task_after_commit(staff_client, django_capture_on_c
         response = staff_client.post(SYNC, headers={"HX-Request": "true"})
     assert response.status_code == 200 and len(callbacks) == 1 and sent == [((), {})]
     body = response.content.decode()
-    assert "Sync queued" in body and f'hx-get="{STATUS}" hx-trigger="every 1s"' in body
+    assert "Sync queued" in body and f'data-hx-get="{STATUS}" data-hx-trigger="every 1s"' in body
 
     # A second click while it waits for a worker does not queue another.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

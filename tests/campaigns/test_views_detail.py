@@ -408,7 +408,9 @@ def test_the_poll_that_sees_the_run_end_brings_the_rows_table_up_to_date(viewer_
     assert 'hx-trigger="load"' not in live  # while it runs, the table is refreshed by hand
     Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.FINISHED, finished_at=timezone.now())
     last = viewer_in.get(url(campaign), headers=headers).content.decode()
-    refresh = re.search(r'<div hidden hx-get="([^"]+)" hx-trigger="load" hx-target="#campaign-rows">', last)
+    refresh = re.search(
+        r'<div hidden data-hx-get="([^"]+)" data-hx-trigger="load" data-hx-target="#campaign-rows">', last
+    )
     assert refresh and refresh[1] == url(campaign, state="busy")
     # What it loads is the rows table alone, with the reader's filter.
     rows = viewer_in.get(refresh[1], headers={**HTMX, "HX-Target": "campaign-rows"}).content.decode()

@@ -36,7 +36,9 @@ class Urls(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
-            if name in URL_ATTRIBUTES and value and value not in ("true", "false"):
+            # htmx's attributes are written data-hx-* (valid HTML); htmx reads both spellings.
+            is_url = name in URL_ATTRIBUTES or name.removeprefix("data-") in URL_ATTRIBUTES
+            if is_url and value and value not in ("true", "false"):
                 self.found.append((tag, name, value))
 
 
