@@ -8,6 +8,7 @@ from vox_simulator import keys
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.history import call_history, mirror_call_history
 from voxdash.calls.models import Call
+from voxdash.lib.formatting import html_datetime
 from voxdash.vox import reset_client
 
 URL = reverse("calls:list")
@@ -102,7 +103,7 @@ def test_banner_names_the_last_sync_time(viewer_client, synced, simulator, no_sl
     state = SyncState.objects.get(name="calls")
     response = viewer_client.get(URL)
     assert response.context["history"].mirror_as_of == state.last_finished_at
-    assert f'datetime="{state.last_finished_at.isoformat()}"' in response.content.decode()
+    assert f'datetime="{html_datetime(state.last_finished_at)}"' in response.content.decode()
 
 
 def test_webhook_only_mirror_still_answers(viewer_client, simulator, db, no_sleep):

@@ -56,6 +56,14 @@ def start_of_today() -> datetime:
     return local_day_start(timezone.localdate())
 
 
+def html_datetime(value: datetime | None, tz: tzinfo | None = None) -> str:
+    """`value` in `tz` (default: the active zone) as <time datetime="…"> takes it: to the second.
+    HTML allows at most three digits of a fraction; isoformat() and the `date:'c'` filter write six."""
+    if value is None:
+        return ""
+    return value.astimezone(tz or timezone.get_current_timezone()).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class Moment:
     """A time as a page shows it: `iso` for <time datetime="…">, `text` for people ("2 Dec 2026,
@@ -72,4 +80,4 @@ def moment(value: datetime | None, tz: tzinfo | None = None, *, seconds: bool = 
         return None
     local = value.astimezone(tz or timezone.get_current_timezone())
     text = f"{local.day} {local:%b %Y, %H:%M}" + (f":{local:%S}" if seconds else "")
-    return Moment(iso=local.isoformat(), text=text)
+    return Moment(iso=html_datetime(local), text=text)

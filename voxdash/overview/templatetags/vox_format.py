@@ -5,7 +5,7 @@ import json
 from django import template
 from django.utils.html import format_html
 
-from voxdash.lib.formatting import duration_text, phone_display
+from voxdash.lib.formatting import duration_text, html_datetime, phone_display
 from voxdash.vox.statuses import STATUS_LABELS, status_label
 
 register = template.Library()
@@ -15,6 +15,11 @@ register.filter("phone", phone_display)
 
 
 register.filter("duration", duration_text)
+
+
+register.filter(
+    "html_datetime", html_datetime
+)  # for <time datetime="…">: not date:'c', whose µs HTML refuses
 
 
 register.filter("status_label", status_label)  # the vocabulary's own rule, as a filter
