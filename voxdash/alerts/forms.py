@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from voxdash.lib.widgets import NumberInput
 from voxdash.vox.budget import REFUSALS_KEPT_MINUTES
 
 from . import selectors
@@ -32,15 +33,17 @@ def whole_number(label: str, *, low: int, high: int) -> dict:
 class AlertRuleForm(forms.Form):
     name = forms.CharField(label="Name", max_length=100, help_text="As notices and this page name it.")
     enabled = forms.BooleanField(label="On", required=False)
-    threshold = forms.IntegerField(label="Threshold")
+    threshold = forms.IntegerField(label="Threshold", widget=NumberInput)
     window_minutes = forms.IntegerField(
         label="Window (minutes)",
+        widget=NumberInput,
         min_value=1,
         max_value=WINDOW_MAX,
         error_messages=whole_number("minutes", low=1, high=WINDOW_MAX),
     )
     cooldown_minutes = forms.IntegerField(
         label="Cooldown (minutes)",
+        widget=NumberInput,
         min_value=0,
         max_value=COOLDOWN_MAX,
         error_messages=whole_number("minutes", low=0, high=COOLDOWN_MAX),

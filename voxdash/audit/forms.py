@@ -2,6 +2,8 @@ from datetime import date
 
 from django import forms
 
+from voxdash.lib.widgets import DateInput
+
 from .models import AuditEntry
 from .selectors import AuditFilters
 
@@ -20,13 +22,13 @@ class AuditFiltersForm(forms.Form):
     date_from = forms.DateField(
         required=False,
         label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
         help_text="On or after this day.",
     )
     date_to = forms.DateField(
         required=False,
         label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
         help_text="On or before this day.",
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)

@@ -4,6 +4,7 @@ from datetime import date
 from django import forms
 
 from voxdash.directory.models import Agent, VoiceNumber
+from voxdash.lib.widgets import fits
 from voxdash.placements.models import PlacedCall
 from voxdash.vox.statuses import STATUS_LABELS, status_label
 
@@ -131,13 +132,19 @@ class CallFiltersForm(forms.Form):
                     "label": field.label,
                     "help": field.help_text,
                     "kind": kind,
-                    "value": self.data.get(name, "") if self.is_bound else "",
+                    "value": self._typed(name, kind),
                     "choices": field.choices if kind == "select" else (),
                     "min": getattr(field, "min_value", None),
                     "max": getattr(field, "max_value", None),
                 }
             )
         return panel
+
+    def _typed(self, name: str, kind: str) -> str:
+        """What was typed, unless a date or number input cannot hold it (invalid HTML, and browsers
+        would show the field empty anyway): then the field's message says what was wrong."""
+        value = self.data.get(name, "") if self.is_bound else ""
+        return value if kind == "select" or not value or fits(kind, value) else ""
 
     def status_choices(self) -> list[tuple[str, str]]:
         """The filter panel's statuses: the known ones, and the current one if Vox invented it."""

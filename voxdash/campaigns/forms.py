@@ -4,6 +4,7 @@ from zoneinfo import available_timezones
 from django import forms
 
 from voxdash.lib.sheets import MAX_FILE_BYTES, MB, SheetError, sheet_check
+from voxdash.lib.widgets import NumberInput, TimeInput
 from voxdash.lib.window import DAY_CODES, DAY_NAMES
 from voxdash.placements.forms import CONTEXT_MAX, PURPOSE_MAX, agent_label, number_label
 
@@ -50,6 +51,7 @@ class CampaignForm(forms.Form):
     )
     max_attempts = forms.IntegerField(
         label="Attempts per row",
+        widget=NumberInput,
         min_value=1,
         max_value=5,
         initial=1,
@@ -57,6 +59,7 @@ class CampaignForm(forms.Form):
     )
     retry_after_minutes = forms.IntegerField(
         label="Retry after (minutes)",
+        widget=NumberInput,
         min_value=0,
         max_value=1440,
         initial=60,
@@ -66,13 +69,13 @@ class CampaignForm(forms.Form):
         label="Calls start at",
         input_formats=["%H:%M"],
         initial=time(9, 0),
-        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+        widget=TimeInput,
     )
     window_end = forms.TimeField(
         label="Calls end by",
         input_formats=["%H:%M"],
         initial=time(17, 0),
-        widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+        widget=TimeInput,
         help_text="HH:MM in the campaign's time zone. An end before the start runs past midnight.",
     )
     window_days = forms.MultipleChoiceField(
@@ -85,6 +88,7 @@ class CampaignForm(forms.Form):
     time_zone = forms.ChoiceField(label="Time zone", choices=[(tz, tz) for tz in TIME_ZONES])
     max_in_flight = forms.IntegerField(
         label="Calls at once",
+        widget=NumberInput,
         min_value=1,
         max_value=200,
         initial=5,

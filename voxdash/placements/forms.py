@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from voxdash.lib.formatting import phone_display
+from voxdash.lib.widgets import DateTimeLocalInput
 from voxdash.vox import errors
 
 # The API's limits [assumed in the contract; the simulator enforces the same].
@@ -78,7 +79,7 @@ class PlaceCallForm(forms.Form):
     place_at = forms.DateTimeField(
         label="Call at",
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeLocalInput,
     )
     confirm_outside_hours = forms.BooleanField(label="Call outside the business hours anyway", required=False)
 

@@ -4,6 +4,7 @@ from django import forms
 
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.forms import FIRST_DATE, LAST_DATE, PLACED_ONLY_HELP, agent_choices, number_choices
+from voxdash.lib.widgets import DateInput
 
 from .selectors import Period
 
@@ -19,8 +20,8 @@ class StatsFiltersForm(forms.Form):
         required=False,
         choices=[("today", "Today"), ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("custom", "Custom")],
     )
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(required=False, label="From", widget=DateInput)
+    end = forms.DateField(required=False, label="To", widget=DateInput)
     agent = forms.ChoiceField(required=False, help_text=PLACED_ONLY_HELP)
     from_number = forms.ChoiceField(required=False, label="From number", help_text=PLACED_ONLY_HELP)
 
