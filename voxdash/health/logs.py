@@ -52,13 +52,12 @@ class RequestLogMiddleware:
 
     @staticmethod
     def log(request: HttpRequest, response: HttpResponse, started: float) -> None:
-        user = getattr(request, "user", None)  # absent when WhiteNoise answered a static file
         fields = {
             "method": request.method,
             "path": request.path,  # never the query string: search terms are customers' names
             "status": response.status_code,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "user_id": user.pk if user is not None and user.is_authenticated else None,
+            "user_id": _user_id(request),
             "request_id": request.request_id,
         }
         # Probes every few seconds, and a flood of refused webhooks past its logged sample
@@ -67,6 +66,16 @@ class RequestLogMiddleware:
             response, "log_quietly", False
         )
         request_logger.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": fields})
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    user = getattr(request, "user", None)  # absent when WhiteNoise answered a static file
+    try:
+        return user.pk if user is not None and user.is_authenticated else None
+    except Exception:
+        # request.user is lazy: asking loads the session, which fails when the database is down.
+        # The request has failed for that already (a 500); its line and X-Request-ID must not.
+        return None
 
 
 class LineFormatter(logging.Formatter):
