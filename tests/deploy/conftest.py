@@ -21,6 +21,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -140,9 +141,11 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
-    def all_logs(self) -> str:
+    def all_logs(self, tail: int | None = 3000) -> str:
+        """Every process's log, each cut to its last `tail` characters (None: all of it)."""
         return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.logs.glob("*.log")
+            f"--- {p.name}\n{p.read_text(errors='replace')[-tail if tail else 0 :]}"
+            for p in self.logs.glob("*.log")
         )
 
     def query(self, sql: str, *params) -> list[tuple]:
@@ -175,6 +178,9 @@ def production_environment(**values: str) -> dict[str, str]:
     # pip's own settings of this machine (its index, its wheel folder).
     env |= {name: value for name, value in os.environ.items() if name.startswith("PIP_")}
     env.update(
+        # The interpreter this test runs on (sys.base_prefix: not its virtualenv); without PYTHON
+        # the script asks scripts/find-python, as `make` does.
+        PYTHON=str(Path(sys.base_prefix) / "bin" / "python3"),
         # No bytecode: it only speeds up the processes' start, and compiling every installed file
         # is most of pip's time. (pip reads its --no-* flags' variables the other way round: 0.)
         PIP_NO_COMPILE="0",
@@ -249,10 +255,10 @@ def deploy_stack(tmp_path_factory) -> Iterator[Stack]:
         cleanup.callback(stack.stop)
         stack.outputs["install"] = stack.script("install", timeout=600)
         stack.outputs["migrate"] = stack.script("migrate")
-        stack.script("manage", "shell", "-c", USERS)
         stack.start("web")
         stack.start("worker", "--concurrency", "1")
         stack.start("beat")
+        stack.script("manage", "shell", "-c", USERS)  # while they start
         stack.wait_for("gunicorn answering", lambda: _answers(f"{stack.web_url}{PREFIX}/healthz"))
         yield stack
 
