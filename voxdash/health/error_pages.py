@@ -1,4 +1,4 @@
-"""The error pages (400, 403, 404, 500 and a refused CSRF check) in the dashboard's own look.
+"""The error pages (400, 403, 404, 429, 500 and a refused CSRF check) in the dashboard's own look.
 
 Each says what happened in the user's words, what to do, and the request id (the RequestLogMiddleware's,
 also sent as X-Request-ID) that finds the request in the logs. Nothing internal: no exception text, and
@@ -64,6 +64,13 @@ PAGE_NOT_FOUND = ErrorKind(
     "There is nothing at this address.",
     "Reload the page: what it showed may be gone.",
     "errors/404.html",
+)
+TOO_MANY_REQUESTS = ErrorKind(
+    429,
+    "Too many attempts",
+    "voxdash has had too many of these from you in a short time.",
+    "Wait a few minutes, then try again.",
+    "errors/429.html",
 )
 SERVER_ERROR = ErrorKind(
     500,
@@ -184,6 +191,11 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_response(request, PAGE_NOT_FOUND)
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """allauth's rate limits answer with the URLconf's `handler429` when it names one (voxdash.urls)."""
+    return error_response(request, TOO_MANY_REQUESTS)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
