@@ -4,7 +4,13 @@ import pytest
 
 from vox_simulator import Simulator, keys
 
-pytest_plugins = ["tests.fixtures.celery_worker", "tests.fixtures.redis_server", "tests.fixtures.secret_grep"]
+pytest_plugins = [
+    "tests.fixtures.celery_worker",
+    "tests.fixtures.redis_server",
+    "tests.fixtures.secret_grep",
+    # Every page the run renders through the W3C Nu HTML Checker, once, after the last test.
+    "tests.fixtures.html_check",
+]
 
 
 @pytest.fixture
