@@ -68,15 +68,16 @@ lock: install
 migrate: install
 	$(PY) manage.py migrate
 
-# Production processes (configure with the environment; see README "Running in production").
+# Production processes (configure with the environment; see README "Running in production"), started
+# by the deploy recipe's one script, as systemd and the container start them.
 run-web: install
-	$(VENV)/bin/gunicorn --config gunicorn.conf.py voxdash.wsgi
+	VOXDASH_VENV=$(abspath $(VENV)) deploy/voxdash web
 
 run-worker: install
-	$(VENV)/bin/celery -A voxdash worker --loglevel INFO
+	VOXDASH_VENV=$(abspath $(VENV)) deploy/voxdash worker
 
 run-beat: install
-	$(VENV)/bin/celery -A voxdash beat --loglevel INFO
+	VOXDASH_VENV=$(abspath $(VENV)) deploy/voxdash beat
 
 clean:
 	rm -rf var staticfiles .pytest_cache
