@@ -26,3 +26,5 @@ handler400 = "voxdash.health.error_pages.bad_request"
 handler403 = "voxdash.health.error_pages.permission_denied"
 handler404 = "voxdash.health.error_pages.page_not_found"
 handler500 = "voxdash.health.error_pages.server_error"
+# allauth's own rate limit answers with the URLconf's handler429 when it names one.
+handler429 = "voxdash.health.error_pages.too_many_requests"
