@@ -190,6 +190,9 @@ def test_add_is_never_a_claim_while_redis_is_down_but_counters_still_count(share
     cache.add("voxdash:test:count", 0, 60)
     assert [cache.incr("voxdash:test:count") for _ in range(3)] == [1, 2, 3]
     assert cache.get_many(["voxdash:test:count", "voxdash:test:nothing"]) == {"voxdash:test:count": 3}
+    # allauth's rate-limit locks guard a history that is local now too: claimed locally, once.
+    lock = "allauth:rl:allauth.account:login:30/60.0/ip:ip:127.0.0.1:lock"
+    assert cache.add(lock, True, 10) is True and cache.add(lock, True, 10) is False
 
 
 class SilentServer:

@@ -10,7 +10,10 @@ While Redis is unreachable (a refused or timed-out connection, a read-only repli
   process); nothing raises;
 - `add()` keeps the value in that memory but answers False: a claim (the sync's "one run at a time"
   lock) is only a claim when every process can see it, so no two processes both get one. Counters
-  begun with `add(key, 0)` then `incr()` still count in the process;
+  begun with `add(key, 0)` then `incr()` still count in the process. One exception: allauth's
+  rate-limit locks (LOCAL_CLAIMS) are claimed locally, because what they guard, the hit history
+  beside them, is then in the same local memory too; refused, allauth would answer every sign-in
+  with "too many attempts" while Redis is down;
 - after a failure, Redis is left alone for RECHECK_AFTER seconds (a circuit breaker), so a page
   costs a dictionary lookup, not a socket timeout per cache call;
 - one WARNING when the outage starts and one INFO line when Redis answers again, per process,
@@ -44,6 +47,9 @@ OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError,
 RECHECK_AFTER = 5.0  # seconds between attempts while Redis is down
 SOCKET_OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}
 LOCAL_ENTRIES = 1000  # the process's stand-in stays small: it only has to last an outage
+# Keys whose add() is a real claim in local memory during an outage (see the docstring): allauth's
+# rate limits lock "allauth:rl:<app>:<action>:<rate>:<who>:lock" around their local history.
+LOCAL_CLAIMS = ("allauth:rl:",)
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,10 @@ class FallbackRedisCache(RedisCache):
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._either("add", key, value, timeout, version, locally=self._add_locally)
 
-    def _add_locally(self, *args) -> bool:
-        self._local.add(*args)
-        return False  # kept, but never a claim: see the module's docstring
+    def _add_locally(self, key, *args) -> bool:
+        added = self._local.add(key, *args)
+        # Kept, but never a claim (see the module's docstring), except a lock around local data.
+        return added if key.startswith(LOCAL_CLAIMS) else False
 
     def get(self, key, default=None, version=None):
         return self._either("get", key, default, version)
