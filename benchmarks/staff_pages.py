@@ -1,4 +1,5 @@
-"""The staff pages (alerts, the audit log) against the history page's budget, as deployed.
+"""The staff pages (alerts, the audit log) and the account and error pages against the history
+page's budget, as deployed.
 
 Production settings, gunicorn (2 workers), PostgreSQL and Redis, over HTTP, signed in as staff.
 The audit log holds --entries entries (100,000 by default: a year of a busy team), the alerts page
@@ -14,6 +15,10 @@ once, in a shuffled order, so all of them meet the same machine:
   audit-user      GET /audit/?user=<one of 20 users>
   audit-days      GET /audit/?date_from=…&date_to=… (a week, 60 days back)
   audit-deep      GET /audit/?page=1000
+  login           GET /accounts/login/, signed out, with the OpenID Connect button (no provider asked)
+  password        GET /accounts/password/ (the password change form)
+  two-factor      GET /accounts/two-factor/ (a local account's two-factor page)
+  not-found       GET /calls/no-such-page/ (the 404 page, signed in)
 
 Prints the median and p95 of each, the history page's time added to its floor, and each staff
 page's own time (they ask Vox nothing: their whole time is what voxdash adds).
@@ -145,6 +150,10 @@ def main() -> None:
         DJANGO_BEHIND_PROXY="1",
         DJANGO_SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
+        # The login page shows the button; rendering it asks the provider nothing.
+        VOXDASH_OIDC_ISSUER="https://login.example.invalid",
+        VOXDASH_OIDC_CLIENT_ID="voxdash",
+        VOXDASH_OIDC_CLIENT_SECRET="benchmark-only",
     )
     os.environ.update(env)
     stack = Stack(env, var_dir)
@@ -207,7 +216,13 @@ def main() -> None:
             "audit-user": "/audit/?user=user-7",
             "audit-days": f"/audit/?date_from={week_from}&date_to={week_to}",
             "audit-deep": "/audit/?page=1000",
+            "login": "/accounts/login/",
+            "password": "/accounts/password/",
+            "two-factor": "/accounts/two-factor/",
+            "not-found": "/calls/no-such-page/",
         }
+        statuses = {"not-found": 404}
+        signed_out = Browser(web_url)
         bare = httpx.Client(base_url=sim_url, headers={"Authorization": f"Bearer {keys.DEMO_KEY}"})
         times: dict[str, list[float]] = {kind: [] for kind in ["bare", *paths]}
 
@@ -216,9 +231,9 @@ def main() -> None:
             if kind == "bare":
                 response = bare.get("/v1/vox/calls", headers={"User-Agent": "staff-pages-benchmark"})
             else:
-                response = browser.request("GET", paths[kind])
+                response = (signed_out if kind == "login" else browser).request("GET", paths[kind])
             elapsed = time.perf_counter() - clock
-            if response.status_code != 200:
+            if response.status_code != statuses.get(kind, 200):
                 raise SystemExit(f"{kind}: {response.status_code}\n{response.text[:2000]}")
             times[kind].append(elapsed * 1000)
 
@@ -240,7 +255,7 @@ def main() -> None:
             print(f"{kind:16} {statistics.median(values):8.2f} {percentile(values, 0.95):8.2f}")
         added = statistics.median(times["history"]) - statistics.median(times["bare"])
         print(f"\nthe history page adds {added:.2f} ms to its floor (median); its budget: {BUDGET_MS:g} ms")
-        print("the staff pages ask Vox nothing: their whole time is what voxdash adds")
+        print("the other pages ask Vox nothing: their whole time is what voxdash adds")
         for kind in paths:
             if kind != "history":
                 median = statistics.median(times[kind])
