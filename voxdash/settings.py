@@ -485,7 +485,8 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_REAUTHENTICATION_METHODS = ["password", "mfa"]  # not "code": voxdash sends no sign-in codes by mail
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "voxdash"
-# Superusers must have a second factor before any other page (README "Two-factor authentication").
+# Staff and superusers signing in with a password must have a second factor before any other page
+# (README "Single sign-on with OpenID Connect", local accounts): "admins" as in VOXDASH_LOCAL_LOGIN.
 VOXDASH_REQUIRE_MFA_FOR_ADMINS = env_bool("VOXDASH_REQUIRE_MFA_FOR_ADMINS", False)
 # Password sign-in for everyone ("all"), or only for staff and superusers ("admins": everyone else
 # signs in through the OpenID Connect provider below).
@@ -522,6 +523,12 @@ if VOXDASH_OIDC_ISSUER:
         raise ImproperlyConfigured(
             f"VOXDASH_OIDC_ISSUER={VOXDASH_OIDC_ISSUER!r} is not an http:// or https:// URL."
         )
+if VOXDASH_LOCAL_LOGIN == "admins" and not VOXDASH_OIDC_ISSUER:
+    # Started anyway, everyone but the administrators would meet a sign-in page with no way in.
+    raise ImproperlyConfigured(
+        "VOXDASH_LOCAL_LOGIN=admins needs VOXDASH_OIDC_ISSUER: everyone but staff and superusers signs in"
+        " through the OpenID Connect provider, and none is set."
+    )
 SOCIALACCOUNT_ADAPTER = "voxdash.accounts.oidc.OIDCAccountAdapter"
 
 

@@ -48,7 +48,7 @@ def test_the_providers_button_comes_above_the_password_form(client, db, oidc):
     page = client.get(LOGIN, {"next": "/calls/placed/"}).text
     assert forms_on(page) == [PROVIDER_LOGIN, LOGIN]
     button = page[page.index(f'action="{PROVIDER_LOGIN}"') : page.index("</form>")]
-    assert ">Sign in with Corp Login</button>" in button
+    assert 'type="submit" class="default" id="sign-in-provider" value="Sign in with Corp Login"' in button
     assert 'name="csrfmiddlewaretoken"' in button  # a POST form: no link elsewhere can start a sign-in
     assert 'name="next" value="/calls/placed/"' in button  # back where they were going, afterwards
     assert "Administrator?" not in page

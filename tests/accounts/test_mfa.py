@@ -225,6 +225,14 @@ def test_a_superuser_without_an_authenticator_is_sent_to_set_one_up(
     assert client.post(reverse("logout")).status_code == 302
 
 
+def test_staff_are_administrators_too(client, db, required, vox_settings):
+    # "Admins" as in VOXDASH_LOCAL_LOGIN=admins: staff run the alerts and read the audit log.
+    User.objects.create_user("ops", password="pw-ops-1234", is_staff=True)
+    assert sign_in(client, "ops", "pw-ops-1234").status_code == 302
+    response = client.get("/alerts/")
+    assert response.status_code == 302 and response.headers["Location"] == ACTIVATE
+
+
 def test_signing_out_stays_possible_before_setting_it_up(client, db, required):
     User.objects.create_superuser("root", password="pw-root-123")
     sign_in(client, "root", "pw-root-123")

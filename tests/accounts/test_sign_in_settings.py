@@ -33,7 +33,19 @@ def test_defaults_password_sign_in_for_all_and_no_provider(monkeypatch):
 def test_a_local_login_mode_that_is_neither_all_nor_admins_stops_the_start(monkeypatch):
     with pytest.raises(ImproperlyConfigured, match=r"VOXDASH_LOCAL_LOGIN='staff' is neither 'all'"):
         settings_with(monkeypatch, VOXDASH_LOCAL_LOGIN="staff")
-    assert settings_with(monkeypatch, VOXDASH_LOCAL_LOGIN=" Admins ")["VOXDASH_LOCAL_LOGIN"] == "admins"
+    provider = {
+        "VOXDASH_OIDC_ISSUER": "https://login.example.com",
+        "VOXDASH_OIDC_CLIENT_ID": "voxdash",
+        "VOXDASH_OIDC_CLIENT_SECRET": "s3cret",
+    }
+    chosen = settings_with(monkeypatch, VOXDASH_LOCAL_LOGIN=" Admins ", **provider)
+    assert chosen["VOXDASH_LOCAL_LOGIN"] == "admins"
+
+
+def test_admins_only_without_a_provider_stops_the_start(monkeypatch):
+    # Everyone but the administrators would meet a sign-in page with no way in.
+    with pytest.raises(ImproperlyConfigured, match="VOXDASH_LOCAL_LOGIN=admins needs VOXDASH_OIDC_ISSUER"):
+        settings_with(monkeypatch, VOXDASH_LOCAL_LOGIN="admins")
 
 
 def test_require_mfa_is_a_strict_yes_or_no(monkeypatch):

@@ -59,7 +59,7 @@ def mfa_set_up_required(request: HttpRequest) -> bool:
     return (
         settings.VOXDASH_REQUIRE_MFA_FOR_ADMINS
         and user.is_authenticated
-        and user.is_superuser
+        and (user.is_staff or user.is_superuser)  # "admins", as in VOXDASH_LOCAL_LOGIN
         and is_local_account(user)
         and not signed_in_through_provider(request)
         and not is_mfa_enabled(user)
