@@ -69,7 +69,7 @@ MAY_IMPORT = {
     "sweep": {"calls", "mirror", "webhooks"},
     "stats": {"calls", "lib", "vox"},
     "overview": {"accounts", "calls", "stats", "lib", "vox"},
-    "health": {"overview", "lib", "vox"},
+    "health": {"accounts", "overview", "lib", "vox"},
     # Reads what the others keep (the mirror, placed calls, campaigns, webhooks, the connection
     # status, the budget) to decide what to tell; nothing imports it but the project modules.
     "alerts": {

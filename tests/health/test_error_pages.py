@@ -14,6 +14,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 import voxdash.urls
+from voxdash.accounts.roles import role_group
 from voxdash.directory.models import DoNotCallEntry
 from voxdash.health.error_pages import account_managers
 from voxdash.vox import reset_client
@@ -129,6 +130,27 @@ def test_a_viewer_opening_place_a_call_sees_why_and_whom_to_ask(viewer_client, a
     for hidden in ("svc-deploy", "gone@example.com", "Gone", "staffer@example.com", "Stan"):
         assert hidden not in body, hidden
     assert 'class="voxdash-nav"' in body and "Back to the overview" in body
+
+
+def test_a_viewer_whose_role_comes_from_the_provider_is_told_which_group_to_ask_for(
+    client, settings, vox_settings, account_people
+):
+    settings.VOXDASH_OIDC_ISSUER, settings.VOXDASH_OIDC_NAME = "https://login.example.com", "Corp login"
+    victor = User.objects.create_user("victor", password=None)  # signed in through the provider
+    victor.groups.add(role_group("viewer"))
+    client.force_login(victor)
+    response = client.get("/calls/new/")
+    assert_our_page_with_the_request_id(response, 403, "Not allowed")
+    words = text_of(response)
+    # The admin cannot help: the provider's groups claim gives the role back at each sign-in.
+    assert "Your role comes from your groups at Corp login" in words
+    assert "add you to voxdash-callers" in words and "next time you sign in" in words
+    assert "manage voxdash's accounts" not in words
+    # A local account with the same role is sent to the people who manage accounts, as before.
+    vera = User.objects.create_user("vera-local", password="pw-vera-123")
+    vera.groups.add(role_group("viewer"))
+    client.force_login(vera)
+    assert "manage voxdash's accounts" in text_of(client.get("/calls/new/"))
 
 
 def test_a_viewer_on_a_campaign_page_is_told_the_same(viewer_client, account_people):

@@ -29,6 +29,21 @@ def can_place_calls(user) -> bool:
     return user.has_perm(PLACE_CALL)
 
 
+class CallersOnly(PermissionDenied):
+    """Refused for want of the Caller role: the error page says how to get it (from the identity
+    provider's groups when it gives the role, else from whoever manages voxdash's accounts)."""
+
+
+def role_comes_from_provider(user) -> bool:
+    """The role is the identity provider's to give, at each sign-in (set_role, authoritative): an
+    account with no password here while OpenID Connect, or a trusted header with groups, is on.
+    Changing it in the Django admin would last only until the next sign-in."""
+    provider_on = bool(settings.VOXDASH_OIDC_ISSUER) or bool(
+        settings.VOXDASH_SSO_HEADER and settings.VOXDASH_SSO_GROUPS_HEADER
+    )
+    return provider_on and not user.has_usable_password()
+
+
 def callers_only(view):
     """403 for anyone signed in without `placements.place_call` (LoginRequiredMiddleware sends
     anonymous people to the login page first)."""
@@ -36,7 +51,7 @@ def callers_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not can_place_calls(request.user):
-            raise PermissionDenied("Only Callers may place calls and run campaigns.")
+            raise CallersOnly("Only Callers may place calls and run campaigns.")
         return view(request, *args, **kwargs)
 
     return wrapper

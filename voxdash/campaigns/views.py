@@ -8,12 +8,11 @@ cancel. Every action is a POST through `running.campaign_act`, which decides wha
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from voxdash.accounts.roles import callers_only, can_place_calls
+from voxdash.accounts.roles import CallersOnly, callers_only, can_place_calls
 from voxdash.accounts.timezones import user_time_zone
 from voxdash.audit.log import Action, audit_record
 from voxdash.directory import selectors as directory
@@ -127,7 +126,7 @@ def _detail_parts(request, campaign: Campaign, partial: str) -> dict:
 
 def _act(request, campaign: Campaign):
     if not can_place_calls(request.user):
-        raise PermissionDenied("Only Callers may start, pause, resume or cancel a campaign.")
+        raise CallersOnly("Only Callers may start, pause, resume or cancel a campaign.")
     action = request.POST.get("action", "")
     if action not in ACTIONS:
         messages.error(request, "Nothing was done: that is not something a campaign can do.")

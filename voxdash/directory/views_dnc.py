@@ -8,7 +8,6 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST, require_safe
 
-from voxdash.accounts.roles import can_place_calls
+from voxdash.accounts.roles import CallersOnly, can_place_calls
 from voxdash.lib.formatting import phone_display
 from voxdash.lib.paging import pager
 
@@ -35,7 +34,7 @@ def list_managers_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not may_change_list(request.user):
-            raise PermissionDenied("Only Callers may change the do-not-call list.")
+            raise CallersOnly("Only Callers may change the do-not-call list.")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Q
@@ -26,6 +27,8 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware import csrf
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import requires_csrf_token
+
+from voxdash.accounts.roles import CallersOnly, role_comes_from_provider
 
 # The area of base.html that an htmx request's error banner replaces the content of.
 ERROR_AREA = "#request-error"
@@ -185,6 +188,10 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         "reason": refusal_reason(exception),
         "contacts": account_managers(exclude_pk=user.pk) if signed_in else [],
     }
+    if signed_in and isinstance(exception, CallersOnly) and role_comes_from_provider(user):
+        # The provider gives the role back at each sign-in: only a group there changes it.
+        context["caller_groups"] = settings.VOXDASH_SSO_CALLER_GROUPS
+        context["provider"] = settings.VOXDASH_OIDC_NAME if settings.VOXDASH_OIDC_ISSUER else "your sign-in"
     return error_response(request, PERMISSION_DENIED, context)
 
 
