@@ -11,7 +11,8 @@ demo: install
 	$(PY) -m vox_simulator.demo
 
 # ruff, then the whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
-# placements, campaigns, worker, alerts, audit) again on PostgreSQL, as production runs them.
+# placements, campaigns, worker; the alerts' and the audit log's database rules) again on PostgreSQL, as
+# production runs them (scripts/test-postgres says which).
 test: install
 	@scripts/ensure-chromium
 	@scripts/ensure-node-tools

@@ -194,7 +194,9 @@ def main() -> None:
     try:
         for name, command in commands.items():
             # Each child in its own process group, so Ctrl-C reaches only us and we stop them in order.
-            processes[name] = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+            # The identity provider's one line on stdout (READY <issuer>) is for the tests' fixture.
+            quiet = {"stdout": subprocess.DEVNULL} if name == "identity provider" else {}
+            processes[name] = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, **quiet)
         wait_for_port(SIMULATOR_PORT, processes["simulator"])
         if identity:
             wait_for_port(IDENTITY_PORT, processes["identity provider"])
