@@ -92,12 +92,13 @@ def start_stack(args, stack: Stack, *, mode: str, web_port: int, sim_port: int) 
     web_url = f"http://{HOST}:{web_port}"
     limit = ["--no-rate-limit"] if mode == "fast" else ["--rate-limit", str(args.rate_limit)]
     step = args.step if mode == "fast" else 1.0
-    sim = stack.start(
-        "simulator",
-        [sys.executable, "-m", "vox_simulator", "--host", HOST, "--port", str(sim_port), "--calls", "50"]
-        + limit
-        + ["--lifecycle-step-seconds", str(step)]
-        + ["--webhook-url", f"{web_url}/webhooks/vox/", "--webhook-secret", WEBHOOK_SECRET],
+    sim = stack.start_simulator(
+        sim_port,
+        "--calls",
+        "50",
+        *limit,
+        *["--lifecycle-step-seconds", str(step)],
+        *["--webhook-url", f"{web_url}/webhooks/vox/", "--webhook-secret", WEBHOOK_SECRET],
     )
     web = stack.start(
         "gunicorn",
@@ -113,7 +114,7 @@ def start_stack(args, stack: Stack, *, mode: str, web_port: int, sim_port: int) 
         [str(BIN / "celery"), "-A", "voxdash", "beat", "--loglevel", "INFO"]
         + ["-s", str(Path(stack.logs) / "celerybeat-schedule")],
     )
-    wait_until("the simulator", lambda: "listening on" in stack.log("simulator"), sim, stack, "simulator")
+    stack.wait_for_simulator(sim)
     wait_until("gunicorn", lambda: httpx.get(f"{web_url}/healthz").status_code == 200, web, stack, "gunicorn")
     wait_until("the worker", lambda: " ready." in stack.log("worker"), worker, stack, "worker")
 

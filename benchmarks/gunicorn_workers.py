@@ -231,20 +231,8 @@ def main() -> None:
     )
     stack = Stack(env, var_dir)
     try:
-        sim = stack.start(
-            "simulator",
-            [
-                sys.executable,
-                "-m",
-                "vox_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(sim_port),
-                "--no-rate-limit",
-            ],
-        )
-        wait_until("the simulator", lambda: "listening on" in stack.log("simulator"), sim, stack, "simulator")
+        sim = stack.start_simulator(sim_port, "--no-rate-limit")
+        stack.wait_for_simulator(sim)
         print(f"setting up: {args.database_url}, {args.redis_url}, logs in {var_dir}", flush=True)
         session, call_path = prepare(args, env, sim_url)
 

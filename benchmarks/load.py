@@ -139,6 +139,16 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
+    def start_simulator(self, port: int, *options: str) -> subprocess.Popen:
+        """The Vox simulator on HOST:port, with these command-line options (wait_for_simulator)."""
+        command = [sys.executable, "-m", "vox_simulator", "--host", HOST, "--port", str(port), *options]
+        return self.start("simulator", command)
+
+    def wait_for_simulator(self, process: subprocess.Popen) -> None:
+        wait_until(
+            "the simulator", lambda: "listening on" in self.log("simulator"), process, self, "simulator"
+        )
+
     def stop(self) -> list[str]:
         """SIGTERM every main process (gunicorn and Celery stop their own children), then SIGKILL
         any group still alive after 20 s. Returns the names that had to be killed, and the names
@@ -765,27 +775,18 @@ def main() -> None:
         User.objects.create_user("load-caller", password=PASSWORD).groups.add(Group.objects.get(name=CALLERS))
         connections.close_all()
 
-        sim = stack.start(
-            "simulator",
-            [
-                sys.executable,
-                "-m",
-                "vox_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(sim_port),
-                "--rate-limit",
-                str(args.rate_limit),
-                "--calls",
-                str(args.calls),
-                "--seed",
-                str(args.seed),
-                "--webhook-url",
-                f"{web_url}/webhooks/vox/",
-                "--webhook-secret",
-                WEBHOOK_SECRET,
-            ],
+        sim = stack.start_simulator(
+            sim_port,
+            "--rate-limit",
+            str(args.rate_limit),
+            "--calls",
+            str(args.calls),
+            "--seed",
+            str(args.seed),
+            "--webhook-url",
+            f"{web_url}/webhooks/vox/",
+            "--webhook-secret",
+            WEBHOOK_SECRET,
         )
         web = stack.start(
             "gunicorn",
@@ -799,7 +800,7 @@ def main() -> None:
             ]
 
         workers = [stack.start(f"worker{i}", worker_command(i)) for i in (1, 2)]
-        wait_until("the simulator", lambda: "listening on" in stack.log("simulator"), sim, stack, "simulator")
+        stack.wait_for_simulator(sim)
         if args.sim_latency_ms:
             httpx.post(
                 f"{sim_url}/_simulator/faults", json={"latency_ms": args.sim_latency_ms}

@@ -30,7 +30,6 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -180,24 +179,12 @@ def main() -> None:
             cursor.execute("VACUUM ANALYZE")
         connections.close_all()
 
-        sim = stack.start(
-            "simulator",
-            [
-                sys.executable,
-                "-m",
-                "vox_simulator",
-                "--host",
-                HOST,
-                "--port",
-                str(sim_port),
-                "--no-rate-limit",
-            ],
-        )
+        sim = stack.start_simulator(sim_port, "--no-rate-limit")
         web = stack.start(
             "gunicorn",
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "voxdash.wsgi", "--bind", f"{HOST}:{web_port}"],
         )
-        wait_until("the simulator", lambda: "listening on" in stack.log("simulator"), sim, stack, "simulator")
+        stack.wait_for_simulator(sim)
         wait_until(
             "gunicorn", lambda: httpx.get(f"{web_url}/healthz").status_code == 200, web, stack, "gunicorn"
         )
