@@ -20,6 +20,8 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 from django_htmx.http import HttpResponseClientRedirect
 
+from voxdash.lib.staff import is_staff_member
+
 # What a superuser who must set up two-factor authentication may still open (URL names).
 SET_UP_PAGES = frozenset(
     {
@@ -58,8 +60,7 @@ def mfa_set_up_required(request: HttpRequest) -> bool:
     user = request.user
     return (
         settings.VOXDASH_REQUIRE_MFA_FOR_ADMINS
-        and user.is_authenticated
-        and (user.is_staff or user.is_superuser)  # "admins", as in VOXDASH_LOCAL_LOGIN
+        and is_staff_member(user)  # "admins", as in VOXDASH_LOCAL_LOGIN
         and is_local_account(user)
         and not signed_in_through_provider(request)
         and not is_mfa_enabled(user)

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
+from .signin import oidc_enabled
+
 VIEWERS = "Viewers"
 CALLERS = "Callers"
 PLACE_CALL = "placements.place_call"
@@ -38,9 +40,7 @@ def role_comes_from_provider(user) -> bool:
     """The role is the identity provider's to give, at each sign-in (set_role, authoritative): an
     account with no password here while OpenID Connect, or a trusted header with groups, is on.
     Changing it in the Django admin would last only until the next sign-in."""
-    provider_on = bool(settings.VOXDASH_OIDC_ISSUER) or bool(
-        settings.VOXDASH_SSO_HEADER and settings.VOXDASH_SSO_GROUPS_HEADER
-    )
+    provider_on = oidc_enabled() or bool(settings.VOXDASH_SSO_HEADER and settings.VOXDASH_SSO_GROUPS_HEADER)
     return provider_on and not user.has_usable_password()
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from voxdash.lib.staff import is_staff_member
+
 OIDC_PROVIDER_ID = "oidc"
 
 
@@ -43,4 +45,4 @@ def sign_in_options(*, password_requested: bool) -> SignInOptions:
 
 def may_sign_in_with_password(user) -> bool:
     """False for an account that must use the identity provider (VOXDASH_LOCAL_LOGIN=admins)."""
-    return settings.VOXDASH_LOCAL_LOGIN != "admins" or user.is_staff or user.is_superuser
+    return settings.VOXDASH_LOCAL_LOGIN != "admins" or is_staff_member(user)

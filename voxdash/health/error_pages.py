@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.csrf import requires_csrf_token
 
 from voxdash.accounts.roles import CallersOnly, role_comes_from_provider
+from voxdash.accounts.signin import oidc_enabled
 
 # The area of base.html that an htmx request's error banner replaces the content of.
 ERROR_AREA = "#request-error"
@@ -191,7 +192,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     if signed_in and isinstance(exception, CallersOnly) and role_comes_from_provider(user):
         # The provider gives the role back at each sign-in: only a group there changes it.
         context["caller_groups"] = settings.VOXDASH_SSO_CALLER_GROUPS
-        context["provider"] = settings.VOXDASH_OIDC_NAME if settings.VOXDASH_OIDC_ISSUER else "your sign-in"
+        context["provider"] = settings.VOXDASH_OIDC_NAME if oidc_enabled() else "your sign-in"
     return error_response(request, PERMISSION_DENIED, context)
 
 
