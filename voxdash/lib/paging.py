@@ -13,10 +13,19 @@ class Pager:
     page_range: list[int | None]  # None marks a gap ("…"): templates need not compare to a translated string
     sizes: Sequence[int] = ()  # the page sizes on offer, for lists that let the reader choose
     size: int | None = None  # the current page size
+    # The count was capped ("10,000+"): the last page shown is not known to be the last, so the
+    # pager says more may follow instead of offering a last page.
+    open_ended: bool = False
 
 
 def pager(
-    paginator: Paginator, number: int, *, on_ends: int = 2, sizes: Sequence[int] = (), size: int | None = None
+    paginator: Paginator,
+    number: int,
+    *,
+    on_ends: int = 2,
+    sizes: Sequence[int] = (),
+    size: int | None = None,
+    open_ended: bool = False,
 ) -> Pager:
     """The pager of page `number` (clamped to the pages there are); no page links for one page."""
     current = min(max(number, 1), paginator.num_pages)
@@ -26,4 +35,4 @@ def pager(
             None if n == paginator.ELLIPSIS else n
             for n in paginator.get_elided_page_range(current, on_each_side=2, on_ends=on_ends)
         ]
-    return Pager(number=number, page_range=page_range, sizes=sizes, size=size)
+    return Pager(number=number, page_range=page_range, sizes=sizes, size=size, open_ended=open_ended)

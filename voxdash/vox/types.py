@@ -189,6 +189,10 @@ class PageMeta:
     per_page: int
     total_pages: int | None
     has_more: bool
+    # True when `total` is a lower bound, not the count: voxdash's mirror stops counting a large
+    # match at a cap (shown "10,000+"); `total_pages` then covers that bound and `has_more` says
+    # whether pages follow. The API always sends the exact total.
+    total_is_lower_bound: bool = False
 
     @classmethod
     def from_api(cls, meta: Any, *, page: int, limit: int, rows: int) -> PageMeta:
