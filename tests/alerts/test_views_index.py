@@ -277,3 +277,31 @@ def test_the_page_costs_a_fixed_number_of_queries(staff, django_assert_max_num_q
     with django_assert_max_num_queries(few):
         assert staff.get(URL).status_code == 200
     assert few <= 16  # sessions, user, header, then a handful for the page's sections
+
+
+def test_the_sections_cost_seven_queries_and_the_menu_counts_from_the_open_list(staff):
+    channel = AlertChannel.objects.create(name="Ops", kind="file", url="file:///tmp/x.log", every_rule=False)
+    rule("failure_rate").channels.add(channel)
+    for n in range(3):
+        opened = alert(rule("failure_rate"), summary=f"open {n}", subject=str(n))
+        delivery(opened, channel, state="delivered", attempts=1, delivered_at=T0)
+    alert(rule("vox_unreachable"), summary="over", resolved=T0 + timedelta(hours=1))
+    staff.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        body = staff.get(URL).content.decode()
+    of_alerts = [q["sql"] for q in queries if '"alerts_' in q["sql"]]
+    # Rules, channels, their links; the open alerts; the history's count, page and deliveries.
+    assert len(of_alerts) == 7, of_alerts
+    assert not any("JOIN" in sql.upper() for sql in of_alerts)  # the rows take their rule from the rules read
+    # The menu's open count is the open list's length, not a COUNT of its own, and still right.
+    assert 'Alerts <span class="badge badge-failed" title="Open alerts">3<' in body
+    assert body.count('class="open-alert"') == 3
+    # Each history row names and links its own rule, and lists its own notices.
+    history = body[body.index('id="history"') :]
+    # (all opened at T0: newest first is the last made first)
+    assert (
+        re.findall(r'<tr class="history-alert".*?<a href="([^"]+)">([^<]+)</a>', history, re.S)
+        == [(f"/alerts/rules/{rule('vox_unreachable').pk}/", "Vox unreachable")]
+        + [(f"/alerts/rules/{rule('failure_rate').pk}/", "Failed calls")] * 3
+    )
+    assert history.count('class="alert-delivery"') == 3

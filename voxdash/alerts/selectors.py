@@ -1,16 +1,18 @@
 """What /alerts/ shows: open alerts, the rules in words, the channels, the history (reads only).
 
 A fixed number of queries however many rules, alerts and deliveries there are (the history page's
-budget): each section is one query, the rules' channels and the channels' rules one prefetch each,
-the history one COUNT, one page and one prefetch of that page's deliveries.
+budget): the open alerts one query; the rules and the channels three (each table, and the links
+between them read once for both); the history one COUNT, one page and one query of that page's
+deliveries.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 
 from voxdash.lib.filter_links import FilterChoice, filter_choices
@@ -29,6 +31,8 @@ STATE_CHOICES = [("", "All"), (OPEN, "Open"), (RESOLVED, "Resolved")]
 @dataclass(frozen=True)
 class RuleRow:
     rule: AlertRule
+    url: str
+    kind: str  # the kind's name when the rule's own differs ("Failed calls"), else ""
     condition: str  # "More than 30% of the last 60 minutes' ended calls"
     cooldown: str
     channels: str  # "Every-rule channels, and Ops Slack"
@@ -72,6 +76,9 @@ class ChannelRow:
     channel: AlertChannel
     url: str  # masked: tokens and passwords as •••
     scope: str  # "Every rule" or the rules that name it
+    test_url: str  # where "Send test" posts
+    failing_since: Moment | None  # set while the channel is failing
+    last_delivered: Moment | None
 
 
 @dataclass(frozen=True)
@@ -111,41 +118,66 @@ def minutes_text(minutes: int) -> str:
     return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
-def alerts_open() -> list[AlertRow]:
-    """Open alerts, oldest first: what has been wrong longest leads."""
-    alerts = Alert.objects.filter(resolved_at=None).select_related("rule").order_by("opened_at", "id")
-    return alert_rows(alerts, with_deliveries=False)
+def alerts_open(*, rules: list[AlertRule]) -> list[AlertRow]:
+    """Open alerts, oldest first: what has been wrong longest leads. `rules`: every rule (the page
+    has them already, so the alerts are read without joining theirs)."""
+    alerts = Alert.objects.filter(resolved_at=None).order_by("opened_at", "id")
+    return alert_rows(list(alerts), rules=rules, deliveries={})
 
 
-def alert_rows(alerts, *, with_deliveries: bool = True) -> list[AlertRow]:
+NOTICE_LABELS = dict(AlertDelivery.Notice.choices)
+STATE_LABELS = dict(AlertDelivery.State.choices)
+DELIVERY_FIELDS = ("alert_id", "notice", "channel_name", "state", "attempts", "delivered_at", "last_error")
+
+
+def alert_deliveries(alert_ids: list[int]) -> dict[int, list[DeliveryRow]]:
+    """The notices about these alerts, oldest first, by alert. One query of plain values: as model
+    instances through a prefetch, 50 of them cost twice as much (and they are only written out)."""
     tz = timezone.get_current_timezone()
+    found: dict[int, list[DeliveryRow]] = defaultdict(list)
+    rows = (
+        AlertDelivery.objects.filter(alert_id__in=alert_ids)
+        .order_by("created_at", "id")
+        .values_list(*DELIVERY_FIELDS)
+    )
+    for alert_id, notice, channel, state, attempts, delivered_at, error in rows:
+        found[alert_id].append(
+            DeliveryRow(
+                notice=NOTICE_LABELS.get(notice, notice),
+                channel=channel,
+                state=state,
+                state_label=STATE_LABELS.get(state, state),
+                badge=DELIVERY_BADGES.get(state, "badge-queued"),
+                attempts=attempts,
+                delivered=moment(delivered_at, tz, seconds=True),
+                error=error,
+            )
+        )
+    return found
+
+
+def alert_rows(
+    alerts: list[Alert], *, rules: list[AlertRule], deliveries: dict[int, list[DeliveryRow]]
+) -> list[AlertRow]:
+    """The alerts as rows, each with its rule's name and link (from `rules`) and its notices."""
+    tz = timezone.get_current_timezone()
+    rule_of = {rule.pk: rule for rule in rules}
     urls: dict[int, str] = {}
     rows = []
     for alert in alerts:
-        if alert.rule_id not in urls:
-            urls[alert.rule_id] = alert.rule.get_absolute_url()
-        deliveries = [
-            DeliveryRow(
-                notice=delivery.get_notice_display(),
-                channel=delivery.channel_name,
-                state=delivery.state,
-                state_label=delivery.get_state_display(),
-                badge=DELIVERY_BADGES.get(delivery.state, "badge-queued"),
-                attempts=delivery.attempts,
-                delivered=moment(delivery.delivered_at, tz, seconds=True),
-                error=delivery.last_error,
-            )
-            for delivery in (alert.deliveries.all() if with_deliveries else ())
-        ]
+        # A rule added since `rules` was read is asked for (alert.rule: one query), never missed.
+        rule = rule_of.get(alert.rule_id) or alert.rule
+        if rule.pk not in urls:
+            urls[rule.pk] = rule.get_absolute_url()
         rows.append(
             AlertRow(
                 alert=alert,
-                rule_name=alert.rule.name,
-                rule_url=urls[alert.rule_id],
+                rule_name=rule.name,
+                rule_url=urls[rule.pk],
                 opened=moment(alert.opened_at, tz),
                 resolved=moment(alert.resolved_at, tz),
                 last_notified=moment(alert.last_notified_at, tz),
-                deliveries=deliveries,
+                deliveries=deliveries.get(alert.pk, []),
             )
         )
     return rows
@@ -160,21 +192,50 @@ def free_rule_name(base: str) -> str:
     return f"{base} ({number})"
 
 
-def alert_rules() -> list[RuleRow]:
-    rules = AlertRule.objects.prefetch_related(
-        Prefetch("channels", queryset=AlertChannel.objects.order_by("name"))
-    )
+def alert_rules_and_channels() -> tuple[list[RuleRow], list[ChannelRow]]:
+    """The rules table and the channels table. Three queries: the rules, the channels, and the
+    links between them (read once, for both the rules' channels and the channels' rules)."""
+    rules = list(AlertRule.objects.all())  # by name (Meta.ordering), as each table lists them
+    channels = list(AlertChannel.objects.all())
+    channel_ids_of: dict[int, set[int]] = defaultdict(set)
+    for rule_id, channel_id in AlertRule.channels.through.objects.values_list(
+        "alertrule_id", "alertchannel_id"
+    ):
+        channel_ids_of[rule_id].add(channel_id)
+    # Names are listed in the database's order of the tables above (its collation, not Python's).
+    channels_of = {
+        rule.pk: [channel.name for channel in channels if channel.pk in channel_ids_of[rule.pk]]
+        for rule in rules
+    }
+    rules_of = {
+        channel.pk: [rule.name for rule in rules if channel.pk in channel_ids_of[rule.pk]]
+        for channel in channels
+    }
     tz = timezone.get_current_timezone()
-    return [
+    rule_rows = [
         RuleRow(
             rule=rule,
+            url=rule.get_absolute_url(),
+            kind="" if rule.name == rule.get_kind_display() else rule.get_kind_display(),
             condition=condition_text(rule),
             cooldown="Told once" if KINDS[rule.kind].event else cooldown_text(rule.cooldown_minutes),
-            channels=rule_channels_text(rule),
+            channels=rule_channels_text(channels_of[rule.pk]),
             last_evaluated=moment(rule.last_evaluated_at, tz),
         )
         for rule in rules
     ]
+    channel_rows = [
+        ChannelRow(
+            channel=channel,
+            url=notify.masked_url(channel),
+            scope=channel_scope_text(channel, rules_of[channel.pk]),
+            test_url=reverse("alerts:channel_test", args=[channel.pk]),
+            failing_since=moment(channel.last_failed_at, tz) if channel.failing else None,
+            last_delivered=moment(channel.last_delivered_at, tz),
+        )
+        for channel in channels
+    ]
+    return rule_rows, channel_rows
 
 
 def cooldown_text(minutes: int) -> str:
@@ -183,33 +244,24 @@ def cooldown_text(minutes: int) -> str:
     return f"At most one notice every {minutes_text(minutes)}"
 
 
-def rule_channels_text(rule: AlertRule) -> str:
-    named = [channel.name for channel in rule.channels.all()]
+def rule_channels_text(named: list[str]) -> str:
+    """The channels a rule notifies, given those it names."""
     if not named:
         return "Every-rule channels"
     return "Every-rule channels, and " + ", ".join(named)
 
 
-def alert_channels() -> list[ChannelRow]:
-    channels = AlertChannel.objects.prefetch_related(
-        Prefetch("rules", queryset=AlertRule.objects.order_by("name"))
-    )
-    rows = []
-    for channel in channels:
-        if channel.every_rule:
-            scope = "Every rule"
-        else:
-            named = [rule.name for rule in channel.rules.all()]
-            scope = "Only " + ", ".join(named) if named else "No rule names it yet"
-        rows.append(ChannelRow(channel=channel, url=notify.masked_url(channel), scope=scope))
-    return rows
+def channel_scope_text(channel: AlertChannel, named_by: list[str]) -> str:
+    """Which rules' notices a channel receives, given the rules that name it."""
+    if channel.every_rule:
+        return "Every rule"
+    return "Only " + ", ".join(named_by) if named_by else "No rule names it yet"
 
 
 def alert_history(*, rules: list[AlertRule], rule_id: int | None, state: str, page_number) -> History:
-    """Alerts, newest first, with their deliveries (oldest first), optionally of one rule and state."""
-    alerts = Alert.objects.select_related("rule").prefetch_related(
-        Prefetch("deliveries", queryset=AlertDelivery.objects.order_by("created_at", "id"))
-    )
+    """Alerts, newest first, with their deliveries (oldest first), optionally of one rule and state.
+    `rules`: every rule (the rule filter names each, and each row its alert's)."""
+    alerts = Alert.objects.all()
     if rule_id:
         alerts = alerts.filter(rule_id=rule_id)
     if state == OPEN:
@@ -217,10 +269,11 @@ def alert_history(*, rules: list[AlertRule], rule_id: int | None, state: str, pa
     elif state == RESOLVED:
         alerts = alerts.exclude(resolved_at=None)
     page = Paginator(alerts.order_by("-opened_at", "-id"), HISTORY_PER_PAGE).get_page(page_number or 1)
+    shown = list(page.object_list)
     rule_options = [("", "All"), *((str(rule.pk), rule.name) for rule in rules)]
     return History(
         page=page,
-        rows=alert_rows(page.object_list),
+        rows=alert_rows(shown, rules=rules, deliveries=alert_deliveries([alert.pk for alert in shown])),
         pager=pager(page.paginator, page.number, on_ends=1),
         rule_choices=filter_choices("rule", rule_options, str(rule_id or "")),
         state_choices=filter_choices("state", STATE_CHOICES, state),

@@ -33,9 +33,9 @@ def alert_index(request):
     data = getattr(filters, "cleaned_data", {})
     template = page_or_partial(request, INDEX, "history")
     whole = template == INDEX
-    rows = selectors.alert_rules() if whole else []
+    rule_rows, channel_rows = selectors.alert_rules_and_channels() if whole else ([], [])
     # The history's rule filter names every rule: the page has them already, the partial asks.
-    rules = [row.rule for row in rows] if whole else list(AlertRule.objects.only("pk", "name"))
+    rules = [row.rule for row in rule_rows] if whole else list(AlertRule.objects.only("pk", "name"))
     context = {
         "filters": filters,
         "history": selectors.alert_history(
@@ -43,11 +43,14 @@ def alert_index(request):
         ),
     }
     if whole:
+        open_alerts = selectors.alerts_open(rules=rules)
         context |= {
             "evaluated_every": f"{settings.VOXDASH_ALERTS_EVERY:g}",
-            "open_alerts": selectors.alerts_open(),
-            "rules": rows,
-            "channels": selectors.alert_channels(),
+            "open_alerts": open_alerts,
+            # The menu's count (context_processors.open_alerts) is this page's list: no COUNT of its own.
+            "open_alert_count": len(open_alerts),
+            "rules": rule_rows,
+            "channels": channel_rows,
         }
     return render(request, template, context)
 
