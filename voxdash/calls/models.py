@@ -65,3 +65,50 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} sync"
+
+
+class CallRollup(models.Model):
+    """How many calls were created in each UTC quarter-hour, by status and direction: what /stats/
+    sums instead of counting the calls themselves (voxdash.mirror.rollup keeps it; its docstring
+    says why quarter-hours and how it stays equal to a direct count).
+
+    Every real time zone's offset is a whole number of quarter-hours, so any zone's local days and
+    hours are exact unions of these slots.
+    """
+
+    slot = models.DateTimeField(help_text="Start of the UTC quarter-hour the calls were created in")
+    status = models.CharField(max_length=32)
+    direction = models.CharField(max_length=16)
+    calls = models.IntegerField(default=0)
+    # Of those, the calls the customer picked up (started, or completed): the answer rate's numerator.
+    answered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index every read and upsert uses (slot first: periods are slot ranges).
+            models.UniqueConstraint(fields=["slot", "status", "direction"], name="call_rollup_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot:%Y-%m-%d %H:%M} {self.direction} {self.status}: {self.calls}"
+
+
+class CallDurationRollup(models.Model):
+    """How many calls of each whole-second duration were created in a UTC span (a quarter-hour, an
+    hour or a day), kept at the three sizes so that any local period is a few ranges of rows: whole
+    UTC days in the middle, hours and quarter-hours at its two ends (mirror.rollup explains)."""
+
+    span = models.PositiveSmallIntegerField(help_text="The span's length in minutes: 15, 60 or 1440")
+    start = models.DateTimeField(help_text="Start of the UTC span, a multiple of its length")
+    duration_seconds = models.PositiveIntegerField()
+    calls = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["span", "start", "duration_seconds"], name="call_duration_rollup_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.span} min from {self.start:%Y-%m-%d %H:%M}, {self.duration_seconds} s: {self.calls}"

@@ -1,9 +1,62 @@
-"""Placeholder for the stats rollup (issue 15): filled in by the rollup's work."""
+"""The stats rollup (issue 15): calls counted by UTC quarter-hour, status and direction, and by
+duration over quarter-hours, hours and days (see voxdash.mirror.rollup)."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("calls", "0003_trigram_search")]
 
-    operations = []
+    operations = [
+        migrations.CreateModel(
+            name="CallRollup",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slot",
+                    models.DateTimeField(help_text="Start of the UTC quarter-hour the calls were created in"),
+                ),
+                ("status", models.CharField(max_length=32)),
+                ("direction", models.CharField(max_length=16)),
+                ("calls", models.IntegerField(default=0)),
+                ("answered", models.IntegerField(default=0)),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(fields=("slot", "status", "direction"), name="call_rollup_key")
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="CallDurationRollup",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "span",
+                    models.PositiveSmallIntegerField(
+                        help_text="The span's length in minutes: 15, 60 or 1440"
+                    ),
+                ),
+                ("start", models.DateTimeField(help_text="Start of the UTC span, a multiple of its length")),
+                ("duration_seconds", models.PositiveIntegerField()),
+                ("calls", models.IntegerField(default=0)),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("span", "start", "duration_seconds"), name="call_duration_rollup_key"
+                    )
+                ],
+            },
+        ),
+    ]
