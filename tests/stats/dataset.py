@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from voxdash.calls.models import Call
+from voxdash.mirror.rollup import rollup_rebuild
 
 TZ = "Africa/Lagos"
 FIRST_DAY, LAST_DAY = date(2026, 11, 20), date(2026, 11, 22)
@@ -51,7 +52,11 @@ def make_calls() -> list[Call]:
                 started_at=created if started else None,
             )
         )
-    return Call.objects.bulk_create(calls)
+    made = Call.objects.bulk_create(calls)
+    # Written as a fixture, not through the mirror's writers: count them into the stats rollup as
+    # the command does after a bulk load.
+    rollup_rebuild()
+    return made
 
 
 def place(vox_id: str, *, agent: str, number: str, username: str = "cal"):

@@ -89,55 +89,74 @@ def test_percentile_nearest_rank(counts, pct, expected):
     assert percentile(Counter(counts), pct) == expected
 
 
-def test_past_days_are_cached_and_today_is_not(call_set, settings):
-    from tests.stats.dataset import local
+def test_an_agents_past_days_are_cached_and_today_is_not(call_set, settings):
+    # An agent is what the rollup cannot answer: those figures are counted, past days cached.
+    from tests.stats.dataset import local, place
     from voxdash.calls.models import Call
 
     today = date(2026, 11, 22)
-    assert call_stats(PERIOD, today=today).total == 10
-    Call.objects.create(
-        vox_id="late20",
-        direction="inbound",
-        status="completed",
-        customer_phone="+2348030000099",
-        created_at=local("11-20 12:00"),
-    )
-    Call.objects.create(
-        vox_id="late22",
-        direction="inbound",
-        status="completed",
-        customer_phone="+2348030000098",
-        created_at=local("11-22 12:00"),
-    )
+    assert call_stats(PERIOD, agent="agent-a", today=today).total == 2
+    for vox_id, when in (("late20", "11-20 12:00"), ("late22", "11-22 12:00")):
+        Call.objects.create(
+            vox_id=vox_id,
+            direction="inbound",
+            status="completed",
+            customer_phone="+2348030000099",
+            created_at=local(when),
+        )
+        place(vox_id, agent="agent-a", number="num-2")
     # The 20th and 21st come from the cache; the 22nd ("today") is counted again.
-    again = call_stats(PERIOD, today=today)
-    assert again.total == 11 and sum(again.by_day[date(2026, 11, 20)].values()) == 3
+    again = call_stats(PERIOD, agent="agent-a", today=today)
+    assert again.total == 3 and sum(again.by_day[date(2026, 11, 20)].values()) == 1
     settings.VOX_STATS_CACHE_SECONDS = 0
-    assert call_stats(PERIOD, today=today).total == 12
+    assert call_stats(PERIOD, agent="agent-a", today=today).total == 4
 
 
-def test_the_workers_refresh_leaves_only_today_for_the_page(call_set, django_assert_num_queries):
-    from voxdash.stats.selectors import stats_days_refresh
-    from voxdash.stats.tasks import refresh_stats_days
+def test_every_call_is_two_queries_of_the_rollup_and_never_cached(call_set, django_assert_num_queries):
+    from voxdash.mirror.calls import CallEvent, call_merge_event
+    from voxdash.vox.statuses import CALL_STARTED
+
+    from .dataset import local
 
     today = date(2026, 11, 22)
-    assert stats_days_refresh(days=2, today=today) == 2  # the 20th and the 21st
-    with django_assert_num_queries(2):  # today's groups and durations: the past came cached
-        stats = call_stats(PERIOD, today=today)
-    assert stats.total == 10
-    assert refresh_stats_days.name == "voxdash.stats.tasks.refresh_stats_days"  # what beat runs
+    with django_assert_num_queries(2):  # the local hours' groups, then the durations
+        assert call_stats(PERIOD, today=today).total == 10
+    # A call the mirror learns of now is on the page at once, on a past day too.
+    call_merge_event(
+        CallEvent(call_id="late", type=CALL_STARTED, at=local("11-20 12:00"), direction="inbound")
+    )
+    stats = call_stats(PERIOD, today=today)
+    assert stats.total == 11 and stats.by_day[date(2026, 11, 20)]["in_progress"] == 1
 
 
-def test_a_users_own_time_zone_has_its_own_cached_days(call_set, settings):
+ZONES = ["Africa/Lagos", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham", "UTC"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize(
+    "first, last", [(FIRST_DAY, LAST_DAY), (LAST_DAY, LAST_DAY), (date(2026, 11, 19), date(2026, 11, 23))]
+)
+def test_the_rollup_equals_a_direct_count_in_any_zone(call_set, zone, first, last):
+    # A user's own zone has other days and hours (+5:30, +5:45 and +13:45 among them): the
+    # quarter-hour slots must sum to what counting the calls in that zone gives.
     from zoneinfo import ZoneInfo
 
     from django.utils import timezone
 
-    today = date(2026, 11, 22)
-    call_stats(PERIOD, today=today)  # Lagos (the site's zone) caches the 20th and the 21st
+    from voxdash.stats.selectors import call_stats_counted
+
+    period = Period(first, last)
+    with timezone.override(ZoneInfo(zone)):
+        assert call_stats(period) == call_stats_counted(period, cached=False)
+
+
+def test_a_users_own_time_zone_has_its_own_days(call_set, settings):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
     with timezone.override(ZoneInfo("America/New_York")):
-        new_york = call_stats(PERIOD, today=today)
-        settings.VOX_STATS_CACHE_SECONDS = 0
-        counted_afresh = call_stats(PERIOD, today=today)
+        new_york = call_stats(PERIOD)
     # c04 is 23:30 UTC on the 20th: the 21st in Lagos, the 20th in New York.
-    assert new_york.by_day == counted_afresh.by_day
+    assert call_stats(PERIOD).by_day[date(2026, 11, 21)]["no_answer"] == 1
+    assert new_york.by_day[date(2026, 11, 20)]["no_answer"] == 1

@@ -1,6 +1,18 @@
-from django.db import models
+from datetime import datetime
 
-from voxdash.vox.statuses import TERMINAL_STATUSES
+from django.db import models
+from django.db.models import Q
+
+from voxdash.vox.statuses import COMPLETED, TERMINAL_STATUSES
+
+# An answered call: the customer picked up (it started), or it completed (always picked up, even
+# when Vox leaves out its start). The same rule twice: in SQL for direct counts, in Python for the
+# stats rollup (voxdash.mirror.rollup), side by side so they cannot drift apart.
+ANSWERED = Q(started_at__isnull=False) | Q(status=COMPLETED)
+
+
+def call_is_answered(status: str, started_at: datetime | None) -> bool:
+    return started_at is not None or status == COMPLETED
 
 
 class Call(models.Model):
@@ -65,6 +77,11 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} sync"
+
+
+# The rollup's spans, in minutes (CallRollup counts quarter-hours; CallDurationRollup keeps all three).
+ROLLUP_SLOT_MINUTES = 15
+ROLLUP_SPANS = (1440, 60, ROLLUP_SLOT_MINUTES)  # coarsest first: a period is tiled with them in turn
 
 
 class CallRollup(models.Model):

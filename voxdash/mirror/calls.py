@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from voxdash.calls.models import Call, SyncState
 from voxdash.vox import statuses, types
 
 from .fields import fitted
+from .rollup import ROLLUP_FIELDS, RollupDelta, rollup_apply
 from .signals import calls_mirrored
 from .sync import CREATED, UNCHANGED, UPDATED
 
@@ -142,40 +143,24 @@ def call_merge_listing(
     """Merge one listed page in one transaction; the outcome (created/updated/unchanged) of each call.
 
     Reads the stored rows first (locked, so a webhook's update waits for this page rather than
-    being overwritten by it), merges in Python, then writes only what changed: new rows with
-    INSERT … ON CONFLICT DO NOTHING (a row a webhook inserted a moment ago wins, the next sync
-    merges into it) and changed rows with one INSERT … ON CONFLICT DO UPDATE. `state` (with
-    `state_fields`) is saved in the same transaction, so a sync's resume point never runs ahead
-    of the page it follows.
+    being overwritten by it), merges in Python, then writes only what changed: new rows with one
+    INSERT and changed rows with one INSERT … ON CONFLICT DO UPDATE, and the stats rollup's
+    difference (`rollup.RollupDelta`). `state` (with `state_fields`) is saved in the same
+    transaction, so a sync's resume point never runs ahead of the page it follows.
     """
-    outcomes: list[str] = []
-    new: dict[str, Call] = {}
-    changed: dict[str, Call] = {}
     with transaction.atomic():
-        stored = {
-            row["vox_id"]: row
-            for row in Call.objects.select_for_update()
-            .filter(vox_id__in=[c.id for c in calls])
-            .values("vox_id", *LISTED_FIELDS)
-        }
-        for call in calls:
-            if call.id in new or call.id in changed:  # the same call twice on one page: first wins
-                outcomes.append(UNCHANGED)
+        while True:
+            outcomes, new, changed, delta = _listing_changes(calls)
+            try:
+                # A savepoint: a webhook may have created one of the new calls since the read
+                # (no row to lock then). Its row and rollup count are committed, so the page is
+                # merged again, into that row, rather than counted a second time.
+                with transaction.atomic():
+                    if new:
+                        Call.objects.bulk_create(new.values())
+                break
+            except IntegrityError:
                 continue
-            old = stored.get(call.id)
-            values = _listed_values(call)
-            if old is None:
-                new[call.id] = Call(vox_id=call.id, **values)
-                outcomes.append(CREATED)
-                continue
-            changes = _merge(old, values, LIST, None)
-            if not changes:
-                outcomes.append(UNCHANGED)
-                continue
-            changed[call.id] = Call(vox_id=call.id, **{**{f: old[f] for f in LISTED_FIELDS}, **changes})
-            outcomes.append(UPDATED)
-        if new:
-            Call.objects.bulk_create(new.values(), ignore_conflicts=True)
         if changed:
             Call.objects.bulk_create(
                 changed.values(),
@@ -183,12 +168,50 @@ def call_merge_listing(
                 unique_fields=["vox_id"],
                 update_fields=[*LISTED_FIELDS, "last_seen_at"],
             )
+        rollup_apply(delta)
         if state is not None:
             state.last_page_at = timezone.now()
             state.save(update_fields=["last_page_at", *state_fields])
     if new or changed:
         calls_mirrored.send(sender=Call, created=list(new), updated=list(changed))
     return outcomes
+
+
+def _listing_changes(
+    calls: Sequence[types.Call],
+) -> tuple[list[str], dict[str, Call], dict[str, Call], RollupDelta]:
+    """The page merged into the stored rows (read locked): outcomes, new and changed rows, and
+    the rollup's difference."""
+    outcomes: list[str] = []
+    new: dict[str, Call] = {}
+    changed: dict[str, Call] = {}
+    delta = RollupDelta()
+    stored = {
+        row["vox_id"]: row
+        for row in Call.objects.select_for_update()
+        .filter(vox_id__in=[c.id for c in calls])
+        .values("vox_id", *LISTED_FIELDS)
+    }
+    for call in calls:
+        if call.id in new or call.id in changed:  # the same call twice on one page: first wins
+            outcomes.append(UNCHANGED)
+            continue
+        old = stored.get(call.id)
+        values = _listed_values(call)
+        if old is None:
+            new[call.id] = Call(vox_id=call.id, **values)
+            delta.change(None, values)
+            outcomes.append(CREATED)
+            continue
+        changes = _merge(old, values, LIST, None)
+        if not changes:
+            outcomes.append(UNCHANGED)
+            continue
+        merged = {**{f: old[f] for f in LISTED_FIELDS}, **changes}
+        changed[call.id] = Call(vox_id=call.id, **merged)
+        delta.change(old, merged)
+        outcomes.append(UPDATED)
+    return outcomes, new, changed, delta
 
 
 # --- webhook events
@@ -250,10 +273,16 @@ def call_merge_event(event: CallEvent) -> Merged:
     )
     call = Call.objects.select_for_update().get(pk=call.pk)
     before = call.status
+    counted = None if created else {name: getattr(call, name) for name in ROLLUP_FIELDS}
     changes = _merge({name: getattr(call, name) for name in values}, values, EVENT, event.at)
     for name, value in changes.items():
         setattr(call, name, value)
     call_id = event.call_id
+    if created or changes:
+        # The stats rollup moves with the row, in this transaction (a new call: counted once).
+        delta = RollupDelta()
+        delta.change(counted, {name: getattr(call, name) for name in ROLLUP_FIELDS})
+        rollup_apply(delta)
     if created:
         call.save()
         transaction.on_commit(lambda: calls_mirrored.send(sender=Call, created=[call_id], updated=[]))

@@ -1,25 +1,38 @@
 """How the calls went over a period: figures from the local mirror, as plain functions.
 
-The API has no date filter and no aggregates, so statistics read the mirror only. Two queries
-over the period, whatever its length: calls grouped by local hour, status and direction (every
-count, rate and per-day or per-hour figure rolls up from those groups), and calls grouped by local
-day and duration in whole seconds (average, p90 and the histogram, exactly, from a few hundred
-rows a day). Past days are cached one by one (see `call_stats`).
+The API has no date filter and no aggregates, so statistics read the mirror only, in the same two
+shapes whatever the source: calls grouped by local hour, status and direction (every count, rate
+and per-day or per-hour figure rolls up from those groups), and calls by duration in whole seconds
+(average, p90 and the histogram, exactly).
+
+Every call (no agent or number chosen) is read from the stats rollup (`calls.models.CallRollup`,
+kept by voxdash.mirror.rollup in the transaction of each write): two queries over rows per UTC
+quarter-hour and per duration, whose number grows with the period's days, not its calls. What the
+rollup cannot answer is counted from the calls directly (`day_figures`), past days cached one by
+one: an agent or a number (the calls voxdash placed, through PlacedCall), and a zone whose offset
+at the period's ends is not whole quarter-hours (none today; the rollup's slots could not tile it).
 """
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
 from voxdash.calls.filters import CallFilters
-from voxdash.calls.models import Call
+from voxdash.calls.models import (
+    ANSWERED,
+    ROLLUP_SLOT_MINUTES,
+    ROLLUP_SPANS,
+    Call,
+    CallDurationRollup,
+    CallRollup,
+)
 from voxdash.lib.caching import cached_or_fetch_many
+from voxdash.lib.formatting import local_day_start
 from voxdash.vox.statuses import FAILURE_STATUSES, TERMINAL_STATUSES
 
 # Histogram buckets of duration in seconds: [low, high), the last one open-ended.
@@ -32,6 +45,11 @@ class Period:
 
     first_day: date
     last_day: date
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The period as [start, end) instants: local midnight to local midnight."""
+        return local_day_start(self.first_day), local_day_start(self.last_day + timedelta(days=1))
 
     @property
     def days(self) -> list[date]:
@@ -127,7 +145,81 @@ class DayFigures:
 def call_stats(
     period: Period, *, agent: str | None = None, from_number: str | None = None, today: date | None = None
 ) -> CallStats:
-    """The period's figures. Days before today come from the cache when they can.
+    """The period's figures: from the rollup when it can answer, else counted (see the docstring)."""
+    if agent is None and from_number is None and _tiled_by_slots(period):
+        return _rolled_up_stats(period)
+    return call_stats_counted(period, agent=agent, from_number=from_number, today=today)
+
+
+def _tiled_by_slots(period: Period) -> bool:
+    step = ROLLUP_SLOT_MINUTES * 60
+    return all(int(when.timestamp()) % step == 0 for when in period.bounds)
+
+
+def _rolled_up_stats(period: Period) -> CallStats:
+    """Two queries over the rollup: the local hours' groups, then the period's durations."""
+    start, end = period.bounds
+    tz = timezone.get_current_timezone()
+    figures = {day: DayFigures() for day in period.days}
+    # Every local hour is a union of whole UTC quarter-hours (_tiled_by_slots), so truncating each
+    # slot to its local hour groups exactly the calls that truncating their own times would.
+    groups = (
+        CallRollup.objects.filter(slot__gte=start, slot__lt=end)
+        .annotate(hour=TruncHour("slot", tzinfo=tz))
+        .values("hour", "status", "direction")
+        .annotate(n=Sum("calls"), answered=Sum("answered"))
+        .order_by()
+    )
+    for group in groups:
+        if not group["n"]:  # a bucket every call has left (rows stay at 0 until a rebuild)
+            continue
+        hour = timezone.localtime(group["hour"], tz)
+        figures[hour.date()].groups.append(
+            (hour.hour, group["status"], group["direction"], group["n"], group["answered"])
+        )
+    stats = _roll_up(period, [figures[day] for day in period.days])
+    spans = Q()
+    for minutes, first, after in span_ranges(start, end):
+        spans |= Q(span=minutes, start__gte=first, start__lt=after)
+    durations = (
+        CallDurationRollup.objects.filter(spans)
+        .values("duration_seconds")
+        .annotate(n=Sum("calls"))
+        .order_by()
+    )
+    stats.durations = Counter({row["duration_seconds"]: row["n"] for row in durations if row["n"]})
+    return stats
+
+
+def span_ranges(start: datetime, end: datetime) -> list[tuple[int, datetime, datetime]]:
+    """[start, end) (whole quarter-hours) tiled by the rollup's spans, coarsest that fits first:
+    (minutes, first span's start, end) runs. Quarter-hours, then hours up to a UTC midnight, whole
+    days, then hours and quarter-hours again: never more than 26 small spans at each end."""
+    runs: list[tuple[int, datetime, datetime]] = []
+    at = start
+    while at < end:
+        for minutes in ROLLUP_SPANS:
+            length = timedelta(minutes=minutes)
+            if int(at.timestamp()) % (minutes * 60) == 0 and at + length <= end:
+                break
+        if runs and runs[-1][0] == minutes and runs[-1][2] == at:
+            runs[-1] = (minutes, runs[-1][1], at + length)
+        else:
+            runs.append((minutes, at, at + length))
+        at += length
+    return runs
+
+
+def call_stats_counted(
+    period: Period,
+    *,
+    agent: str | None = None,
+    from_number: str | None = None,
+    today: date | None = None,
+    cached: bool = True,
+) -> CallStats:
+    """The period's figures counted from the calls (also the reference the rollup is tested
+    against, with `cached=False`). Days before today come from the cache when they can.
 
     Aggregating a million calls takes most of a second, and 30 days of a busy business is about
     that. A past day hardly changes (a late webhook, a sync catching up), so each one is cached
@@ -135,7 +227,7 @@ def call_stats(
     """
     today = today or timezone.localdate()
     # Today has no key: it is always counted.
-    keys = {day: _day_key(day, agent, from_number) if day < today else None for day in period.days}
+    keys = {day: _day_key(day, agent, from_number) if cached and day < today else None for day in period.days}
     figures = cached_or_fetch_many(
         keys,
         settings.VOX_STATS_CACHE_SECONDS,
@@ -151,21 +243,6 @@ def _day_key(day: date, agent: str | None, from_number: str | None) -> str:
     return f"voxdash:stats:day:v1:{zone}:{day.isoformat()}:{agent or ''}:{from_number or ''}"
 
 
-def stats_days_refresh(*, days: int = 30, today: date | None = None) -> int:
-    """Count the past `days` days (before today) afresh and cache them: the worker runs this every
-    few minutes, so the stats page only ever counts today itself. Returns the days cached."""
-    if not settings.VOX_STATS_CACHE_SECONDS:
-        return 0
-    today = today or timezone.localdate()
-    period = Period(today - timedelta(days=days), today - timedelta(days=1))
-    fresh = day_figures(period)
-    # Twice the page's lifetime, so a slow or late run never leaves a gap for the page to fill.
-    cache.set_many(
-        {_day_key(day, None, None): fresh[day] for day in period.days}, 2 * settings.VOX_STATS_CACHE_SECONDS
-    )
-    return len(period.days)
-
-
 def day_figures(
     period: Period, *, agent: str | None = None, from_number: str | None = None
 ) -> dict[date, DayFigures]:
@@ -173,7 +250,7 @@ def day_figures(
     calls = stats_calls(period, agent=agent, from_number=from_number)
     tz = timezone.get_current_timezone()
     figures = {day: DayFigures() for day in period.days}
-    answered = Q(started_at__isnull=False) | Q(status="completed")
+    answered = ANSWERED
     groups = (
         calls.annotate(hour=TruncHour("created_at", tzinfo=tz))
         .values("hour", "status", "direction")

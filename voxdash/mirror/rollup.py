@@ -1,0 +1,197 @@
+"""The stats rollup: the mirror's calls counted by when they were created, kept in step with every
+write to `Call` (in the same transaction) and rebuilt from the mirror by `rollup_rebuild`.
+
+What /stats/ shows needs, for a period of local days: calls by local day and status, by local hour,
+status and direction, the answered ones, and the whole-second durations (average, p90, histogram).
+Two tables hold that, in UTC so that one copy serves every time zone:
+
+    CallRollup          (UTC quarter-hour, status, direction) -> calls, answered
+    CallDurationRollup  (span, UTC start, duration in seconds) -> calls, for spans of 15, 60, 1440 min
+
+Why quarter-hours: every time zone's offset from UTC, today and since the 1970s, is a whole number of
+quarter-hours (India +5:30, Nepal +5:45, Chatham +12:45), so every local hour and day, in any zone
+and across daylight saving changes, is an exact union of UTC quarter-hours: summing slots gives the
+figures a direct count gives (the stats selectors check the offsets and count directly otherwise).
+
+Why three spans for durations: a duration's rows are many (one per distinct second), so a period's
+distribution is read from the coarsest spans that tile it: whole UTC days in the middle, then hours
+and quarter-hours at its two ends (stats.selectors' `span_ranges`): at most 2 x (3 + 23) small spans plus the
+days, whatever the period's length or the number of calls.
+
+How it stays exact: each call contributes one unit to one CallRollup row (and its answered count)
+and, when it has a duration, one unit to one row of each span. A write reads the stored row (the
+writers lock it first), works out the contribution before and after (`RollupDelta`) and applies
+the difference as `INSERT … ON CONFLICT DO UPDATE SET calls = calls + excluded.calls`: an atomic
+increment, so two workers changing one bucket at once never lose an update (keys in sorted order,
+so two of them never deadlock on each other's rows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from voxdash.calls.models import (
+    ROLLUP_SLOT_MINUTES,
+    ROLLUP_SPANS,
+    Call,
+    CallDurationRollup,
+    CallRollup,
+    call_is_answered,
+)
+
+# The fields of a Call that decide its contribution: writers read at least these before a change.
+ROLLUP_FIELDS = ("created_at", "status", "direction", "started_at", "duration_seconds")
+_BATCH = 500  # rows per INSERT: well under SQLite's limit of bound parameters
+
+
+def span_start(when: datetime, minutes: int) -> datetime:
+    """The start of the UTC span of `minutes` that holds `when` (spans are aligned on the epoch)."""
+    seconds = minutes * 60
+    return datetime.fromtimestamp(math.floor(when.timestamp()) // seconds * seconds, UTC)
+
+
+@dataclass
+class RollupDelta:
+    """Changes to the rollup's counts, keyed as its rows are; `add` a call's values with +1, or -1
+    for the values it no longer has."""
+
+    calls: Counter = field(default_factory=Counter)  # (slot, status, direction) -> calls
+    answered: Counter = field(default_factory=Counter)  # same key -> answered calls
+    durations: Counter = field(default_factory=Counter)  # (span, start, seconds) -> calls
+
+    def add(self, values: dict[str, Any], sign: int = 1) -> None:
+        created_at = values["created_at"]
+        key = (span_start(created_at, ROLLUP_SLOT_MINUTES), values["status"], values["direction"])
+        self.calls[key] += sign
+        if call_is_answered(values["status"], values["started_at"]):
+            self.answered[key] += sign
+        seconds = values["duration_seconds"]
+        if seconds is not None:
+            for minutes in ROLLUP_SPANS:
+                self.durations[(minutes, span_start(created_at, minutes), seconds)] += sign
+
+    def change(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        """A call's values went from `before` (None: it is new) to `after`."""
+        if before is not None:
+            if all(before[name] == after[name] for name in ROLLUP_FIELDS):
+                return
+            self.add(before, -1)
+        self.add(after)
+
+
+def rollup_apply(delta: RollupDelta) -> None:
+    """Add `delta` to the rollup's rows (call inside the transaction that wrote the calls)."""
+    main = sorted(
+        (key, delta.calls[key], delta.answered[key])
+        for key in delta.calls.keys() | delta.answered.keys()
+        if delta.calls[key] or delta.answered[key]
+    )
+    _upsert(
+        CallRollup,
+        ("slot", "status", "direction"),
+        ("calls", "answered"),
+        [(*key, calls, answered) for key, calls, answered in main],
+    )
+    _upsert(
+        CallDurationRollup,
+        ("span", "start", "duration_seconds"),
+        ("calls",),
+        [(*key, n) for key, n in sorted(delta.durations.items()) if n],
+    )
+
+
+def _upsert(model, keys: tuple[str, ...], counts: tuple[str, ...], rows: list[tuple]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE adding to the counts (PostgreSQL and SQLite write it alike).
+    Django's bulk_create(update_conflicts=True) can only overwrite a count, not add to it."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in (*keys, *counts))
+    conflict = ", ".join(connection.ops.quote_name(name) for name in keys)
+    add = ", ".join(
+        f"{(q := connection.ops.quote_name(name))} = {table}.{q} + excluded.{q}" for name in counts
+    )
+    placeholder = "(" + ", ".join(["%s"] * (len(keys) + len(counts))) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _BATCH):
+            batch = rows[start : start + _BATCH]
+            params = [_adapted(value) for row in batch for value in row]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(batch))} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {add}",
+                params,
+            )
+
+
+def _adapted(value: Any) -> Any:
+    # Raw SQL gets no field conversion: a datetime must be given as the backend stores it.
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+# --- the rebuild
+def rollup_rebuild(*, progress=None) -> int:
+    """Count the whole mirror into the rollup again, one UTC day at a time; the calls counted.
+
+    Memory stays constant: each day's calls are streamed (`iterator`) into counters as large as
+    that day's rollup rows, never a list of calls. It is safe while syncs and webhooks write: each
+    day is one transaction that first takes the rollup's tables for itself (PostgreSQL: LOCK TABLE
+    … IN EXCLUSIVE MODE, which readers pass and writers wait for; SQLite: its first statement is a
+    write, which takes the database's one write lock), so every writer that changed the rollup
+    before has committed and the day's calls are read as they left them, and every writer after
+    adds its change (a difference from what it read) to the freshly counted rows, never to stale ones.
+    """
+    days = _days_to_count()
+    counted = 0
+    for day in days:
+        counted += _rebuild_day(day)
+        if progress is not None:
+            progress(day, counted)
+    return counted
+
+
+def _days_to_count() -> list[date]:
+    """Every UTC day with a call or a rollup row (a stale row's day must be cleared too)."""
+    bounds = []
+    for model, column in ((Call, "created_at"), (CallRollup, "slot")):
+        first = model.objects.order_by(column).values_list(column, flat=True).first()
+        last = model.objects.order_by(f"-{column}").values_list(column, flat=True).first()
+        bounds += [when for when in (first, last) if when is not None]
+    if not bounds:
+        return []
+    first_day, last_day = min(bounds).astimezone(UTC).date(), max(bounds).astimezone(UTC).date()
+    return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+
+
+def _rebuild_day(day: date) -> int:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            tables = ", ".join(
+                connection.ops.quote_name(m._meta.db_table) for m in (CallRollup, CallDurationRollup)
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+        CallRollup.objects.filter(slot__gte=start, slot__lt=end).delete()
+        CallDurationRollup.objects.filter(start__gte=start, start__lt=end).delete()
+        delta = RollupDelta()
+        counted = 0
+        for values in _calls_between(start, end):
+            delta.add(values)
+            counted += 1
+        rollup_apply(delta)
+    return counted
+
+
+def _calls_between(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    calls = Call.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
+    return calls.values(*ROLLUP_FIELDS).iterator(chunk_size=5000)
