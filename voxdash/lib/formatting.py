@@ -79,5 +79,7 @@ def moment(value: datetime | None, tz: tzinfo | None = None, *, seconds: bool = 
     if value is None:
         return None
     local = value.astimezone(tz or timezone.get_current_timezone())
-    text = f"{local.day} {local:%b %Y, %H:%M}" + (f":{local:%S}" if seconds else "")
-    return Moment(iso=html_datetime(local), text=text)
+    # One strftime, and `local` is already in the zone (html_datetime would look it up again):
+    # half the cost, for the hundreds a page makes.
+    text = local.strftime("%b %Y, %H:%M:%S" if seconds else "%b %Y, %H:%M")
+    return Moment(iso=local.isoformat(timespec="seconds"), text=f"{local.day} {text}")
