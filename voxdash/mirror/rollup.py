@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
@@ -138,8 +138,9 @@ def _adapted(value: Any) -> Any:
 
 
 # --- the rebuild
-def rollup_rebuild(*, progress=None) -> int:
+def rollup_rebuild(*, progress=None, apps=None) -> int:
     """Count the whole mirror into the rollup again, one UTC day at a time; the calls counted.
+    `apps`: a migration's historical models (migration 0004 fills the rollup of an existing mirror).
 
     Memory stays constant: each day's calls are streamed (`iterator`) into counters as large as
     that day's rollup rows, never a list of calls. It is safe while syncs and webhooks write: each
@@ -149,19 +150,28 @@ def rollup_rebuild(*, progress=None) -> int:
     before has committed and the day's calls are read as they left them, and every writer after
     adds its change (a difference from what it read) to the freshly counted rows, never to stale ones.
     """
-    days = _days_to_count()
+    models = _Models(*(apps.get_model("calls", name) for name in _Models._fields)) if apps else _MODELS
     counted = 0
-    for day in days:
-        counted += _rebuild_day(day)
+    for day in _days_to_count(models):
+        counted += _rebuild_day(day, models)
         if progress is not None:
             progress(day, counted)
     return counted
 
 
-def _days_to_count() -> list[date]:
+class _Models(NamedTuple):
+    Call: Any
+    CallRollup: Any
+    CallDurationRollup: Any
+
+
+_MODELS = _Models(Call, CallRollup, CallDurationRollup)
+
+
+def _days_to_count(models: _Models) -> list[date]:
     """Every UTC day with a call or a rollup row (a stale row's day must be cleared too)."""
     bounds = []
-    for model, column in ((Call, "created_at"), (CallRollup, "slot")):
+    for model, column in ((models.Call, "created_at"), (models.CallRollup, "slot")):
         first = model.objects.order_by(column).values_list(column, flat=True).first()
         last = model.objects.order_by(f"-{column}").values_list(column, flat=True).first()
         bounds += [when for when in (first, last) if when is not None]
@@ -171,27 +181,28 @@ def _days_to_count() -> list[date]:
     return [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
 
 
-def _rebuild_day(day: date) -> int:
+def _rebuild_day(day: date, models: _Models) -> int:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     end = start + timedelta(days=1)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             tables = ", ".join(
-                connection.ops.quote_name(m._meta.db_table) for m in (CallRollup, CallDurationRollup)
+                connection.ops.quote_name(m._meta.db_table)
+                for m in (models.CallRollup, models.CallDurationRollup)
             )
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
-        CallRollup.objects.filter(slot__gte=start, slot__lt=end).delete()
-        CallDurationRollup.objects.filter(start__gte=start, start__lt=end).delete()
+        models.CallRollup.objects.filter(slot__gte=start, slot__lt=end).delete()
+        models.CallDurationRollup.objects.filter(start__gte=start, start__lt=end).delete()
         delta = RollupDelta()
         counted = 0
-        for values in _calls_between(start, end):
+        for values in _calls_between(models.Call, start, end):
             delta.add(values)
             counted += 1
         rollup_apply(delta)
     return counted
 
 
-def _calls_between(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    calls = Call.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
+def _calls_between(model, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    calls = model.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
     return calls.values(*ROLLUP_FIELDS).iterator(chunk_size=5000)
