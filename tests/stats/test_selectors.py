@@ -112,14 +112,14 @@ def test_an_agents_past_days_are_cached_and_today_is_not(call_set, settings):
     assert call_stats(PERIOD, agent="agent-a", today=today).total == 4
 
 
-def test_every_call_is_two_queries_of_the_rollup_and_never_cached(call_set, django_assert_num_queries):
+def test_every_call_is_three_queries_of_the_rollup_and_never_cached(call_set, django_assert_num_queries):
     from voxdash.mirror.calls import CallEvent, call_merge_event
     from voxdash.vox.statuses import CALL_STARTED
 
     from .dataset import local
 
     today = date(2026, 11, 22)
-    with django_assert_num_queries(2):  # the local hours' groups, then the durations
+    with django_assert_num_queries(3):  # by local day and status, by local hour and direction, by duration
         assert call_stats(PERIOD, today=today).total == 10
     # A call the mirror learns of now is on the page at once, on a past day too.
     call_merge_event(

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncHour
+from django.db.models.functions import ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
 from voxdash.calls.filters import CallFilters
@@ -157,27 +157,36 @@ def _tiled_by_slots(period: Period) -> bool:
 
 
 def _rolled_up_stats(period: Period) -> CallStats:
-    """Two queries over the rollup: the local hours' groups, then the period's durations."""
+    """Three queries over the rollup, each returning a few hundred rows at most: calls by local
+    day and status, by local hour and direction, and by duration."""
     start, end = period.bounds
     tz = timezone.get_current_timezone()
-    figures = {day: DayFigures() for day in period.days}
-    # Every local hour is a union of whole UTC quarter-hours (_tiled_by_slots), so truncating each
-    # slot to its local hour groups exactly the calls that truncating their own times would.
-    groups = (
-        CallRollup.objects.filter(slot__gte=start, slot__lt=end)
-        .annotate(hour=TruncHour("slot", tzinfo=tz))
-        .values("hour", "status", "direction")
+    stats = CallStats(period=period, by_day={day: Counter() for day in period.days})
+    # Every local hour is a union of whole UTC quarter-hours (_tiled_by_slots), so each slot's
+    # local day and hour are those of every call counted in it.
+    slots = CallRollup.objects.filter(slot__gte=start, slot__lt=end).order_by()
+    by_day = (
+        slots.annotate(day=TruncDate("slot", tzinfo=tz))
+        .values("day", "status")
         .annotate(n=Sum("calls"), answered=Sum("answered"))
-        .order_by()
     )
-    for group in groups:
-        if not group["n"]:  # a bucket every call has left (rows stay at 0 until a rebuild)
+    for row in by_day:
+        if not row["n"]:  # a bucket every call has left (rows stay at 0 until a rebuild)
             continue
-        hour = timezone.localtime(group["hour"], tz)
-        figures[hour.date()].groups.append(
-            (hour.hour, group["status"], group["direction"], group["n"], group["answered"])
-        )
-    stats = _roll_up(period, [figures[day] for day in period.days])
+        stats.total += row["n"]
+        stats.by_day[row["day"]][row["status"]] += row["n"]
+        stats.by_status[row["status"]] += row["n"]
+        if row["status"] in TERMINAL_STATUSES:
+            stats.answered += row["answered"]
+    by_hour = (
+        slots.annotate(hour=ExtractHour("slot", tzinfo=tz))
+        .values("hour", "direction")
+        .annotate(n=Sum("calls"))
+    )
+    for row in by_hour:
+        stats.by_hour[row["hour"]] += row["n"]
+        stats.by_direction[row["direction"]] += row["n"]
+    stats.by_direction = +stats.by_direction  # without the directions every call has left
     spans = Q()
     for minutes, first, after in span_ranges(start, end):
         spans |= Q(span=minutes, start__gte=first, start__lt=after)
