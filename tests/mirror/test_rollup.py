@@ -243,3 +243,30 @@ def test_a_rebuild_while_pages_and_events_are_written_leaves_a_direct_count():
 
     in_threads(rebuilds, writer(mix))
     assert_rollup_is_a_direct_count()
+
+
+@pytest.mark.django_db
+def test_a_call_a_webhook_creates_between_a_pages_read_and_its_insert_is_counted_once(monkeypatch):
+    from voxdash.mirror import calls as mirror_calls
+
+    read_page = mirror_calls._listing_changes
+    reads = []
+
+    def webhook_in_between(calls):
+        changes = read_page(calls)
+        if not reads:  # the first read: the webhook's row and count land before the page's insert
+            call_merge_event(
+                CallEvent(call_id="call_race", type="vox.call.completed", at=T0, duration_seconds=40)
+            )
+        reads.append(len(calls))
+        return changes
+
+    monkeypatch.setattr(mirror_calls, "_listing_changes", webhook_in_between)
+    outcomes = call_merge_listing(
+        [listed("call_race", 0, status="completed", durationSeconds=40), listed("call_new", 1)]
+    )
+    assert reads == [2, 2]  # read again after the insert met the webhook's row
+    assert outcomes == ["updated", "created"]  # merged into the webhook's row at once
+    assert Call.objects.get(vox_id="call_race").customer_phone == "+2348012345678"
+    assert Call.objects.count() == 2
+    assert_rollup_is_a_direct_count()
