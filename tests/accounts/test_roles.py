@@ -111,3 +111,56 @@ def test_asking_costs_one_query_a_request(request, who, django_assert_num_querie
     with django_assert_num_queries(1):
         allowed = [can_place_calls(user) for _ in range(3)]
     assert allowed == [who != "viewer"] * 3
+
+
+# --- The answer kept per process (accounts.permissions): no permission query on the next page,
+# and a changed role taking effect at once here, within PERMISSIONS_KEPT_SECONDS elsewhere.
+def permission_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries if "auth_permission" in q["sql"]]
+
+
+def test_the_next_page_asks_the_database_nothing_about_permissions(client, caller, vox_settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(caller)
+    with CaptureQueriesContext(connection) as first:
+        assert MENU_ENTRY in client.get(reverse("overview")).content
+    with CaptureQueriesContext(connection) as second:
+        assert MENU_ENTRY in client.get(reverse("overview")).content
+    assert len(permission_queries(first.captured_queries)) == 1
+    assert permission_queries(second.captured_queries) == []
+
+
+def test_a_role_taken_away_in_the_admin_is_gone_from_the_next_page(client, caller, vox_settings):
+    client.force_login(caller)
+    assert MENU_ENTRY in client.get(reverse("overview")).content  # kept now
+    caller.groups.remove(Group.objects.get(name=CALLERS))  # what the admin's form does
+    assert MENU_ENTRY not in client.get(reverse("overview")).content
+    assert client.get(PLACE).status_code == 403
+
+
+def test_a_role_changed_by_another_process_takes_effect_within_the_kept_time(
+    client, caller, vox_settings, monkeypatch
+):
+    from voxdash.accounts import permissions
+
+    client.force_login(caller)
+    assert MENU_ENTRY in client.get(reverse("overview")).content
+    # Another process's change: no signal reaches this one (a queryset delete of the link rows
+    # sends none that the backend listens to).
+    User.groups.through.objects.filter(user=caller).delete()
+    assert client.get(PLACE).status_code == 200  # still kept here…
+    later = permissions._clock() + permissions.PERMISSIONS_KEPT_SECONDS + 1
+    monkeypatch.setattr(permissions, "_clock", lambda: later)
+    assert client.get(PLACE).status_code == 403  # …and read again once the kept time is over
+    assert MENU_ENTRY not in client.get(reverse("overview")).content
+
+
+def test_a_deactivated_or_demoted_superuser_is_refused_at_once_everywhere(client, db, vox_settings):
+    # is_active and is_superuser are read from the user row each request, never kept.
+    boss = User.objects.create_superuser("boss", password="pw-boss-123")
+    client.force_login(boss)
+    assert MENU_ENTRY in client.get(reverse("overview")).content
+    User.objects.filter(pk=boss.pk).update(is_superuser=False)  # no signal: as from another process
+    assert MENU_ENTRY not in client.get(reverse("overview")).content

@@ -9,7 +9,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at the top: these import auth's models, which the app registry must load first.
-        from . import roles, throttle
+        from . import permissions, roles, throttle
 
         throttle.connect_signals()
+        permissions.connect_signals()
         post_migrate.connect(roles.role_groups_ensure, dispatch_uid="voxdash-role-groups")
