@@ -1,5 +1,8 @@
-from dataclasses import fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date
+from functools import cached_property
+from typing import ClassVar
 
 from django import forms
 
@@ -15,6 +18,34 @@ PAGE_SIZES = (20, 50, 100)
 # Dates outside this range are typos; refusing them also keeps day arithmetic from overflowing.
 FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
 PLACED_ONLY_HELP = "Only calls placed through voxdash carry an agent and a from-number."
+
+
+@dataclass(frozen=True)
+class PanelChoices:
+    """The side panel's pickers, as (value, label) pairs: agents, from-numbers, who placed calls."""
+
+    agents: list[tuple[str, str]]
+    numbers: list[tuple[str, str]]
+    placed_by: list[tuple[str, str]]
+
+    # The query parameter of each picker, and the list its value must be one of.
+    PICKERS: ClassVar[dict[str, str]] = {
+        "agent": "agents",
+        "from_number": "numbers",
+        "placed_by": "placed_by",
+    }
+
+    def lack_any(self, query: Mapping[str, str]) -> bool:
+        """True when `query` picks a value these lists do not hold (they may be older than it)."""
+        return any(
+            query.get(name) and query.get(name) not in {value for value, _ in getattr(self, pairs)}
+            for name, pairs in self.PICKERS.items()
+        )
+
+
+def panel_choices() -> PanelChoices:
+    """The pickers' lists, read from the mirror now (three queries)."""
+    return PanelChoices(agents=agent_choices(), numbers=number_choices(), placed_by=placed_by_choices())
 
 
 class CallFiltersForm(forms.Form):
@@ -69,11 +100,21 @@ class CallFiltersForm(forms.Form):
     # Not in the panel: the stats page's "busiest hours" bars link here.
     hour = forms.IntegerField(required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, choices: PanelChoices | None = None, **kwargs):
+        """`choices`: the pickers' lists when the caller has them (the history page reads them
+        from the cache); otherwise they are read from the mirror, and only if a picker's value
+        is checked or the panel drawn (the CSV export of a search reads none)."""
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = [("", "All"), *agent_choices()]
-        self.fields["from_number"].choices = [("", "All"), *number_choices()]
-        self.fields["placed_by"].choices = [("", "Anyone"), *placed_by_choices()]
+        if choices is not None:
+            self.pickers = choices  # in the cached_property's place, so it never reads
+        # Callables: Django evaluates them when the choices are used, not here.
+        self.fields["agent"].choices = lambda: [("", "All"), *self.pickers.agents]
+        self.fields["from_number"].choices = lambda: [("", "All"), *self.pickers.numbers]
+        self.fields["placed_by"].choices = lambda: [("", "Anyone"), *self.pickers.placed_by]
+
+    @cached_property
+    def pickers(self) -> PanelChoices:
+        return panel_choices()
 
     def _clean_day(self, name: str) -> date | None:
         day = self.cleaned_data.get(name)

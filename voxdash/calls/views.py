@@ -9,15 +9,15 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from voxdash.audit.log import Action, Target, audit_record
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.htmx import page_or_partial
+from voxdash.lib.querystring import QueryString
 from voxdash.lib.staff import is_staff_member
 from voxdash.mirror.sync import sync_progress
 from voxdash.placements.forms import call_again_url
 
 from .export import csv_chunks, export_filename
 from .forms import PAGE_SIZES, CallFiltersForm
-from .history import call_history, history_pager
+from .history import call_history, call_rows, history_pager, mirror_facts
 from .mirror_query import mirror_calls, mirror_synced_at
-from .models import Call
 from .queue import calls_sync_request
 from .selectors import call_detail as get_call
 from .selectors import call_events, placed_call_for
@@ -31,11 +31,14 @@ def call_list(request):
     reported and dropped rather than failing; upstream trouble becomes a banner, never a 500, and
     the local mirror answers instead when it has data.
     """
-    form = CallFiltersForm(request.GET)
+    facts = mirror_facts(query=request.GET)
+    form = CallFiltersForm(request.GET, choices=facts.pickers)
     form.is_valid()
     filters = form.call_filters()
     page, limit = form.paging()
     history = call_history(filters=filters, page=page, limit=limit)
+    # Every link that keeps the query is made in Python, once (lib/querystring.py says why).
+    links = QueryString(request.GET)
     context = {
         "form": form,
         "filters": filters,
@@ -43,12 +46,18 @@ def call_list(request):
         # What the search box and the side panel keep of the filters when they set their own.
         "search_carry": filters.hidden_inputs(without=("search",)),
         "panel_carry": filters.hidden_inputs(without=CallFiltersForm.MIRROR_PANEL_FIELDS),
-        "direction_choices": filter_choices("direction", form.fields["direction"].choices, filters.direction),
-        "status_choices": filter_choices("status", form.status_choices(), filters.status),
+        "direction_choices": filter_choices(
+            "direction", form.fields["direction"].choices, filters.direction, query=request.GET
+        ),
+        "status_choices": filter_choices("status", form.status_choices(), filters.status, query=request.GET),
         "mirror_panel": form.mirror_panel(),
-        "mirror_is_empty": history.source != "mirror" and not Call.objects.exists(),
+        "mirror_is_empty": history.source != "mirror" and not facts.has_calls,
         "history": history,
-        "pager": history_pager(history, sizes=PAGE_SIZES, size=limit),
+        "rows": call_rows(history.calls),
+        "list_url": reverse("calls:list"),
+        "export_url": reverse("calls:export") + links.href({"page": None, "limit": None}),
+        "last_page_url": links.href({"page": history.meta.total_pages}) if history.past_the_end else "",
+        "pager": history_pager(history, sizes=PAGE_SIZES, size=limit, query=request.GET),
         **_sync_context(request),
     }
     return render(request, page_or_partial(request, "calls/list.html", "results"), context)

@@ -5,6 +5,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.http import QueryDict
+
+from .querystring import QueryString
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int | None  # None marks a gap ("…")
+    # The link's href, made in Python when the view gave pager() the query; "" otherwise (and for
+    # gaps), and the template writes it with {% querystring %}.
+    href: str = ""
 
 
 @dataclass(frozen=True)
@@ -16,6 +27,9 @@ class Pager:
     # The count was capped ("10,000+"): the last page shown is not known to be the last, so the
     # pager says more may follow instead of offering a last page.
     open_ended: bool = False
+    links: Sequence[PageLink] = ()  # page_range as links
+    size_links: Sequence[PageLink] = ()  # one per size in `sizes` (`number` is the size)
+    next: PageLink | None = None  # open-ended only: the page after this one, while there is one
 
 
 def pager(
@@ -26,8 +40,16 @@ def pager(
     sizes: Sequence[int] = (),
     size: int | None = None,
     open_ended: bool = False,
+    has_more: bool | None = None,
+    query: QueryDict | None = None,
 ) -> Pager:
-    """The pager of page `number` (clamped to the pages there are); no page links for one page."""
+    """The pager of page `number` (clamped to the pages there are); no page links for one page.
+
+    `open_ended`: the paginator's last page is a lower bound, so neither it nor the pages before
+    it beyond the current one's neighbours are offered; a "Next" link is, while `has_more` (by
+    default: while the paginator has pages after this one). `query` (`request.GET`) makes every
+    link's href here, once, instead of one {% querystring %} per link in the template.
+    """
     current = min(max(number, 1), paginator.num_pages)
     page_range = []
     if paginator.num_pages > 1:
@@ -35,4 +57,28 @@ def pager(
             None if n == paginator.ELLIPSIS else n
             for n in paginator.get_elided_page_range(current, on_each_side=2, on_ends=on_ends)
         ]
-    return Pager(number=number, page_range=page_range, sizes=sizes, size=size, open_ended=open_ended)
+    more = current < paginator.num_pages if has_more is None else has_more
+    if open_ended:
+        # The last pages of a capped count are a guess: the range stops at the current page's
+        # neighbours, and a gap says that more follow.
+        page_range = [n for n in page_range if n is None or n <= current + 2]
+        while page_range and page_range[-1] is None:
+            page_range.pop()
+        if more:
+            page_range = [*(page_range or [current]), None]
+    queries = QueryString(query) if query is not None else None
+
+    def link(n: int | None, **changes) -> PageLink:
+        href = queries.href(changes) if queries is not None and n is not None else ""
+        return PageLink(number=n, href=href)
+
+    return Pager(
+        number=number,
+        page_range=page_range,
+        sizes=sizes,
+        size=size,
+        open_ended=open_ended,
+        links=[link(n, page=n) for n in page_range],
+        size_links=[link(s, limit=s, page=None) for s in sizes],
+        next=link(current + 1, page=current + 1) if open_ended and more else None,
+    )
