@@ -10,17 +10,17 @@ demo: install
 	@scripts/ensure-node-tools
 	$(PY) -m vox_simulator.demo
 
-# ruff, then the whole suite on SQLite, then the mirror's and the workers' tests (calls, directory, webhooks,
-# placements, campaigns, worker; the alerts' and the audit log's database rules) again on PostgreSQL, as
-# production runs them (scripts/test-postgres says which).
+# ruff, then the whole suite on SQLite and, beside it, the mirror's and the workers' tests (calls,
+# directory, webhooks, placements, campaigns, worker; the alerts' and the audit log's database rules)
+# again on PostgreSQL, as production runs them (scripts/test-postgres says which). Both at once
+# (scripts/test-passes): the PostgreSQL pass mostly waits on the processes it starts.
 test: install
 	@scripts/ensure-chromium
 	@scripts/ensure-node-tools
 	@scripts/ensure-nginx
 	@scripts/ensure-redis-server
 	@$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
-	PY=$(PY) scripts/test-postgres $(PYTEST_ARGS)
+	PY=$(PY) scripts/test-passes $(PYTEST_ARGS)
 
 install: $(INSTALLED)
 
