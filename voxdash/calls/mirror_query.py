@@ -24,10 +24,19 @@ _ROW_FIELDS = (
     "ended_at",
     "created_at",
 )
-# Counting a million rows costs ~50 ms on PostgreSQL, more than the page itself: while the API is
-# down, every page view of the same filters shares one count for this long. The total may lag the
-# rows by the calls of those seconds, which the "as of" banner already owns up to.
+# The count is the costly part of a mirror page (counting a million rows takes 50–130 ms on
+# PostgreSQL; the page's rows 1–2 ms): a page counts at most this many matches, plus one to know
+# whether there are more, and says "10,000+" when there are (PageMeta.total_is_lower_bound). Any
+# count up to the cap is exact, as before. `mirror_exact_count` gives the exact figure on demand.
+MIRROR_COUNT_CAP = 10_000
+# While the API is down, every page view of the same filters shares one (capped) count for this
+# long. The total may lag the rows by the calls of those seconds, which the "as of" banner
+# already owns up to.
 MIRROR_COUNT_SECONDS = 30
+# The exact count of a large match is asked for separately (it may take a tenth of a second at a
+# million calls): shared for longer, as a figure in the tens of thousands that lags by a few
+# minutes of calls says no less than one that lags by seconds.
+MIRROR_EXACT_COUNT_SECONDS = 300
 
 
 def mirror_calls(filters: CallFilters) -> QuerySet:
@@ -37,18 +46,50 @@ def mirror_calls(filters: CallFilters) -> QuerySet:
 
 
 def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Call], PageMeta]:
-    """One page of the mirror, with the API's page/limit semantics and a PageMeta like the API's."""
+    """One page of the mirror, with the API's page/limit semantics and a PageMeta like the API's;
+    past MIRROR_COUNT_CAP matches the total is the cap, said to be a lower bound."""
     calls = mirror_calls(filters)
-    total = cached_or_fetch(
-        cache_key("voxdash:calls:count:", dict(filters.hidden_inputs())), MIRROR_COUNT_SECONDS, calls.count
-    )
+    cap = MIRROR_COUNT_CAP
+    # The cap is in the key: a count kept under one cap is no answer under another.
+    key = cache_key(f"voxdash:calls:count:{cap}:", dict(filters.hidden_inputs()))
+    counted = cached_or_fetch(key, MIRROR_COUNT_SECONDS, lambda: mirror_capped_count(calls, cap=cap))
     offset = (page - 1) * limit
-    rows = calls.values(*_ROW_FIELDS)[offset : offset + limit] if offset < total else []
-    total_pages = math.ceil(total / limit)
-    meta = PageMeta(
-        total=total, page=page, per_page=limit, total_pages=total_pages, has_more=page < total_pages
-    )
+    if counted <= cap:
+        total = counted
+        rows = list(calls.values(*_ROW_FIELDS)[offset : offset + limit]) if offset < total else []
+        total_pages = math.ceil(total / limit)
+        meta = PageMeta(
+            total=total, page=page, per_page=limit, total_pages=total_pages, has_more=page < total_pages
+        )
+    else:
+        # More than the cap: where the matches end is not known, so one row more than the page
+        # says whether another page follows (past the cap, "Next" goes on while it does).
+        rows = list(calls.values(*_ROW_FIELDS)[offset : offset + limit + 1])
+        meta = PageMeta(
+            total=cap,
+            page=page,
+            per_page=limit,
+            total_pages=math.ceil(cap / limit),
+            has_more=len(rows) > limit,
+            total_is_lower_bound=True,
+        )
+        rows = rows[:limit]
     return [_as_api_call(row) for row in rows], meta
+
+
+def mirror_capped_count(calls: QuerySet, *, cap: int) -> int:
+    """How many rows `calls` holds, counting no further than cap + 1 (so "more than the cap" is
+    known without counting them all): SELECT COUNT(*) FROM (SELECT … LIMIT cap + 1)."""
+    # No ORDER BY: any cap + 1 matching rows will do, and the planner may then pick any index.
+    return calls.order_by()[: cap + 1].count()
+
+
+def mirror_exact_count(*, filters: CallFilters) -> int:
+    """The exact number of the mirror's calls matching the filters, however many: the figure a
+    capped page's "10,000+" stands for, asked for apart from the page (it may take 50–130 ms at
+    a million calls) and shared for MIRROR_EXACT_COUNT_SECONDS."""
+    key = cache_key("voxdash:calls:exact-count:", dict(filters.hidden_inputs()))
+    return cached_or_fetch(key, MIRROR_EXACT_COUNT_SECONDS, mirror_calls(filters).order_by().count)
 
 
 def _as_api_call(row: dict) -> Call:

@@ -1,0 +1,146 @@
+"""The mirror's capped count: exact up to MIRROR_COUNT_CAP matches, "at least the cap" beyond it,
+with the same rows in the same order on every page either way (a small cap stands in for 10,000)."""
+
+import math
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.stats.dataset import place
+from voxdash.calls import mirror_query
+from voxdash.calls.filters import CallFilters
+from voxdash.calls.mirror_query import mirror_calls, mirror_exact_count, mirror_page
+from voxdash.calls.models import Call
+
+URL = reverse("calls:list")
+
+
+def ids(calls) -> list[str]:
+    return [call.id for call in calls]
+
+
+def expected_page(filters: CallFilters, page: int, limit: int) -> list[str]:
+    """What a page held before the cap: the newest-first order, sliced (no count involved)."""
+    offset = (page - 1) * limit
+    return list(mirror_calls(filters).values_list("vox_id", flat=True)[offset : offset + limit])
+
+
+@pytest.fixture
+def cap(monkeypatch):
+    def set_cap(value: int) -> int:
+        monkeypatch.setattr(mirror_query, "MIRROR_COUNT_CAP", value)
+        return value
+
+    return set_cap
+
+
+def test_a_count_up_to_the_cap_is_exact(synced, cap):
+    total = Call.objects.count()
+    for limit_of_count in (total, total + 1, 10_000):
+        cap(limit_of_count)
+        calls, meta = mirror_page(filters=CallFilters(), page=1, limit=20)
+        assert meta.total == total and not meta.total_is_lower_bound
+        assert meta.total_pages == math.ceil(total / 20) and meta.has_more
+        assert ids(calls) == expected_page(CallFilters(), 1, 20)
+
+
+def test_past_the_cap_the_total_is_the_cap_said_to_be_a_lower_bound(synced, cap):
+    total = Call.objects.count()
+    cap(total - 1)
+    calls, meta = mirror_page(filters=CallFilters(), page=1, limit=20)
+    assert meta.total == total - 1 and meta.total_is_lower_bound
+    assert meta.total_pages == math.ceil((total - 1) / 20) and meta.has_more
+    assert ids(calls) == expected_page(CallFilters(), 1, 20)
+    # The exact figure is there when asked for.
+    assert mirror_exact_count(filters=CallFilters()) == total
+
+
+def test_paging_past_the_cap_goes_on_to_the_last_call(synced, cap):
+    total = Call.objects.count()
+    cap(50)
+    limit = 20
+    last = math.ceil(total / limit)
+    seen = []
+    for page in range(1, last + 2):
+        calls, meta = mirror_page(filters=CallFilters(), page=page, limit=limit)
+        assert ids(calls) == expected_page(CallFilters(), page, limit)
+        assert meta.total == 50 and meta.total_is_lower_bound and meta.page == page
+        # "Next" is offered exactly while calls follow, past the cap too.
+        assert meta.has_more is (page < last)
+        seen += ids(calls)
+    assert seen == list(mirror_calls(CallFilters()).values_list("vox_id", flat=True))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"direction": "inbound"},
+        {"status": "completed"},
+        {"direction": "outbound", "status": "failed"},
+        {"search": "Adaeze"},
+        {"search": "0801 234"},
+        {"search": "zzzz-nobody"},
+        {"duration_min": 60, "duration_max": 300},
+        {"hour": 10},
+        {"agent": "agent-a"},
+        {"from_number": "num-1"},
+        {"placed_by": "ada"},
+        {"created_after": "days_ago_7", "created_before": "days_ago_1"},
+    ],
+)
+@pytest.mark.parametrize("capped", [False, True])
+def test_every_filter_lists_the_same_rows_in_the_same_order(synced, cap, params, capped):
+    today = timezone.localdate()
+    params = {
+        name: today - timedelta(days=int(value.rsplit("_", 1)[1]))
+        if isinstance(value, str) and value.startswith("days_ago")
+        else value
+        for name, value in params.items()
+    }
+    for i, vox_id in enumerate(Call.objects.values_list("vox_id", flat=True)[:40]):
+        place(
+            vox_id,
+            agent="agent-a" if i % 2 else "agent-b",
+            number="num-1",
+            username="ada" if i % 3 else "cal",
+        )
+    filters = CallFilters(**params)
+    matching = mirror_calls(filters).count()
+    cap(max(matching // 3, 1) if capped else 10_000)
+    for page, limit in ((1, 20), (2, 20), (1, 100), (math.ceil(matching / 20) or 1, 20)):
+        calls, meta = mirror_page(filters=filters, page=page, limit=limit)
+        assert ids(calls) == expected_page(filters, page, limit)
+        assert meta.total_is_lower_bound is (capped and matching > mirror_query.MIRROR_COUNT_CAP)
+        assert meta.total == min(matching, mirror_query.MIRROR_COUNT_CAP)
+        assert meta.has_more is (page * limit < matching)
+
+
+def test_the_page_offers_next_but_no_last_page_past_the_cap(viewer_client, synced, simulator, cap, no_sleep):
+    cap(50)
+    simulator.faults.queue(503, count=10)  # the API is down: the mirror answers
+    response = viewer_client.get(URL, {"page": 4})
+    history = response.context["history"]
+    assert history.source == "mirror" and history.meta.total_is_lower_bound
+    assert ids(history.calls) == expected_page(CallFilters(), 4, 20)
+    pager = response.context["pager"]
+    assert pager.open_ended and pager.next is not None  # a "Next", no last page
+
+
+def test_the_capped_count_is_kept_for_the_next_page_view(synced, cap, django_assert_num_queries):
+    cap(50)
+    mirror_page(filters=CallFilters(status="completed"), page=1, limit=20)
+    with django_assert_num_queries(1):  # the rows only: the count is shared for MIRROR_COUNT_SECONDS
+        mirror_page(filters=CallFilters(status="completed"), page=2, limit=20)
+
+
+def test_the_capped_count_reads_no_further_than_the_cap(synced, cap):
+    cap(50)
+    with CaptureQueriesContext(connection) as queries:
+        mirror_page(filters=CallFilters(), page=1, limit=20)
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 51" in counts[0]
