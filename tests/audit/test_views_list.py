@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django import forms
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from voxdash.accounts.models import Profile
+from voxdash.audit import selectors
+from voxdash.audit.forms import AuditFiltersForm, FixedChoicesSelect
 from voxdash.audit.log import Action, Target, audit_record
 from voxdash.audit.models import AuditEntry
 
@@ -173,9 +178,94 @@ def test_the_page_costs_one_count_and_one_select_of_the_log_whatever_the_filters
         assert " LIMIT " in rows.upper()  # one page, never the table
 
 
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Pages of 5, a count capped at 20, pages past the 20th entry read as deep ones (ids from the
+    index first): the cap's and the deep pages' behaviour without 10,000 entries."""
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 5)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 20)
+    monkeypatch.setattr(selectors, "DEEP_AFTER", 20)
+
+
+def result_count(client, **params) -> str:
+    body = client.get(AUDIT, params).content.decode()
+    [line] = re.findall(r'<p class="result-count"[^>]*>(.*?)\.\s', body, flags=re.S)
+    return line
+
+
+def page_links(client, **params) -> list[str]:
+    """The page numbers the pager links to."""
+    body = client.get(AUDIT, params).content.decode()
+    [pager] = re.findall(r'<nav class="paginator".*?</nav>', body, flags=re.S)
+    return re.findall(r'page=(\d+)"', pager)
+
+
+def test_more_entries_than_the_cap_read_as_a_lower_bound_and_every_page_still_shows(auditor, small_pages):
+    start = timezone.now() - timedelta(days=2)
+    for n in range(60):  # user59 is the newest
+        record(username=f"user{n:02}", at=start + timedelta(minutes=n))
+    assert result_count(auditor, action=Action.DNC_ADDED) == "20+ entries match these filters · page 1"
+    # The next page is offered, the last one (12) is not: the capped count does not know it.
+    first_links = page_links(auditor, action=Action.DNC_ADDED)
+    assert "2" in first_links and "12" not in first_links
+    first = auditor.get(AUDIT, {"action": Action.DNC_ADDED}).content.decode()
+    assert 'href="?action=dnc_added&amp;page=2" rel="next"' in first
+
+    # A page past the cap: its own rows, in order, and a link to the next one.
+    deep = audit_rows(auditor, action=Action.DNC_ADDED, page=10)
+    assert [row[1] for row in deep] == ["user14", "user13", "user12", "user11", "user10"]
+    assert result_count(auditor, action=Action.DNC_ADDED, page=10) == (
+        "20+ entries match these filters · page 10"
+    )
+    assert "11" in page_links(auditor, action=Action.DNC_ADDED, page=10)
+
+    # The last page knows the count exactly; a number past it shows the last page, as before.
+    for number in (12, 13, 500):
+        assert [row[1] for row in audit_rows(auditor, action=Action.DNC_ADDED, page=number)] == [
+            f"user{n:02}" for n in range(4, -1, -1)
+        ]
+        assert result_count(auditor, action=Action.DNC_ADDED, page=number) == (
+            "60 entries match these filters · page 12 of 12"
+        )
+    assert 'rel="next"' not in auditor.get(AUDIT, {"action": Action.DNC_ADDED, "page": 12}).content.decode()
+
+    # Below the cap, the count is exact, as are the filters.
+    assert result_count(auditor, user="user07") == "1 entry matches these filters"
+    record(Action.DNC_REMOVED, username="user07")
+    assert result_count(auditor, user="user07") == "2 entries match these filters"
+    assert [r[3] for r in audit_rows(auditor, user="user07")] == [
+        "Removed from the do-not-call list",
+        "Added to the do-not-call list",
+    ]
+
+
+def test_a_capped_page_costs_one_capped_count_and_one_select_deep_or_not(auditor, small_pages):
+    for n in range(60):
+        record(username=f"u{n % 3}")
+    auditor.get(AUDIT)
+    for params in ({}, {"page": 9}, {"action": Action.DNC_ADDED, "page": 3}):
+        with CaptureQueriesContext(connection) as queries:
+            assert auditor.get(AUDIT, params).status_code == 200
+        count, rows = [q["sql"] for q in queries if "audit_auditentry" in q["sql"]]
+        assert "COUNT(" in count.upper() and "LIMIT 21" in count.upper()  # stops at the cap
+        assert "JOIN" not in rows.upper() and " LIMIT " in rows.upper()
+        # Past DEEP_AFTER, the page's ids come from a subquery of the index.
+        assert ("IN (SELECT" in rows.upper()) == (params.get("page", 1) > 4)
+
+
+def test_the_whole_page_stays_within_a_query_ceiling(auditor, django_assert_max_num_queries):
+    for n in range(60):
+        record(username=f"u{n % 3}")
+    auditor.get(AUDIT)
+    # The log's two, and what any staff page pays (session, user, permissions, the open alerts).
+    with django_assert_max_num_queries(6):
+        assert auditor.get(AUDIT, {"page": 2}).status_code == 200
+
+
 def test_an_index_serves_the_order_and_each_filter(db):
+    # Each ends in the whole order (at, id): a page's ids come from the index alone.
     indexes = {tuple(index.fields) for index in AuditEntry._meta.indexes}
-    assert {("-at", "-id"), ("action", "-at"), ("username", "-at")} <= indexes
+    assert {("-at", "-id"), ("action", "-at", "-id"), ("username", "-at", "-id")} <= indexes
     with connection.cursor() as cursor:
         names = {
             name
@@ -226,3 +316,23 @@ def test_an_object_that_was_deleted_is_named_not_linked(auditor):
     )
     body = auditor.get(reverse("audit:index")).content.decode()
     assert "Failed calls (2)" in body and 'href="/alerts/rules/14/"' not in body
+
+
+def test_the_action_filter_shows_the_chosen_action_as_djangos_own_select_writes_it(auditor):
+    def select_html(body: str) -> str:
+        [select] = re.findall(r'<select name="action".*?</select>', body, flags=re.S)
+        return select
+
+    for query in ("action=dnc_added", "action=dropped_tables", "", "action=call_placed&user=cal"):
+        form = AuditFiltersForm(QueryDict(query))
+        form.is_valid()
+        plain = AuditFiltersForm(QueryDict(query))
+        plain.is_valid()
+        plain.fields["action"].widget = forms.Select(choices=plain.fields["action"].choices)
+        body = auditor.get(AUDIT + "?" + query).content.decode()
+        assert select_html(body) == str(form["action"]) == str(plain["action"])  # kept or not, the same
+    assert '<option value="dnc_added" selected>' in select_html(
+        auditor.get(AUDIT + "?action=dnc_added").content.decode()
+    )
+    # What is kept is bounded by the choices: a value that is none of them is not kept.
+    assert not any("dropped_tables" in key[1] for key in FixedChoicesSelect._rendered)

@@ -80,13 +80,15 @@ class AuditEntry(models.Model):
         verbose_name = "audit entry"
         verbose_name_plural = "audit log"
         # /audit/ pages newest first, by action, by user name or by date: each has an index that
-        # reads the page in order and stops (no sort of the whole table).
+        # reads the page in order and stops (no sort of the whole table). Each ends in the page's
+        # whole order (at, id): the page's ids, and the count, come from the index alone, so a deep
+        # page skips index entries, not rows (selectors._page_entries).
         indexes = [
             models.Index(fields=["-at", "-id"], name="audit_newest"),
-            models.Index(fields=["action", "-at"], name="audit_action_newest"),
+            models.Index(fields=["action", "-at", "-id"], name="audit_action_newest"),
             models.Index(fields=["user", "-at"], name="audit_user_newest"),
             # The list filters by the name kept, which a failed sign-in has without a user.
-            models.Index(fields=["username", "-at"], name="audit_username_newest"),
+            models.Index(fields=["username", "-at", "-id"], name="audit_username_newest"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""Reads of the audit log: which entries (`AuditFilters`), newest first, and their CSV."""
+"""Reads of the audit log: which entries (`AuditFilters`), newest first, a page of them as /audit/
+shows it (`audit_page`), and their CSV."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
-from voxdash.lib.formatting import local_day_start
+from voxdash.lib.formatting import Moment, local_day_start, moment
+from voxdash.lib.paging import Pager, pager
+from voxdash.lib.querystring import QueryString
 from voxdash.lib.spreadsheet import neutralise
 
 from .describe import detail_words
@@ -61,6 +66,136 @@ def audit_entries(*, filters: AuditFilters) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(filters.q()).order_by("-at", "-id")
 
 
+ACTION_LABELS = dict(AuditEntry.Action.choices)
+VIA_LABELS = dict(AuditEntry.Via.choices)
+PAGE_SIZE = 50
+# Beyond this many matching entries the page says "10,000+" instead of counting them all: the count
+# reads every matching entry of its index (100,000 cost ~8 ms, more than the rest of the page),
+# while a count that stops at the cap reads at most 10,001. The CSV export still holds every entry.
+COUNT_CAP = 10_000
+# From this many entries skipped, a page's ids are read from the index first (_page_entries).
+DEEP_AFTER = 2_000
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry as a row of /audit/: plain values, worked out here once (the template only writes
+    them out; per-row filters and tags cost more than the rest of the page)."""
+
+    action: str  # the code, for the row's class
+    at: Moment
+    who: str  # the user name kept, "voxdash" for the workers' own entries, else ""
+    who_href: str  # the link to their entries ("" when there is no user name)
+    via: str  # how they came in ("Single sign-on"), "" for the web and the workers
+    address: str
+    what: str
+    object_text: str  # the object's label, else its id, else ""
+    object_url: str  # "" when there is none or the object is gone (a deletion)
+    object_type: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    number: int
+    count: int  # exact, or COUNT_CAP when count_is_lower_bound
+    count_is_lower_bound: bool  # more than COUNT_CAP match: shown "10,000+", no last page known
+    num_pages: int  # 0 when the count is a lower bound
+    pager: Pager
+
+
+def audit_page(*, filters: AuditFilters, number: int, query: QueryDict) -> AuditPage:
+    """Page `number` of the entries these filters select, newest first, PAGE_SIZE a page; `query`
+    is the page's query string, `request.GET` (the links keep the other filters). Two queries: a
+    count that stops at COUNT_CAP + 1, and the page's rows. A number past the last page gives the
+    last page, as Paginator.get_page does (at the cost of an exact count when the count was capped)."""
+    entries = audit_entries(filters=filters)
+    number = max(number, 1)
+    # No ordering in the count: the cap needs it to stop early, not to stop at the newest entries.
+    found = entries.order_by()[: COUNT_CAP + 1].count()
+    if found <= COUNT_CAP:
+        return _counted_page(entries, found, number, query)
+    rows = _page_entries(entries, number)
+    if not rows:  # past the last page (a hand-made address): only an exact count knows which it is
+        return _counted_page(entries, entries.count(), number, query)
+    start = (number - 1) * PAGE_SIZE
+    if len(rows) <= PAGE_SIZE:  # the last page: the count is known exactly after all
+        return _counted_page(entries, start + len(rows), number, query, rows=rows)
+    # More follow. The pages known to exist: those the capped count covers, up to the next one.
+    known = max(found, start + len(rows))
+    return AuditPage(
+        rows=audit_rows(rows[:PAGE_SIZE], query=query),
+        number=number,
+        count=COUNT_CAP,
+        count_is_lower_bound=True,
+        num_pages=0,
+        pager=pager(Paginator(range(known), PAGE_SIZE), number, open_ended=True, query=query),
+    )
+
+
+def _counted_page(
+    entries: QuerySet[AuditEntry],
+    count: int,
+    number: int,
+    query: QueryDict,
+    *,
+    rows: list[AuditEntry] | None = None,
+) -> AuditPage:
+    """The page of an exact count (`rows`: its entries, when already read)."""
+    paginator = Paginator(range(count), PAGE_SIZE)
+    page_number = paginator.get_page(number).number  # clamped to the pages there are
+    if rows is None:
+        rows = _page_entries(entries, page_number) if count else []
+    return AuditPage(
+        rows=audit_rows(rows[:PAGE_SIZE], query=query),
+        number=page_number,
+        count=count,
+        count_is_lower_bound=False,
+        num_pages=paginator.num_pages,
+        pager=pager(paginator, page_number, query=query),
+    )
+
+
+def _page_entries(entries: QuerySet[AuditEntry], number: int) -> list[AuditEntry]:
+    """Page `number`'s entries and the first of the next page, if any (PAGE_SIZE + 1 at most)."""
+    start = (number - 1) * PAGE_SIZE
+    if start < DEEP_AFTER:
+        return list(entries[start : start + PAGE_SIZE + 1])
+    # Deep: the subquery skips the entries before the page in the index alone (each order and
+    # filter has an index ending in at and id: models.py) and only the page's rows are read from
+    # the table, where OFFSET on whole rows reads every skipped one (page 1,000 of 100,000 entries:
+    # 5.9 ms instead of 12 ms on PostgreSQL). On the first pages the plain query is cheaper.
+    ids = entries.values("pk")[start : start + PAGE_SIZE + 1]
+    return list(AuditEntry.objects.filter(pk__in=ids).order_by("-at", "-id"))
+
+
+# The web is how most people act and the workers are named "voxdash" already: neither is said.
+QUIET_VIAS = (AuditEntry.Via.WEB, AuditEntry.Via.WORKER)
+
+
+def audit_rows(entries: list[AuditEntry], *, query: QueryDict) -> list[AuditRow]:
+    """The entries as rows; `query` (`request.GET`) for the links to a user's entries."""
+    tz = timezone.get_current_timezone()
+    links = QueryString(query)
+    return [
+        AuditRow(
+            action=entry.action,
+            at=moment(entry.at, tz, seconds=True),
+            who=entry.username or ("voxdash" if entry.via == AuditEntry.Via.WORKER else ""),
+            who_href=links.href({"user": entry.username, "page": None}) if entry.username else "",
+            via="" if entry.via in QUIET_VIAS else VIA_LABELS.get(entry.via, entry.via),
+            address=entry.remote_addr,
+            what=ACTION_LABELS.get(entry.action, entry.action),
+            object_text=entry.object_label or entry.object_id,
+            object_url="" if entry.is_deletion else entry.object_url,
+            object_type=entry.object_type,
+            detail=detail_words(entry.detail),
+        )
+        for entry in entries
+    ]
+
+
 CSV_COLUMNS = (
     "at",
     "user",
@@ -90,8 +225,6 @@ CSV_FIELDS = (
     "request_id",
 )
 CSV_CHUNK_ROWS = 2000
-ACTION_LABELS = dict(AuditEntry.Action.choices)
-VIA_LABELS = dict(AuditEntry.Via.choices)
 
 
 def audit_csv(entries: QuerySet[AuditEntry]) -> Iterator[str]:

@@ -6,40 +6,37 @@ there is no view that changes or deletes an entry (nor may the admin: admin.py).
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from voxdash.lib.htmx import page_or_partial
-from voxdash.lib.paging import pager
+from voxdash.lib.querystring import QueryString
 from voxdash.lib.staff import staff_only
 
-from .describe import detail_words
 from .forms import AuditFiltersForm
 from .log import Action, audit_record
-from .selectors import audit_csv, audit_entries
-
-PAGE_SIZE = 50
+from .selectors import audit_csv, audit_entries, audit_page
 
 
 @require_safe
 @staff_only
 def audit_list(request):
-    """The log, a page of 50, as the filters say. One COUNT and one SELECT (indexed): the entry
-    carries its user's name and its object's label and link, so nothing is joined."""
+    """The log, a page of 50, as the filters say. A COUNT capped at 10,000 and one SELECT
+    (indexed): the entry carries its user's name and its object's label and link, so nothing is
+    joined."""
     form = AuditFiltersForm(request.GET)
     form.is_valid()
     filters = form.audit_filters()
-    page = Paginator(audit_entries(filters=filters), PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
-    for entry in page.object_list:  # a page of 50: the words worked out here, not in the template
-        entry.detail_shown = detail_words(entry.detail)
+    page = audit_page(filters=filters, number=form.cleaned_data.get("page") or 1, query=request.GET)
     context = {
         "form": form,
         "filters": filters,
         "page": page,
-        "pager": pager(page.paginator, page.number),
+        "pager": page.pager,
+        "export_url": reverse("audit:export") + QueryString(request.GET).href({"page": None}),
     }
     return render(request, page_or_partial(request, "audit/list.html", "results"), context)
 
