@@ -3,6 +3,7 @@
 import re
 
 from django.contrib.auth.models import User
+from django.http import QueryDict
 from django.urls import reverse
 
 from voxdash.lib.filter_links import FilterChoice, filter_choices
@@ -31,3 +32,13 @@ def test_the_webhook_log_s_links(client, db, vox_settings):
     client.force_login(User.objects.create_user("stan", password="pw-stan-123", is_staff=True))
     body = client.get(reverse("webhooks:log"), {"outcome": "failed", "page": 2}).content.decode()
     assert re.search(r'<li class="selected"><a href="\?outcome=failed" aria-current="true">', body)
+
+
+def test_with_the_query_the_hrefs_are_made_in_python():
+    choices = filter_choices(
+        "status",
+        [("", "All"), ("failed", "Failed")],
+        "failed",
+        query=QueryDict("status=failed&page=3&search=a b"),
+    )
+    assert [c.href for c in choices] == ["?search=a+b", "?status=failed&search=a+b"]

@@ -3,10 +3,12 @@
 import re
 
 from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.urls import reverse
 
 from tests.webhooks.conftest import call_data, event
-from voxdash.lib.paging import Pager
+from voxdash.lib.paging import Pager, pager
 from voxdash.placements.models import PlacedCall
 from voxdash.webhooks.models import WebhookEvent
 
@@ -58,3 +60,17 @@ def test_one_page_has_no_pager(client, caller, vox_settings):
     client.force_login(caller)
     response = client.get(reverse("placements:list"))
     assert response.context["pager"].page_range == [] and 'class="paginator"' not in response.content.decode()
+
+
+def test_an_open_ended_pager_offers_no_last_page():
+    capped = pager(Paginator(range(10_000), 20), 7, open_ended=True, query=QueryDict("status=failed&page=7"))
+    assert capped.page_range == [1, 2, None, 5, 6, 7, 8, 9, None]
+    assert capped.next.number == 8 and capped.next.href == "?status=failed&page=8"
+    assert [link.href for link in capped.links][:2] == ["?status=failed&page=1", "?status=failed&page=2"]
+    # Its last known page: "Next" only when more follow.
+    assert pager(Paginator(range(10_000), 20), 500, open_ended=True, has_more=False).next is None
+    assert pager(Paginator(range(10_000), 20), 500, open_ended=True, has_more=True).next.number == 501
+    # An exact count's pager is as it was: its last pages, no "Next".
+    exact = pager(Paginator(range(10_000), 20), 7)
+    assert exact.page_range[-2:] == [499, 500] and exact.next is None
+    assert all(link.href == "" for link in exact.links)  # no query: the template writes them
