@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -258,9 +259,12 @@ def channel_scope_text(channel: AlertChannel, named_by: list[str]) -> str:
     return "Only " + ", ".join(named_by) if named_by else "No rule names it yet"
 
 
-def alert_history(*, rules: list[AlertRule], rule_id: int | None, state: str, page_number) -> History:
+def alert_history(
+    *, rules: list[AlertRule], rule_id: int | None, state: str, page_number, query: QueryDict
+) -> History:
     """Alerts, newest first, with their deliveries (oldest first), optionally of one rule and state.
-    `rules`: every rule (the rule filter names each, and each row its alert's)."""
+    `rules`: every rule (the rule filter names each, and each row its alert's); `query`: the
+    page's query string, `request.GET` (the filter and page links keep the rest of it)."""
     alerts = Alert.objects.all()
     if rule_id:
         alerts = alerts.filter(rule_id=rule_id)
@@ -274,9 +278,9 @@ def alert_history(*, rules: list[AlertRule], rule_id: int | None, state: str, pa
     return History(
         page=page,
         rows=alert_rows(shown, rules=rules, deliveries=alert_deliveries([alert.pk for alert in shown])),
-        pager=pager(page.paginator, page.number, on_ends=1),
-        rule_choices=filter_choices("rule", rule_options, str(rule_id or "")),
-        state_choices=filter_choices("state", STATE_CHOICES, state),
+        pager=pager(page.paginator, page.number, on_ends=1, query=query),
+        rule_choices=filter_choices("rule", rule_options, str(rule_id or ""), query=query),
+        state_choices=filter_choices("state", STATE_CHOICES, state, query=query),
         filtered=bool(rule_id or state),
     )
 

@@ -39,7 +39,11 @@ def alert_index(request):
     context = {
         "filters": filters,
         "history": selectors.alert_history(
-            rules=rules, rule_id=data.get("rule"), state=data.get("state") or "", page_number=data.get("page")
+            rules=rules,
+            rule_id=data.get("rule"),
+            state=data.get("state") or "",
+            page_number=data.get("page"),
+            query=request.GET,
         ),
     }
     if whole:
