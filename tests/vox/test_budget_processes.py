@@ -31,7 +31,7 @@ DURATION = 10.0
 MARGIN = 0.5
 
 
-def worker(base_url: str, prefix: str, priority: str, until: float, results, place_with=None) -> None:
+def worker(base_url: str, prefix: str, priority: str, starting, results, place_with=None) -> None:
     budget = RequestBudget(
         redis_for_budget(REDIS_URL),
         per_minute=LIMIT,
@@ -45,9 +45,13 @@ def worker(base_url: str, prefix: str, priority: str, until: float, results, pla
     )
     client = VoxClient(base_url, keys.DEMO_KEY, max_retries=0, budget=budget).using(priority)
     sent = refused = rate_limited = 0
+    start = starting.ready_and_wait()
+    until = start + DURATION
     if priority == PLACEMENT:
-        number, agent, not_before = place_with
-        time.sleep(max(0.0, not_before - time.time()))
+        # The fresh budget's conservative start ramps every allowance up over a window (the
+        # placement reserve too): the caller comes once that is over.
+        number, agent = place_with
+        time.sleep(max(0.0, start + WINDOW + MARGIN - time.time()))
     while time.time() < until:
         try:
             if priority == INTERACTIVE:
@@ -74,6 +78,32 @@ def worker(base_url: str, prefix: str, priority: str, until: float, results, pla
         if priority == PLACEMENT:
             time.sleep(PLACE_EVERY)  # a caller fills in the next form
     results.put((priority, sent, refused, rate_limited))
+
+
+class Start:
+    """The moment every process begins, chosen once all of them are ready (spawned, imported, their
+    client built): on a loaded machine spawning alone can take longer than the whole run, so a fixed
+    start would leave the late processes a part of it, and the caller the budget's ramp."""
+
+    def __init__(self, context, processes: int) -> None:
+        self.processes = processes
+        self._ready = context.Queue()
+        self._go = context.Event()
+        self._at = context.Value("d", 0.0)
+
+    def ready_and_wait(self) -> float:
+        """In each process: say it is ready, wait for the others; the start time (time.time())."""
+        self._ready.put(os.getpid())
+        self._go.wait()
+        return self._at.value
+
+    def when_all_ready(self, timeout: float) -> float:
+        """In the test: once every process is ready, start them all a moment from now."""
+        for _ in range(self.processes):
+            self._ready.get(timeout=timeout)
+        self._at.value = time.time() + 0.2  # every process is past its wait by then
+        self._go.set()
+        return self._at.value
 
 
 def most_in_a_window(times: list[float]) -> int:
@@ -103,20 +133,20 @@ def test_processes_share_one_budget_and_vox_never_says_429():
     # A usable number and an active agent, read from the simulator's own state (no request to Vox)
     number = next(n["id"] for n in sim.store.list_numbers() if n["status"] == "active" and n["voiceCapable"])
     agent = next(a["id"] for a in sim.store.list_agents() if a["status"] == "active")
+    priorities = (INTERACTIVE, INTERACTIVE, BACKGROUND, BACKGROUND, PLACEMENT)
+    starting = Start(context, len(priorities))
     try:
-        start = time.time() + 2.0  # every process is up and waiting before the clock starts
-        # The fresh budget's conservative start ramps every allowance up over a window (the
-        # placement reserve too): the caller comes once that is over.
-        place_with = (number, agent, start + WINDOW + MARGIN)
         processes = [
             context.Process(
-                target=worker, args=(sim.base_url, prefix, priority, start + DURATION, results, place_with)
+                target=worker, args=(sim.base_url, prefix, priority, starting, results, (number, agent))
             )
-            for priority in (INTERACTIVE, INTERACTIVE, BACKGROUND, BACKGROUND, PLACEMENT)
+            for priority in priorities
         ]
         for process in processes:
             process.start()
-        outcomes = [results.get(timeout=DURATION + 60) for _ in processes]
+        # Generous: only a hung process or machine takes minutes to spawn five.
+        starting.when_all_ready(timeout=180)
+        outcomes = [results.get(timeout=DURATION + 120) for _ in processes]
         for process in processes:
             process.join(30)
         log = httpx.get(f"{sim.base_url}/_simulator/requests").json()
@@ -154,11 +184,12 @@ def test_processes_share_one_budget_and_vox_never_says_429():
     )
 
 
-def take_from_file(path: str, until: float, results) -> None:
+def take_from_file(path: str, starting: Start, results) -> None:
     budget = RequestBudget(
         None, per_minute=30, background_min=0, placement_reserve=0, local=FileLog(Path(path))
     )
     taken = 0
+    until = starting.ready_and_wait() + 1.5  # ample for 30 takes; they race for them at once
     while time.time() < until:
         try:
             budget.acquire(INTERACTIVE)
@@ -171,13 +202,14 @@ def take_from_file(path: str, until: float, results) -> None:
 def test_processes_share_the_file_budget_without_redis(tmp_path):
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    until = time.time() + 3.0  # spawning takes most of it; they race for the tokens at once
+    starting = Start(context, 3)
     processes = [
-        context.Process(target=take_from_file, args=(str(tmp_path / "budget.json"), until, results))
-        for _ in range(3)
+        context.Process(target=take_from_file, args=(str(tmp_path / "budget.json"), starting, results))
+        for _ in range(starting.processes)
     ]
     for process in processes:
         process.start()
+    starting.when_all_ready(timeout=180)
     taken = [results.get(timeout=60) for _ in processes]
     for process in processes:
         process.join(30)
