@@ -637,6 +637,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# The session from the shared cache (one GET a page, not a query), the database its truth; cached
+# for at most a minute, and not at all while Redis is down (voxdash.accounts.sessions says why).
+SESSION_ENGINE = "voxdash.accounts.sessions"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
