@@ -21,3 +21,39 @@ def webhooks(simulator):
     from tests.campaigns.dispatching import Webhooks
 
     return Webhooks(simulator)
+
+
+# --- every campaign test: the counts the database keeps equal a direct count
+def counts_kept_and_direct() -> tuple[dict, dict]:
+    """(campaign, state) -> rows, as CampaignRowCount keeps it and as COUNT(*) finds it."""
+    from django.db.models import Count
+
+    from voxdash.campaigns.models import CampaignRow, CampaignRowCount
+
+    kept = {(c, s): n for c, s, n in CampaignRowCount.objects.values_list("campaign_id", "state", "n") if n}
+    direct = {
+        (c, s): n
+        for c, s, n in CampaignRow.objects.values_list("campaign_id", "state")
+        .annotate(n=Count("*"))
+        .order_by()
+    }
+    return kept, direct
+
+
+@pytest.fixture(autouse=True)
+def _row_counts_exact(request):
+    """After each test here that used the database, the row counts the triggers keep equal a
+    direct count: every draft, dispatch, outcome, retry and cancel path the tests take checks them."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        request.getfixturevalue("_django_db_helper")  # set up before this fixture, torn down after it
+    elif "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    elif "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        yield
+        return
+    yield
+    kept, direct = counts_kept_and_direct()
+    assert kept == direct, "CampaignRowCount differs from a direct count of the rows"

@@ -34,7 +34,7 @@ ROWS_TARGET = "campaign-rows"
 @require_safe
 def campaign_list(request):
     """Every campaign, newest first, with its state and progress."""
-    page, pager, items = progress.campaign_list(page_number=request.GET.get("page"))
+    page, pager, items = progress.campaign_list(page_number=request.GET.get("page"), query=request.GET)
     return render(request, "campaigns/list.html", {"page": page, "pager": pager, "items": items})
 
 
@@ -94,7 +94,12 @@ def campaign_detail(request, pk: int):
     if request.GET.get("confirm") == "cancel" and can_act and not campaign.is_over:
         return render(request, "campaigns/confirm_cancel.html", {"campaign": campaign})
     partial = "rows" if request.htmx and request.htmx.target == ROWS_TARGET else "live"
-    context = {"campaign": campaign, "can_act": can_act, **_detail_parts(request, campaign, partial)}
+    context = {
+        "campaign": campaign,
+        "page_url": campaign.get_absolute_url(),  # reversed once: the page links to itself a few times
+        "can_act": can_act,
+        **_detail_parts(request, campaign, partial),
+    }
     return render(request, page_or_partial(request, "campaigns/detail.html", partial), context)
 
 
@@ -110,8 +115,11 @@ def _detail_parts(request, campaign: Campaign, partial: str) -> dict:
             progress=now_progress,
             state=request.GET.get("state", ""),
             page_number=request.GET.get("page"),
+            query=request.GET,
         )
-        parts["state_filters"] = progress.campaign_state_filters(progress=now_progress, current=table.state)
+        parts["state_filters"] = progress.campaign_state_filters(
+            progress=now_progress, current=table.state, query=request.GET
+        )
     elif not now_progress.is_live:
         # The poll that sees the run end (the last one): the rows table, loaded with the page,
         # is brought up to date once, with the filter and page the reader is on.
