@@ -611,7 +611,8 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # whitenoise's CompressedManifestStaticFilesStorage, each URL worked out once a process
+            else "voxdash.lib.static.StaticStorage"
         )
     },
 }
