@@ -132,7 +132,8 @@ def test_streams_in_chunks(monkeypatch, call_set):  # noqa: F811
     monkeypatch.setattr(export, "CHUNK_ROWS", 5)
     chunks = list(export.csv_chunks(Call.objects.order_by("-created_at", "-id")))
     assert len(chunks) == 3  # 12 rows: 5 + 5 + 2, the header travelling with the first
-    assert sum(c.count("\r\n") for c in chunks) == 13
+    assert sum(c.count(b"\r\n") for c in chunks) == 13
+    assert chunks[0].startswith(b"id,created_at,")
 
 
 def test_filename_is_safe():
@@ -152,3 +153,197 @@ def test_export_link_says_where_it_reads(viewer_client, synced):
 def test_empty_mirror_is_announced_next_to_the_button(viewer_client, db):
     body = viewer_client.get(LIST_URL).content.decode()
     assert "which is empty" in body
+
+
+# --- PostgreSQL writes the CSV itself (COPY): the same bytes as the Python path ----------------
+
+# Whatever a caller may type, and what a spreadsheet would run, split, or show differently.
+HOSTILE_TEXTS = [
+    "",
+    " ",
+    "Adaeze Okonkwo",
+    "O'Brien",
+    "Smith, John",
+    'Say "hi"',
+    '"',
+    '""',
+    "line\nbreak",
+    "carriage\rreturn",
+    "both\r\nends",
+    "\n",
+    "=1+2",
+    '=HYPERLINK("http://evil","x")',
+    "+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTAB",
+    "\rCR",
+    " =after a space",
+    "'already quoted",
+    "Zoë Müller",
+    "Fúnmiláyọ̀ Adébáyọ̀",
+    "日本語の名前",
+    "🙂 emoji",
+    "back\\slash",
+    "\\.",
+    'a,b,"c"\n=d',
+    "trailing space ",
+    "semi;colon\ttab inside",
+    "\u2028line separator",
+    "\x0bvertical tab",
+    "\x01control",
+    "NULL",
+    "x" * 200,
+]
+HOSTILE_PHONES = [
+    "",
+    "+2348012345678",
+    "+12345678",  # 8 digits: the shortest E.164 the rule takes
+    "+123456789012345",  # 15: the longest
+    "+1234567",  # 7: too short for the rule
+    "+1234567890123456",  # 16: too long
+    "08012345678",  # national, read as VOX_DEFAULT_REGION's
+    "0801 234 5678",
+    "+44 20 7946 0958",
+    "+234-801-234-5678",
+    "=1+2",
+    "+1",
+    "-5",
+    "@x",
+    "+٢٣٤٨٠١٢٣٤٥٦٧٨",  # Arabic-Indic digits: \\d in Python, not [0-9]
+    "+234801234567８",  # a fullwidth digit
+    "+2348012345678 ",
+    " +2348012345678",
+    "+1+2345678901",
+    "+\n12345678",
+    "+2348012345678\n",
+    "not a number",
+]
+UTC_TIMES = [
+    datetime(2026, 11, 21, 13, 0, tzinfo=UTC),
+    datetime(2026, 11, 21, 13, 0, 0, 1, tzinfo=UTC),
+    datetime(2026, 11, 21, 13, 0, 0, 123000, tzinfo=UTC),  # trailing zeros stay: .123000
+    datetime(2026, 11, 21, 13, 0, 0, 500000, tzinfo=UTC),
+    datetime(2026, 11, 21, 23, 59, 59, 999999, tzinfo=UTC),
+    # Either side of daylight-saving changes: Europe, North America, Lord Howe's half hour.
+    datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+    datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    datetime(2026, 3, 8, 6, 59, 59, tzinfo=UTC),
+    datetime(2026, 3, 8, 7, 0, tzinfo=UTC),
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+    datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+    datetime(2026, 4, 4, 14, 59, tzinfo=UTC),
+    datetime(2026, 4, 4, 15, 1, tzinfo=UTC),
+    datetime(2026, 10, 3, 15, 30, tzinfo=UTC),
+    datetime(2026, 10, 3, 16, 30, tzinfo=UTC),
+    # Offsets with seconds (local mean time) and the end of the last of them (Monrovia, 1972).
+    datetime(1900, 1, 1, 12, 0, 0, 250000, tzinfo=UTC),
+    datetime(1970, 6, 1, 8, 15, tzinfo=UTC),
+    datetime(1972, 1, 6, 23, 59, 59, tzinfo=UTC),
+    datetime(1972, 1, 7, 1, 0, tzinfo=UTC),
+    datetime(1972, 2, 1, 0, 0, tzinfo=UTC),
+    datetime(999, 6, 1, 12, 0, tzinfo=UTC),
+    datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+# A DST zone each side of Greenwich, :30 and :45 offsets (one with DST of half an hour), local mean
+# time (Lagos before 1919, Monrovia's -0:44:30 until 1972), the extremes of the day line.
+ZONES = [
+    "UTC",
+    "Africa/Lagos",
+    "Europe/London",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "America/St_Johns",
+    "Pacific/Chatham",
+    "Africa/Monrovia",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+]
+
+
+def postgresql_only():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: run with DATABASE_URL=postgres://…")
+
+
+@pytest.fixture
+def hostile_calls(db):
+    """Every hostile text in every text column, every phone, every time, NULLs, in one mirror."""
+    texts, phones, times = HOSTILE_TEXTS, HOSTILE_PHONES, UTC_TIMES
+    count = max(len(texts), len(phones), len(times)) * 3
+    Call.objects.bulk_create(
+        Call(
+            # The id must stay unique: a hostile text with the row number after it.
+            vox_id=f"{texts[(n * 7) % len(texts)][:50]}{n}" if n % 3 else f"c{n:03}",
+            direction=["inbound", "outbound", "=x", "", "-"][n % 5],
+            status=["completed", "failed", "@busy", "", "+1"][n % 5],
+            customer_name=texts[n % len(texts)],
+            customer_phone=phones[n % len(phones)],
+            duration_seconds=[None, 0, 1, 59, 3600, 2147483647][n % 6],
+            created_at=times[n % len(times)],
+            started_at=None if n % 4 == 0 else times[(n * 5) % len(times)],
+            ended_at=None if n % 3 == 0 else times[(n * 11) % len(times)],
+            failure_reason=texts[(n * 3) % len(texts)],
+            recording_url=["", "https://rec.example/a.mp3?x=1,2", texts[(n * 13) % len(texts)]][n % 3],
+        )
+        for n in range(count)
+    )
+    return Call.objects.order_by("-created_at", "-id")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ZONES)
+def test_postgresql_writes_the_python_paths_bytes(hostile_calls, zone, monkeypatch):
+    postgresql_only()
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 7)  # pieces end mid-way through the odd rows too
+    python = b"".join(export._python_chunks(hostile_calls, ZoneInfo(zone)))
+    copied = b"".join(export._copy_chunks(hostile_calls, zone))
+    assert python.count(b"\r\n") > len(UTC_TIMES) * 3  # the rows are there, and CRLF-ended
+    assert copied.decode().splitlines(keepends=True) == python.decode().splitlines(keepends=True)
+    assert copied == python
+
+
+@pytest.mark.postgres
+def test_postgresql_export_needs_no_python_rows(viewer_client, hostile_calls, monkeypatch, settings):
+    # Through the view, in the configured zone: the file comes from COPY, and is the Python one.
+    postgresql_only()
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = "America/St_Johns"
+    expected = b"".join(export._python_chunks(hostile_calls, ZoneInfo("America/St_Johns")))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Python path ran on PostgreSQL")
+
+    monkeypatch.setattr(export, "_python_chunks", refuse)
+    response = viewer_client.get(URL)
+    assert b"".join(response.streaming_content) == expected
+
+
+@pytest.mark.postgres
+def test_postgresql_export_leaves_the_connection_as_it_found_it(hostile_calls, monkeypatch):
+    postgresql_only()
+    from django.db import connection
+
+    def zone():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW TimeZone")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 5)
+    b"".join(export._copy_chunks(hostile_calls, "Asia/Kathmandu"))
+    assert zone() == "UTC"
+    # A download abandoned after its first piece: the COPY is cancelled, the zone undone, and
+    # the connection answers the next query.
+    chunks = export._copy_chunks(hostile_calls, "Asia/Kathmandu")
+    assert next(chunks).startswith(b"id,created_at,")
+    chunks.close()
+    assert zone() == "UTC" and Call.objects.count() == hostile_calls.count()

@@ -4,21 +4,29 @@ Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return, w
 first) as a formula, and a customer's name is whatever a caller typed: such cells get a leading
 apostrophe, which spreadsheets show as text. A phone number in E.164 ("+2348012345678") starts
 with "+" but is no formula, and finance wants it as-is, so the phone column keeps exactly that shape.
+
+Two ways to the same bytes. The Python path (`_python_chunks`: csv.writer over the rows) is the
+definition and what SQLite uses. On PostgreSQL, `_copy_chunks` has the database write the cells
+and the CSV itself (`COPY (SELECT …) TO STDOUT`), ~5× faster at a million rows; a test compares
+the two byte for byte over hostile text and many time zones (tests/calls/test_export.py).
 """
 
 import csv
 import functools
 import io
 import re
+import zoneinfo
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, tzinfo
 
 from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Func, IntegerField, QuerySet, TextField
 from django.utils import timezone
 from django.utils.text import slugify
 
 from voxdash.lib.formatting import phone_e164
-from voxdash.lib.spreadsheet import neutralise
+from voxdash.lib.spreadsheet import FORMULA_STARTS, neutralise
 
 from .filters import CallFilters
 
@@ -40,6 +48,23 @@ FIELDS = ("vox_id", *COLUMNS[1:])
 CHUNK_ROWS = 2000  # rows per database fetch and per piece of the response
 
 E164 = re.compile(r"\+\d{8,15}")
+
+
+def csv_chunks(calls: QuerySet) -> Iterator[bytes]:
+    """The CSV of a queryset of calls (UTF-8), header first, a piece per CHUNK_ROWS rows.
+
+    Rows are read a chunk at a time (a server-side cursor, or COPY's stream, on PostgreSQL), so
+    memory stays flat however many calls match.
+    """
+    tz = timezone.get_current_timezone()
+    if connections[calls.db].vendor == "postgresql" and isinstance(tz, zoneinfo.ZoneInfo) and tz.key:
+        # The database converts times by the zone's name: only a named ZoneInfo has one both
+        # read from the same tz database (a fixed offset's "UTC+05:00" is POSIX, sign reversed).
+        return _copy_chunks(calls, tz.key)
+    return _python_chunks(calls, tz)
+
+
+# --- The Python path: the definition of every cell ---------------------------------------------
 
 
 @functools.lru_cache(maxsize=65_536)  # a million calls share far fewer numbers; parsing is ~50 µs
@@ -72,28 +97,145 @@ def csv_row(row: tuple, tz: tzinfo) -> list:
     ]
 
 
-def csv_chunks(calls) -> Iterator[str]:
-    """The CSV text of a queryset of calls, header first, a piece per CHUNK_ROWS rows.
-
-    `.iterator()` reads the rows in chunks (a server-side cursor on PostgreSQL), so memory stays
-    flat however many calls match.
-    """
+def _python_chunks(calls: QuerySet, tz: tzinfo) -> Iterator[bytes]:
+    # `tz` is looked up once: timezone.localtime() per cell costs a thread-local lookup, a third
+    # of the time.
     rows = calls.values_list(*FIELDS).iterator(chunk_size=CHUNK_ROWS)
-    # Looked up once: timezone.localtime() per cell costs a thread-local lookup, a third of the time.
-    yield from _encode(rows, timezone.get_current_timezone())
+    yield from _encode(rows, tz)
 
 
-def _encode(rows: Iterable[tuple], tz: tzinfo) -> Iterator[str]:
+def _encode(rows: Iterable[tuple], tz: tzinfo) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for count, row in enumerate(rows, start=1):
         writer.writerow(csv_row(row, tz))
         if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
+            yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+# --- The PostgreSQL path: the same cells, written by the database ------------------------------
+#
+# COPY … (FORMAT csv) quotes exactly as csv.writer's QUOTE_MINIMAL does for rows of several
+# columns (a field holding a comma, a quote, CR or LF; quotes doubled), writes NULL as an empty
+# field and an empty string as "" (hence NULLIF(…, '') on every text), and ends each row with
+# "\n" where csv.writer writes "\r\n". Each row arrives alone (COPY sends one message per row),
+# so the row's own last byte is the line end to swap, whatever newlines a name holds.
+# Per cell:
+#   text   neutralise(): the apostrophe when the first character is one of FORMULA_STARTS;
+#   times  isoformat() in the request's zone (the transaction's TimeZone): microseconds only when
+#          not zero, the offset as ±HH:MM; offsets with seconds (local mean time) only occur
+#          before 1972 (the last, Africa/Monrovia's -0:44:30, ended on 7 January 1972), and get
+#          the slower exact formula;
+#   phone  E.164 (ASCII "+" and 8–15 digits) as stored; any other number is flagged in a
+#          twelfth column and that row goes through phone_cell() in Python (rare: Vox and the
+#          placements store E.164).
+
+# ord() takes one character: a formula start of two would fail here rather than be missed.
+_FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
+_LOCAL_TIME = 'YYYY-MM-DD"T"HH24:MI:SS.US'
+_MEAN_TIME_BEFORE = "1972-02-01 00:00:00+00"
+
+
+class _TextCell(Func):
+    template = (
+        f"CASE WHEN ascii(%(expressions)s) IN ({_FORMULA_CODES}) THEN '''' || %(expressions)s "
+        "ELSE NULLIF(%(expressions)s, '') END"
+    )
+    output_field = TextField()
+
+
+class _TimeCell(Func):
+    # "SS.US" always has six digits, isoformat() none when they are all zero: replace() drops them.
+    # NULL (not started) takes the first branch's way to NULL, never the slow one.
+    _offset = "extract(timezone FROM %(expressions)s)::int"
+    template = (
+        f"CASE WHEN %(expressions)s < '{_MEAN_TIME_BEFORE}' "
+        f"THEN replace(to_char(%(expressions)s, '{_LOCAL_TIME}'), '.000000', '') "
+        f"|| CASE WHEN {_offset} < 0 THEN '-' ELSE '+' END "
+        f"|| to_char(make_interval(secs => abs({_offset})), 'HH24:MI') "
+        f"|| CASE WHEN mod({_offset}, 60) <> 0 "
+        f"THEN to_char(make_interval(secs => abs({_offset})), ':SS') ELSE '' END "
+        f"ELSE replace(to_char(%(expressions)s, '{_LOCAL_TIME}TZH:TZM'), '.000000', '') END"
+    )
+    output_field = TextField()
+
+
+class _NotE164(Func):
+    # 1 for a number that is neither empty nor E.164. Tested on the bytes: PostgreSQL's regular
+    # expressions cost ~1 µs a row here, these few byte functions a quarter of that.
+    template = (
+        "CASE WHEN %(expressions)s = '' OR (octet_length(%(expressions)s) BETWEEN 9 AND 16 "
+        "AND ascii(%(expressions)s) = 43 "
+        "AND ltrim(substr(convert_to(%(expressions)s, 'UTF8'), 2), '0123456789'::bytea) = ''::bytea) "
+        "THEN NULL ELSE 1 END"
+    )
+    output_field = IntegerField()
+
+
+class _EmptyAsNull(Func):
+    template = "NULLIF(%(expressions)s, '')"
+    output_field = TextField()
+
+
+_COPY_CELLS = (
+    _TextCell(F("vox_id")),
+    _TimeCell(F("created_at")),
+    _TextCell(F("direction")),
+    _TextCell(F("status")),
+    _TextCell(F("customer_name")),
+    _EmptyAsNull(F("customer_phone")),  # E.164 as stored; the others are replaced in Python
+    F("duration_seconds"),
+    _TimeCell(F("started_at")),
+    _TimeCell(F("ended_at")),
+    _TextCell(F("failure_reason")),
+    _TextCell(F("recording_url")),
+    _NotE164(F("customer_phone")),  # the flag: last, so that a row without it ends in ",\n"
+)
+_PHONE = COLUMNS.index("customer_phone")
+_COMMA = ord(",")
+
+
+def _copy_chunks(calls: QuerySet, zone: str) -> Iterator[bytes]:
+    sql, params = calls.values_list(*_COPY_CELLS).query.sql_with_params()
+    connection = connections[calls.db]
+    parts = [_header()]
+    # A transaction for SET LOCAL: the zone is undone with it, also when the download is
+    # abandoned (psycopg cancels the COPY, the block rolls back).
+    with transaction.atomic(using=calls.db), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for count, row in enumerate(copy, start=1):
+                # An unflagged row ends in ",\n": [:-2] drops the empty flag and the line end,
+                # and the join puts "\r\n" back.
+                parts.append(row[:-2] if row[-2] == _COMMA else _phone_fixed(row))
+                if count % CHUNK_ROWS == 0:
+                    yield b"\r\n".join(parts) + b"\r\n"
+                    parts = []
+        # Inside an outer transaction (a test's), the zone would outlive this block: put it back.
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])
+    if parts:
+        yield b"\r\n".join(parts) + b"\r\n"
+
+
+def _header() -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(COLUMNS)
+    return buffer.getvalue().removesuffix("\r\n").encode()
+
+
+def _phone_fixed(row) -> bytes:
+    """A flagged row with phone_cell() in its phone column, re-written by csv.writer (which
+    quotes as COPY does), without the flag and the line end."""
+    (cells,) = csv.reader(io.StringIO(bytes(row).decode(), newline=""))
+    cells[_PHONE] = phone_cell(cells[_PHONE])
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(cells[:-1])
+    return buffer.getvalue().removesuffix("\r\n").encode()
 
 
 def export_filename(filters: CallFilters, today: date) -> str:
