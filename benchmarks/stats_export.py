@@ -230,7 +230,7 @@ def main() -> None:
 
     # The rollup of the generated calls (made with SQL, not through the mirror's writers): counted
     # by the command's function when it does not hold every call, as after a bulk load.
-    if (CallRollup.objects.aggregate(n=Sum("calls"))["n"] or 0) != Call.objects.count():
+    if (CallRollup.objects.filter(span=60).aggregate(n=Sum("calls"))["n"] or 0) != Call.objects.count():
         started = time.perf_counter()
         rollup_rebuild()
         print(

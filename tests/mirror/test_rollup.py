@@ -23,7 +23,17 @@ from voxdash.vox import types
 
 from .test_merge_rules import CASES, T0, event_then_list, list_then_event
 
-ZONES = ("UTC", "Africa/Lagos", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham")
+# Whole-hour offsets (read from the hour rows), half and three-quarter hours (the quarter-hours), and
+# Lord Howe Island, whose summer time is half an hour (+11 in summer, +10:30 in winter).
+ZONES = (
+    "UTC",
+    "Africa/Lagos",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "Australia/Lord_Howe",
+)
 STATUSES = ("queued", "ringing", "in_progress", "completed", "failed", "no_answer", "busy", "canceled")
 EVENT_TYPES = ("vox.call.started", "vox.call.completed", "vox.call.failed", "vox.recording.ready")
 
@@ -31,7 +41,7 @@ EVENT_TYPES = ("vox.call.started", "vox.call.completed", "vox.call.failed", "vox
 def rollup_rows() -> tuple[set, set]:
     """The rollup's non-zero rows, as (key..., counts...) tuples."""
     main = {
-        (r.slot, r.status, r.direction, r.calls, r.answered)
+        (r.span, r.start, r.status, r.direction, r.calls, r.answered)
         for r in CallRollup.objects.all()
         if r.calls or r.answered
     }
@@ -43,7 +53,8 @@ def rollup_rows() -> tuple[set, set]:
 
 def assert_rollup_is_a_direct_count(days: tuple[date, date] = (date(2026, 11, 23), date(2026, 11, 26))):
     kept = rollup_rows()
-    assert sum(row[3] for row in kept[0]) == Call.objects.count()
+    for minutes in (15, 60):
+        assert sum(row[4] for row in kept[0] if row[0] == minutes) == Call.objects.count()
     rollup_rebuild()
     assert kept == rollup_rows()
     period = Period(*days)
@@ -166,7 +177,9 @@ def test_the_command_repairs_a_rollup_that_drifted(capsys):
     kept = rollup_rows()
     CallRollup.objects.update(calls=0)
     CallDurationRollup.objects.all().delete()
-    CallRollup.objects.create(slot=T0 - timedelta(days=40), status="completed", direction="inbound", calls=5)
+    CallRollup.objects.create(
+        span=60, start=T0 - timedelta(days=40), status="completed", direction="inbound", calls=5
+    )
     call_command("stats_rollup_rebuild")
     assert rollup_rows() == kept
     assert f"Counted {Call.objects.count():,} calls" in capsys.readouterr().out
@@ -217,7 +230,7 @@ def test_two_workers_counting_into_the_same_buckets_lose_nothing():
         return run
 
     in_threads(worker("a"), worker("b"))
-    assert CallRollup.objects.get().calls == 120
+    assert set(CallRollup.objects.values_list("span", "calls")) == {(15, 120), (60, 120)}
     assert set(CallDurationRollup.objects.values_list("span", "calls")) == {(15, 120), (60, 120), (1440, 120)}
     assert_rollup_is_a_direct_count()
 

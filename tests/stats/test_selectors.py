@@ -160,3 +160,41 @@ def test_a_users_own_time_zone_has_its_own_days(call_set, settings):
     # c04 is 23:30 UTC on the 20th: the 21st in Lagos, the 20th in New York.
     assert call_stats(PERIOD).by_day[date(2026, 11, 21)]["no_answer"] == 1
     assert new_york.by_day[date(2026, 11, 20)]["no_answer"] == 1
+
+
+@pytest.mark.django_db
+def test_half_hour_summer_time_is_read_from_quarter_hours():
+    # Lord Howe Island goes from +11 to +10:30 on 4 April 2027: a period across it has local hours
+    # that start at half past in UTC, so whole UTC hours cannot make them up.
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from voxdash.calls.models import Call
+    from voxdash.mirror.rollup import rollup_rebuild
+    from voxdash.stats.selectors import _rollup_span, call_stats_counted
+
+    first = datetime(2027, 4, 2, 12, 0, tzinfo=UTC)
+    Call.objects.bulk_create(
+        Call(
+            vox_id=f"lh{n}",
+            direction="inbound",
+            status="completed",
+            customer_phone="+61200000000",
+            duration_seconds=n % 7,
+            created_at=first + timedelta(minutes=37 * n),
+        )
+        for n in range(200)
+    )
+    rollup_rebuild()
+    across = Period(date(2027, 4, 3), date(2027, 4, 6))
+    with timezone.override(ZoneInfo("Australia/Lord_Howe")):
+        assert _rollup_span(across) == 15 and _rollup_span(Period(date(2027, 4, 6), date(2027, 4, 7))) == 15
+        assert _rollup_span(Period(date(2027, 3, 1), date(2027, 3, 7))) == 60  # summer: +11 only
+        stats = call_stats(across)
+        assert stats == call_stats_counted(across, cached=False) and stats.total > 100
+    with timezone.override(ZoneInfo("Asia/Kolkata")):
+        assert _rollup_span(across) == 15
+    with timezone.override(ZoneInfo("America/New_York")):
+        assert _rollup_span(across) == 60

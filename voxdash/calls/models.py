@@ -79,21 +79,25 @@ class SyncState(models.Model):
         return f"{self.name} sync"
 
 
-# The rollup's spans, in minutes (CallRollup counts quarter-hours; CallDurationRollup keeps all three).
+# The rollup's spans, in minutes. CallRollup keeps hours (what most zones' local hours are made
+# of: four times fewer rows to read) and quarter-hours (what every zone's are made of);
+# CallDurationRollup keeps days too, coarsest first: a period is tiled with them in turn.
 ROLLUP_SLOT_MINUTES = 15
-ROLLUP_SPANS = (1440, 60, ROLLUP_SLOT_MINUTES)  # coarsest first: a period is tiled with them in turn
+CALL_ROLLUP_SPANS = (60, ROLLUP_SLOT_MINUTES)
+ROLLUP_SPANS = (1440, 60, ROLLUP_SLOT_MINUTES)
 
 
 class CallRollup(models.Model):
-    """How many calls were created in each UTC quarter-hour, by status and direction: what /stats/
-    sums instead of counting the calls themselves (voxdash.mirror.rollup keeps it; its docstring
-    says why quarter-hours and how it stays equal to a direct count).
+    """How many calls were created in each UTC hour and in each UTC quarter-hour, by status and
+    direction: what /stats/ sums instead of counting the calls themselves (voxdash.mirror.rollup
+    keeps it; its docstring says why these spans and how it stays equal to a direct count).
 
     Every real time zone's offset is a whole number of quarter-hours, so any zone's local days and
-    hours are exact unions of these slots.
+    hours are exact unions of the quarter-hours, and of the hours in a zone of whole-hour offsets.
     """
 
-    slot = models.DateTimeField(help_text="Start of the UTC quarter-hour the calls were created in")
+    span = models.PositiveSmallIntegerField(help_text="The span's length in minutes: 15 or 60")
+    start = models.DateTimeField(help_text="Start of the UTC span, a multiple of its length")
     status = models.CharField(max_length=32)
     direction = models.CharField(max_length=16)
     calls = models.IntegerField(default=0)
@@ -102,12 +106,14 @@ class CallRollup(models.Model):
 
     class Meta:
         constraints = [
-            # Also the index every read and upsert uses (slot first: periods are slot ranges).
-            models.UniqueConstraint(fields=["slot", "status", "direction"], name="call_rollup_key"),
+            # Also the index every read and upsert uses (a period is a range of one span's starts).
+            models.UniqueConstraint(fields=["span", "start", "status", "direction"], name="call_rollup_key"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.slot:%Y-%m-%d %H:%M} {self.direction} {self.status}: {self.calls}"
+        return (
+            f"{self.span} min from {self.start:%Y-%m-%d %H:%M}, {self.direction} {self.status}: {self.calls}"
+        )
 
 
 class CallDurationRollup(models.Model):

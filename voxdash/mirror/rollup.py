@@ -5,21 +5,23 @@ What /stats/ shows needs, for a period of local days: calls by local day and sta
 status and direction, the answered ones, and the whole-second durations (average, p90, histogram).
 Two tables hold that, in UTC so that one copy serves every time zone:
 
-    CallRollup          (UTC quarter-hour, status, direction) -> calls, answered
+    CallRollup          (span, UTC start, status, direction) -> calls, answered; spans of 15, 60 min
     CallDurationRollup  (span, UTC start, duration in seconds) -> calls, for spans of 15, 60, 1440 min
 
 Why quarter-hours: every time zone's offset from UTC, today and since the 1970s, is a whole number of
 quarter-hours (India +5:30, Nepal +5:45, Chatham +12:45), so every local hour and day, in any zone
-and across daylight saving changes, is an exact union of UTC quarter-hours: summing slots gives the
+and across daylight saving changes, is an exact union of UTC quarter-hours: summing them gives the
 figures a direct count gives (the stats selectors check the offsets and count directly otherwise).
+Hours too, because most zones' offsets are whole hours: their periods read the hour rows, about
+four times fewer (a busy quarter-hour has a row for nearly every status and direction).
 
 Why three spans for durations: a duration's rows are many (one per distinct second), so a period's
 distribution is read from the coarsest spans that tile it: whole UTC days in the middle, then hours
 and quarter-hours at its two ends (stats.selectors' `span_ranges`): at most 2 x (3 + 23) small spans plus the
 days, whatever the period's length or the number of calls.
 
-How it stays exact: each call contributes one unit to one CallRollup row (and its answered count)
-and, when it has a duration, one unit to one row of each span. A write reads the stored row (the
+How it stays exact: each call contributes one unit to one CallRollup row of each span (and to its
+answered count) and, when it has a duration, one unit to one CallDurationRollup row of each span. A write reads the stored row (the
 writers lock it first), works out the contribution before and after (`RollupDelta`) and applies
 the difference as `INSERT … ON CONFLICT DO UPDATE SET calls = calls + excluded.calls`: an atomic
 increment, so two workers changing one bucket at once never lose an update (keys in sorted order,
@@ -38,7 +40,7 @@ from typing import Any, NamedTuple
 from django.db import connection, transaction
 
 from voxdash.calls.models import (
-    ROLLUP_SLOT_MINUTES,
+    CALL_ROLLUP_SPANS,
     ROLLUP_SPANS,
     Call,
     CallDurationRollup,
@@ -62,16 +64,18 @@ class RollupDelta:
     """Changes to the rollup's counts, keyed as its rows are; `add` a call's values with +1, or -1
     for the values it no longer has."""
 
-    calls: Counter = field(default_factory=Counter)  # (slot, status, direction) -> calls
+    calls: Counter = field(default_factory=Counter)  # (span, start, status, direction) -> calls
     answered: Counter = field(default_factory=Counter)  # same key -> answered calls
     durations: Counter = field(default_factory=Counter)  # (span, start, seconds) -> calls
 
     def add(self, values: dict[str, Any], sign: int = 1) -> None:
         created_at = values["created_at"]
-        key = (span_start(created_at, ROLLUP_SLOT_MINUTES), values["status"], values["direction"])
-        self.calls[key] += sign
-        if call_is_answered(values["status"], values["started_at"]):
-            self.answered[key] += sign
+        answered = call_is_answered(values["status"], values["started_at"])
+        for minutes in CALL_ROLLUP_SPANS:
+            key = (minutes, span_start(created_at, minutes), values["status"], values["direction"])
+            self.calls[key] += sign
+            if answered:
+                self.answered[key] += sign
         seconds = values["duration_seconds"]
         if seconds is not None:
             for minutes in ROLLUP_SPANS:
@@ -95,7 +99,7 @@ def rollup_apply(delta: RollupDelta) -> None:
     )
     _upsert(
         CallRollup,
-        ("slot", "status", "direction"),
+        ("span", "start", "status", "direction"),
         ("calls", "answered"),
         [(*key, calls, answered) for key, calls, answered in main],
     )
@@ -171,7 +175,7 @@ _MODELS = _Models(Call, CallRollup, CallDurationRollup)
 def _days_to_count(models: _Models) -> list[date]:
     """Every UTC day with a call or a rollup row (a stale row's day must be cleared too)."""
     bounds = []
-    for model, column in ((models.Call, "created_at"), (models.CallRollup, "slot")):
+    for model, column in ((models.Call, "created_at"), (models.CallRollup, "start")):
         first = model.objects.order_by(column).values_list(column, flat=True).first()
         last = model.objects.order_by(f"-{column}").values_list(column, flat=True).first()
         bounds += [when for when in (first, last) if when is not None]
@@ -192,7 +196,7 @@ def _rebuild_day(day: date, models: _Models) -> int:
             )
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
-        models.CallRollup.objects.filter(slot__gte=start, slot__lt=end).delete()
+        models.CallRollup.objects.filter(start__gte=start, start__lt=end).delete()
         models.CallDurationRollup.objects.filter(start__gte=start, start__lt=end).delete()
         delta = RollupDelta()
         counted = 0

@@ -10,12 +10,12 @@ kept by voxdash.mirror.rollup in the transaction of each write): two queries ove
 quarter-hour and per duration, whose number grows with the period's days, not its calls. What the
 rollup cannot answer is counted from the calls directly (`day_figures`), past days cached one by
 one: an agent or a number (the calls voxdash placed, through PlacedCall), and a zone whose offset
-at the period's ends is not whole quarter-hours (none today; the rollup's slots could not tile it).
+in the period is not whole quarter-hours (none today: the rollup's spans could not tile it).
 """
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
@@ -25,7 +25,7 @@ from django.utils import timezone
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.models import (
     ANSWERED,
-    ROLLUP_SLOT_MINUTES,
+    CALL_ROLLUP_SPANS,
     ROLLUP_SPANS,
     Call,
     CallDurationRollup,
@@ -146,27 +146,39 @@ def call_stats(
     period: Period, *, agent: str | None = None, from_number: str | None = None, today: date | None = None
 ) -> CallStats:
     """The period's figures: from the rollup when it can answer, else counted (see the docstring)."""
-    if agent is None and from_number is None and _tiled_by_slots(period):
-        return _rolled_up_stats(period)
+    if agent is None and from_number is None:
+        minutes = _rollup_span(period)
+        if minutes is not None:
+            return _rolled_up_stats(period, minutes)
     return call_stats_counted(period, agent=agent, from_number=from_number, today=today)
 
 
-def _tiled_by_slots(period: Period) -> bool:
-    step = ROLLUP_SLOT_MINUTES * 60
-    return all(int(when.timestamp()) % step == 0 for when in period.bounds)
+def _rollup_span(period: Period) -> int | None:
+    """The CallRollup span whose rows make up the period's local hours exactly: hours when every
+    offset of the zone in the period is a whole number of hours, else quarter-hours; None when
+    even those cannot (an offset of odd minutes: no zone since the 1970s).
+
+    Offsets change only at the zone's transitions, a few a year and never two in a day, so the
+    offsets at each local midnight of the period and at its end are all the offsets it has."""
+    starts = [local_day_start(day) for day in period.days] + [period.bounds[1]]
+    offsets = {int(when.utcoffset().total_seconds()) for when in starts}
+    for minutes in CALL_ROLLUP_SPANS:
+        if all(offset % (minutes * 60) == 0 for offset in offsets):
+            return minutes
+    return None
 
 
-def _rolled_up_stats(period: Period) -> CallStats:
+def _rolled_up_stats(period: Period, minutes: int) -> CallStats:
     """Three queries over the rollup, each returning a few hundred rows at most: calls by local
     day and status, by local hour and direction, and by duration."""
     start, end = period.bounds
     tz = timezone.get_current_timezone()
     stats = CallStats(period=period, by_day={day: Counter() for day in period.days})
-    # Every local hour is a union of whole UTC quarter-hours (_tiled_by_slots), so each slot's
+    # Every local hour is a union of whole spans of `minutes` (_rollup_span), so each span's
     # local day and hour are those of every call counted in it.
-    slots = CallRollup.objects.filter(slot__gte=start, slot__lt=end).order_by()
+    slots = CallRollup.objects.filter(span=minutes, start__gte=start, start__lt=end).order_by()
     by_day = (
-        slots.annotate(day=TruncDate("slot", tzinfo=tz))
+        slots.annotate(day=TruncDate("start", tzinfo=tz))
         .values("day", "status")
         .annotate(n=Sum("calls"), answered=Sum("answered"))
     )
@@ -179,7 +191,7 @@ def _rolled_up_stats(period: Period) -> CallStats:
         if row["status"] in TERMINAL_STATUSES:
             stats.answered += row["answered"]
     by_hour = (
-        slots.annotate(hour=ExtractHour("slot", tzinfo=tz))
+        slots.annotate(hour=ExtractHour("start", tzinfo=tz))
         .values("hour", "direction")
         .annotate(n=Sum("calls"))
     )
@@ -205,7 +217,8 @@ def span_ranges(start: datetime, end: datetime) -> list[tuple[int, datetime, dat
     (minutes, first span's start, end) runs. Quarter-hours, then hours up to a UTC midnight, whole
     days, then hours and quarter-hours again: never more than 26 small spans at each end."""
     runs: list[tuple[int, datetime, datetime]] = []
-    at = start
+    # In UTC: adding a day to a local time adds a wall-clock day, 23 or 25 hours across a change.
+    at, end = start.astimezone(UTC), end.astimezone(UTC)
     while at < end:
         for minutes in ROLLUP_SPANS:
             length = timedelta(minutes=minutes)

@@ -1,5 +1,5 @@
-"""The stats rollup (issue 15): calls counted by UTC quarter-hour, status and direction, and by
-duration over quarter-hours, hours and days (see voxdash.mirror.rollup), filled from the mirror's calls."""
+"""The stats rollup (issue 15): calls counted by UTC hour and quarter-hour, status and direction,
+and by duration over quarter-hours, hours and days (see voxdash.mirror.rollup), filled from the mirror's calls."""
 
 from django.db import migrations, models
 
@@ -27,9 +27,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
-                    "slot",
-                    models.DateTimeField(help_text="Start of the UTC quarter-hour the calls were created in"),
+                    "span",
+                    models.PositiveSmallIntegerField(help_text="The span's length in minutes: 15 or 60"),
                 ),
+                ("start", models.DateTimeField(help_text="Start of the UTC span, a multiple of its length")),
                 ("status", models.CharField(max_length=32)),
                 ("direction", models.CharField(max_length=16)),
                 ("calls", models.IntegerField(default=0)),
@@ -37,7 +38,9 @@ class Migration(migrations.Migration):
             ],
             options={
                 "constraints": [
-                    models.UniqueConstraint(fields=("slot", "status", "direction"), name="call_rollup_key")
+                    models.UniqueConstraint(
+                        fields=("span", "start", "status", "direction"), name="call_rollup_key"
+                    )
                 ],
             },
         ),
