@@ -222,6 +222,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "voxdash.overview.context_processors.menu_urls",
                 "voxdash.overview.context_processors.vox_connection",
                 "voxdash.alerts.context_processors.open_alerts",
                 "voxdash.accounts.embed.embedded",
