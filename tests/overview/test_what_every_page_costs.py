@@ -1,0 +1,50 @@
+"""What every signed-in page pays before its own content, counted (not timed) on the production
+cache (FallbackRedisCache on a redis-server of the test's own): the middleware, the session, the
+user, the header's connection status and menu.
+
+The password page has no content of its own to read (a form of three empty fields), so what it
+costs is what every page costs. Each saving behind these figures has its own test:
+sessions (tests/accounts/test_sessions.py), permissions (tests/accounts/test_roles.py), the
+cache's Redis client (tests/lib/test_cache.py), the menu's links (tests/overview/test_menu.py).
+"""
+
+import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+PAGE = reverse("account_change_password")
+
+
+@pytest.fixture
+def redis_commands(vox_settings, own_redis, monkeypatch):
+    """Every command the page sends to Redis (one round trip each; pipelines count once)."""
+    vox_settings.CACHES = {
+        "default": {"BACKEND": "voxdash.lib.cache.FallbackRedisCache", "LOCATION": own_redis.url}
+    }
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        sent.append(str(args[0]))
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return sent
+
+
+def test_a_viewer_s_page_costs_one_query_and_two_redis_round_trips(client, viewer, redis_commands):
+    client.force_login(viewer)
+    for _ in range(2):  # the first page keeps the time zone in the session, and the header's status
+        assert client.get(PAGE).status_code == 200
+    redis_commands.clear()
+    with CaptureQueriesContext(connection) as page:
+        assert client.get(PAGE).status_code == 200
+    # The user (Django's auth, by primary key): the session comes from Redis, the permissions
+    # from this process's memory.
+    assert [q["sql"].split(" FROM ")[1].split()[0] for q in page.captured_queries] == ['"auth_user"']
+    # The session, the header's connection status.
+    assert redis_commands == ["GET", "MGET"]
