@@ -167,14 +167,19 @@ class CallFiltersForm(forms.Form):
                 kind = "date"
             else:
                 kind = "number"
+            value = self._typed(name, kind)
             panel.append(
                 {
                     "name": name,
                     "label": field.label,
                     "help": field.help_text,
                     "kind": kind,
-                    "value": self._typed(name, kind),
-                    "choices": field.choices if kind == "select" else (),
+                    "value": value,
+                    # (value, label, selected): which option is chosen is decided here, not by a
+                    # comparison in the template for each of a few dozen agents and numbers.
+                    "options": [(v, label, v == value) for v, label in field.choices]
+                    if kind == "select"
+                    else (),
                     "min": getattr(field, "min_value", None),
                     "max": getattr(field, "max_value", None),
                 }
