@@ -16,7 +16,7 @@ from voxdash.campaigns.models import Campaign, CampaignRow, CampaignRowCount
 from voxdash.campaigns.progress import campaign_counts
 
 from .conftest import counts_kept_and_direct
-from .pages import HTMX, State, make_campaign, phone
+from .pages import HTMX, State, make_campaign, phone, placed_attempt
 
 ROWS_TABLE = '"campaigns_campaignrow"'  # the rows themselves (the counts' table has a longer name)
 
@@ -116,3 +116,35 @@ def test_the_poll_and_the_list_read_none_of_the_rows(client, viewer):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url, headers=headers).status_code == 200
         assert not [q["sql"] for q in queries if ROWS_TABLE in q["sql"]], url
+
+
+# The queries each asks, signed in (the session and permissions cost none: cached): the page
+# 7 (the user, the campaign, the counts, the dial rate, the events, a page of rows, their
+# attempts' placed calls), its poll 5 (no rows), the rows table alone 5 (no rate, no events),
+# the list 4 (the user, the campaigns' count and page, their counts).
+CEILINGS = {"page": 7, "poll": 5, "rows": 5, "list": 4}
+
+
+@pytest.mark.django_db
+def test_query_ceilings_of_the_page_its_poll_its_rows_table_and_the_list(client, viewer):
+    client.force_login(viewer)
+    campaign = make_campaign(
+        rows=[(phone(n), "", State.COMPLETED, {"attempts": 2}) for n in range(60)]
+        + [(phone(n + 100), "", State.PENDING) for n in range(60)]
+    )
+    for number in (54, 55, 56):  # on the second page
+        placed_attempt(campaign, number, 1)
+    page = reverse("campaigns:detail", kwargs={"pk": campaign.pk})
+    asked = {}
+    for name, url, headers in (
+        ("page", f"{page}?page=2", {}),
+        ("poll", page, HTMX),
+        ("rows", f"{page}?state=completed&page=2", {**HTMX, "HX-Target": "campaign-rows"}),
+        ("list", reverse("campaigns:list"), {}),
+    ):
+        client.get(url, headers=headers)  # the session's first page stores more
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, headers=headers)
+        assert response.status_code == 200
+        asked[name] = len(queries)
+    assert {name: n for name, n in asked.items() if n > CEILINGS[name]} == {}

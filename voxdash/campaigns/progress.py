@@ -204,11 +204,12 @@ class Progress:
         return f"About {_duration(minutes)} at this rate (done around {done_at})."
 
 
-def campaign_progress(*, campaign: Campaign, now: datetime | None = None) -> Progress:
+def campaign_progress(*, campaign: Campaign, now: datetime | None = None, with_rate: bool = True) -> Progress:
+    """Its counts and, unless `with_rate` is False (the rows table alone shows no rate), its dial rate."""
     now = now or timezone.now()
     counts = campaign_counts(campaign_ids=[campaign.pk])[campaign.pk]
     # Measured while it can dial; for a draft or a campaign that is over, "last 10 minutes" says nothing.
-    measured = campaign.state in (Campaign.State.RUNNING, Campaign.State.PAUSED)
+    measured = with_rate and campaign.state in (Campaign.State.RUNNING, Campaign.State.PAUSED)
     rate = campaign_dial_rate(campaign=campaign, now=now) if measured else None
     return Progress(campaign=campaign, counts=counts, now=now, dial_rate=rate)
 
@@ -359,6 +360,7 @@ def campaign_rows(
     recorded = set(
         PlacedCall.objects.filter(idempotency_key__in=keys.values())
         .values_list("idempotency_key", flat=True)
+        .order_by()  # no ORDER BY: the model's ordering would join the DISTINCT, and sort for nothing
         .distinct()
     )
     links = _Links()
