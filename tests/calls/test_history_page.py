@@ -106,7 +106,7 @@ def test_an_id_that_needs_quoting_gets_django_s_own_url():
         created_at=created,
         raw={},
     )
-    (row,) = call_rows([call])
+    (row,) = call_rows(calls=[call])
     assert row["url"] == reverse("calls:detail", args=["call ü+1"]) and "%C3%BC" in row["url"]
     assert (row["customer"], row["phone"], row["duration"]) == ("—", "—", "—")
 

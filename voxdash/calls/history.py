@@ -143,7 +143,7 @@ class CallRow(TypedDict):
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
-def call_rows(calls: Sequence[Call]) -> list[CallRow]:
+def call_rows(*, calls: Sequence[Call]) -> list[CallRow]:
     """The table's rows, in the active time zone (the viewer's)."""
     zone = timezone.get_current_timezone()
     # Every call's URL differs only by its id: reverse() once (~25 µs) rather than once a row.

@@ -53,7 +53,7 @@ def call_list(request):
         "mirror_panel": form.mirror_panel(),
         "mirror_is_empty": history.source != "mirror" and not facts.has_calls,
         "history": history,
-        "rows": call_rows(history.calls),
+        "rows": call_rows(calls=history.calls),
         "list_url": reverse("calls:list"),
         "export_url": reverse("calls:export") + links.href({"page": None, "limit": None}),
         "last_page_url": links.href({"page": history.meta.total_pages}) if history.past_the_end else "",
