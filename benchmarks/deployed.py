@@ -38,6 +38,8 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -47,7 +49,7 @@ from pathlib import Path
 import httpx
 import redis
 from common import percentile, recreate_database
-from load import BIN, HOST, PASSWORD, Browser, Results, Stack, free_port, sign_in, wait_until
+from load import BIN, HOST, PASSWORD, ROOT, Browser, Results, Stack, free_port, sign_in, wait_until
 
 from vox_simulator import keys
 
@@ -105,11 +107,15 @@ class Deployment:
         servers: Mapping[str, Mapping[str, str]] | None = None,
         env: Mapping[str, str] | None = None,
         simulator_options: Iterable[str] = ("--no-rate-limit",),
+        checkouts: Mapping[str, Path] | None = None,
         name: str = "deployed",
     ):
         """servers: name -> environment of that gunicorn (e.g. {"GUNICORN_WORKER_CLASS": "sync"});
         by default one, "web", with 2 workers of gunicorn.conf.py's worker class (gthread) and
-        threads. env: more environment for every process (it wins over the defaults here)."""
+        threads. env: more environment for every process (it wins over the defaults here).
+        checkouts: server name -> another source tree to run that gunicorn from (a `git worktree`
+        of an older commit: before and after in one interleaved run, on one database, which this
+        tree migrates)."""
         self.database_url, self.redis_url, self.seed = database_url, redis_url, seed
         self.users = tuple(users)
         unknown = set(self.users) - set(USERS)
@@ -117,6 +123,7 @@ class Deployment:
             raise ValueError(f"unknown users {sorted(unknown)}: one of {sorted(USERS)}")
         self.servers = {name: dict(extra) for name, extra in (servers or {"web": {}}).items()}
         self.simulator_options = tuple(simulator_options)
+        self.checkouts = {server: Path(tree).resolve() for server, tree in (checkouts or {}).items()}
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"voxdash-{name}-"))
         self.sim_url = f"http://{HOST}:{free_port()}"
         self.web_urls = {server: f"http://{HOST}:{free_port()}" for server in self.servers}
@@ -154,19 +161,26 @@ class Deployment:
         redis.Redis.from_url(self.redis_url).flushdb()
         self._prepare_database()
 
+        for tree in set(self.checkouts.values()):  # its own static files (STATIC_ROOT is in the tree)
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                cwd=tree,
+                env=self.env,
+                check=True,
+            )
         sim_port = self.sim_url.rsplit(":", 1)[1]
         sim = self.stack.start_simulator(int(sim_port), *self.simulator_options)
         for server, extra in self.servers.items():
-            env = {**self.env, **extra}
-            self.stack.env = env  # Stack.start passes its env to the process it starts
-            self.stack.start(
-                f"gunicorn-{server}",
-                [
-                    str(BIN / "gunicorn"),
-                    *("-c", "gunicorn.conf.py", "voxdash.wsgi"),
-                    *("--bind", self.web_urls[server].split("://", 1)[1]),
-                ],
-            )
+            tree = self.checkouts.get(server)
+            command = [
+                str(BIN / "gunicorn"),
+                *("-c", str((tree or ROOT) / "gunicorn.conf.py"), "voxdash.wsgi"),
+                *("--bind", self.web_urls[server].split("://", 1)[1]),
+            ]
+            if tree is not None:
+                command += ["--chdir", str(tree)]  # its voxdash package, templates and static files
+            self.stack.env = {**self.env, **extra}  # Stack.start passes its env to the process
+            self.stack.start(f"gunicorn-{server}", command)
         self.stack.env = self.env
         self.stack.wait_for_simulator(sim)
         for server, url in self.web_urls.items():
