@@ -23,14 +23,19 @@ Every round measures each kind once, in a shuffled order, so all of them meet th
 Prints the floor, each kind's median and p95, what each adds to the floor, and met / NOT met
 against issue 15's budget: < 6 ms added at the median, < 12 ms at p95. The staff pages ask Vox
 nothing, so what they add to the floor is their time less one plain HTTP request.
+--before PATH measures every page also on a gunicorn from another checkout (`git worktree add
+PATH <commit>`), interleaved in the same rounds, on the same database, and prints after − before.
 
     .venv/bin/python benchmarks/staff_pages.py [--rounds 200] [--entries 100000] [--alerts 2000]
+        [--before PATH]
 """
 
 import argparse
 import random
+import statistics
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from deployed import Budget, Deployment, bare, page, report
@@ -121,6 +126,37 @@ def has(text: str):
     return check
 
 
+def page_kinds(args: argparse.Namespace, server: str, suffix: str) -> dict:
+    """Every page's kind on one gunicorn (`suffix` tells the servers apart when there are two)."""
+    week_from = time.strftime("%Y-%m-%d", time.localtime(time.time() - 60 * 86400))
+    week_to = time.strftime("%Y-%m-%d", time.localtime(time.time() - 53 * 86400))
+    audit_rows = has('class="audit-row')
+    # Past 10,000 entries the count stops at the cap and says so (a checkout from before issue 15
+    # counts them all).
+    capped = args.entries > 10_000 and server != "before"
+    kinds = {
+        "history": page("/calls/", server=server),
+        "alerts": page("/alerts/", user="staff", server=server, check=has('class="history-alert"')),
+        "alerts-filtered": page(
+            "/alerts/?state=resolved&page=20", user="staff", server=server, check=has("page 20 of")
+        ),
+        "audit": page(
+            "/audit/", user="staff", server=server, check=has("10,000+ entries" if capped else "entr")
+        ),
+        "audit-action": page("/audit/?action=call_placed", user="staff", server=server, check=audit_rows),
+        "audit-user": page("/audit/?user=user-7", user="staff", server=server, check=audit_rows),
+        "audit-days": page(
+            f"/audit/?date_from={week_from}&date_to={week_to}", user="staff", server=server, check=audit_rows
+        ),
+        "audit-deep": page("/audit/?page=1000", user="staff", server=server, check=audit_rows),
+        "login": page("/accounts/login/", user=None, server=server),
+        "password": page("/accounts/password/", user="staff", server=server),
+        "two-factor": page("/accounts/two-factor/", user="staff", server=server),
+        "not-found": page("/calls/no-such-page/", user="staff", server=server, status=404),
+    }
+    return {f"{name}{suffix}": kind for name, kind in kinds.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="requests of each kind")
@@ -128,36 +164,22 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=2_000, help="alerts (each with two notices)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voxdash_bench_staff")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5", help="a db of its own: flushed")
+    parser.add_argument("--before", help="also a gunicorn from this checkout (a git worktree), interleaved")
     args = parser.parse_args()
 
-    week_from = time.strftime("%Y-%m-%d", time.localtime(time.time() - 60 * 86400))
-    week_to = time.strftime("%Y-%m-%d", time.localtime(time.time() - 53 * 86400))
-    audit_rows = has('class="audit-row')
-    kinds = {
-        "bare": bare("/v1/vox/calls"),
-        "history": page("/calls/"),
-        "alerts": page("/alerts/", user="staff", check=has('class="history-alert"')),
-        "alerts-filtered": page("/alerts/?state=resolved&page=20", user="staff", check=has("page 20 of")),
-        # Past 10,000 entries the count stops at the cap and says so.
-        "audit": page(
-            "/audit/", user="staff", check=has("10,000+ entries" if args.entries > 10_000 else "entr")
-        ),
-        "audit-action": page("/audit/?action=call_placed", user="staff", check=audit_rows),
-        "audit-user": page("/audit/?user=user-7", user="staff", check=audit_rows),
-        "audit-days": page(
-            f"/audit/?date_from={week_from}&date_to={week_to}", user="staff", check=audit_rows
-        ),
-        "audit-deep": page("/audit/?page=1000", user="staff", check=audit_rows),
-        "login": page("/accounts/login/", user=None),
-        "password": page("/accounts/password/", user="staff"),
-        "two-factor": page("/accounts/two-factor/", user="staff"),
-        "not-found": page("/calls/no-such-page/", user="staff", status=404),
-    }
+    servers, checkouts = {"web": {}}, {}
+    if args.before:
+        servers, checkouts = {"after": {}, "before": {}}, {"before": Path(args.before)}
+    kinds = {"bare": bare("/v1/vox/calls")}
+    for server in servers:
+        kinds |= page_kinds(args, server, f"@{server}" if args.before else "")
     with Deployment(
         database_url=args.database_url,
         redis_url=args.redis_url,
         seed=lambda: seed(args.entries, args.alerts),
         users=("viewer", "staff"),
+        servers=servers,
+        checkouts=checkouts,
         env={
             # The login page shows the button; rendering it asks the provider nothing.
             "VOXDASH_OIDC_ISSUER": "https://login.example.invalid",
@@ -173,6 +195,14 @@ def main() -> None:
         budgets={kind: BUDGET for kind in kinds if kind != "bare"},
         labels={"bare": "bare GET /v1/vox/calls from the simulator"},
     )
+    if args.before:
+        print(f"\nafter (this tree) − before ({args.before}), medians:")
+        for name in page_kinds(args, "web", ""):
+            after, before = (
+                statistics.median(times[f"{name}@after"]),
+                statistics.median(times[f"{name}@before"]),
+            )
+            print(f"  {name:16} {after - before:+7.2f} ms ({(after - before) / before:+.0%})")
 
 
 if __name__ == "__main__":
