@@ -109,25 +109,28 @@ def campaign_counts(*, campaign_ids: list[int]) -> dict[int, dict[str, int]]:
 
 @dataclass(frozen=True)
 class Progress:
+    """A campaign's counts and what follows from them; each figure worked out once (a list page
+    asks each campaign's total, done and percent several times)."""
+
     campaign: Campaign
     counts: dict[str, int]
     now: datetime
     dial_rate: float | None = None  # attempts started a minute; None when not measured (drafts, the list)
 
-    @property
+    @cached_property
     def total(self) -> int:
         return sum(self.counts.values())
 
-    @property
+    @cached_property
     def open(self) -> int:
         return sum(self.counts.get(s, 0) for s in OPEN_ROW_STATES)
 
-    @property
+    @cached_property
     def done(self) -> int:
         """Rows settled: an outcome, skipped or cancelled; the rest are still to be dialled."""
         return self.total - self.open
 
-    @property
+    @cached_property
     def percent(self) -> int:
         if not self.total:
             return 0
@@ -162,7 +165,7 @@ class Progress:
             for key, (label, states) in FILTERS.items()
         ]
 
-    @property
+    @cached_property
     def skipped(self) -> int:
         return sum(t.count for t in self.tallies if t.skipped)
 
