@@ -6,7 +6,7 @@ answer comes from. The mirror's query and paging are `mirror_query`'s.
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypedDict
 
@@ -78,7 +78,17 @@ def call_history(*, filters: CallFilters, page: int = 1, limit: int = 20) -> Cal
         if models.Call.objects.exists():
             return mirror_call_history(filters=filters, page=page, limit=limit, error=exc)
         return CallHistory(source="none", error=exc)
-    return CallHistory(calls=list(page_of_calls.calls), meta=page_of_calls.meta)
+    calls = list(page_of_calls.calls)
+    return CallHistory(calls=calls, meta=_with_total(page_of_calls.meta, rows=len(calls)))
+
+
+def _with_total(meta: PageMeta, *, rows: int) -> PageMeta:
+    """The meta with a total to show: the contract lets a server leave `total` out, and then the
+    calls up to this page are what is known (a lower bound while more pages follow, "40+ calls")."""
+    if meta.total is not None:
+        return meta
+    seen = (meta.page - 1) * meta.per_page + rows
+    return replace(meta, total=seen, total_pages=meta.page, total_is_lower_bound=meta.has_more)
 
 
 def mirror_call_history(
