@@ -156,8 +156,8 @@ def test_the_list_shows_scheduled_calls_with_their_time_and_a_cancel_button(call
     place(caller_client, form_defaults(caller_client))  # and one placed now
     page = caller_client.get(LIST)
     body = page.content.decode()
-    rows = page.context["page"].object_list
-    assert [r.origin_shown.text for r in rows] == ["Place a call", "Scheduled call"]
+    rows = page.context["rows"]
+    assert [r.origin.text for r in rows] == ["Place a call", "Scheduled call"]
     assert f"{timezone.localtime(at):%-d %b %Y, %H:%M}" in body and ">Cancel</button>" in body
     assert body.count(">Cancel</button>") == 1  # only the scheduled one
     other = Client()
@@ -325,7 +325,7 @@ def test_the_list_names_campaign_attempts_and_a_filter_hides_them(caller_client,
     campaign = scheduled_record(user=caller, customer_phone="+2348031234569", **ids)
     PlacedCall.objects.filter(pk=campaign.pk).update(origin="campaign", outcome="queued", origin_ref="3:12:2")
     everything = caller_client.get(LIST)
-    shown = [r.origin_shown.text for r in everything.context["page"].object_list]
+    shown = [r.origin.text for r in everything.context["rows"]]
     assert sorted(shown) == ["Campaign 3, row 12 (attempt 2)", "Place a call", "Scheduled call"]
     assert "Campaign 3, row 12 (attempt 2)" in everything.content.decode()
     by_hand = caller_client.get(LIST, {"origin": "by_hand"})

@@ -1,4 +1,5 @@
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,6 +13,8 @@ from voxdash.accounts.roles import callers_only
 from voxdash.audit.log import Action, audit_record
 from voxdash.directory import selectors as directory
 from voxdash.lib.filter_links import filter_choices
+from voxdash.lib.formatting import moment, phone_display
+from voxdash.lib.links import RowLinks
 from voxdash.lib.paging import pager
 from voxdash.vox import errors
 
@@ -26,6 +29,8 @@ from .forms import (
 )
 from .guard import DO_NOT_CALL, OUTSIDE_WINDOW
 from .models import PlacedCall
+
+_SAMPLE_KEY = uuid.UUID(int=0)  # a key the <uuid:key> converter takes, for RowLinks
 
 
 def _form(data=None, initial=None):
@@ -200,16 +205,62 @@ def placed_call_list(request):
     data = getattr(form, "cleaned_data", {})
     paginator = Paginator(services.placed_calls(origin=data.get("origin") or ""), 50)
     page = paginator.get_page(data.get("page") or 1)
-    for placed in page.object_list:  # a page of 50: the origin and the button, worked out here
-        placed.origin_shown = services.placed_call_origin(placed_call=placed)
-        placed.may_cancel = scheduled.scheduled_call_may_cancel(user=request.user, record=placed)
     context = {
         "page": page,
+        "rows": _list_rows(page.object_list, user=request.user),
         "pager": pager(paginator, page.number),
         "origin_choices": filter_choices("origin", form.fields["origin"].choices, form["origin"].value()),
         "filtered": bool(data.get("origin")),
     }
     return render(request, "placements/list.html", context)
+
+
+@dataclass(frozen=True)
+class _ListRow:
+    """A row of the list as the page shows it: text and links made once here, not by a {% url %}
+    and three |date a row in the template (~20 µs each)."""
+
+    placed: PlacedCall  # for its plain fields (username, outcome, error_kind, answered_locally)
+    url: str
+    attempted: str  # "2 Dec 2026, 09:05", in the viewer's zone
+    customer: str  # the name, or "—"
+    phone: str
+    origin: services.Origin
+    place_at: str  # "—" when not scheduled
+    outcome: str  # the outcome's label
+    cancel_url: str  # "" when this viewer may not cancel it
+    cancel_label: str
+
+
+_OUTCOMES = dict(PlacedCall.Outcome.choices)
+
+
+def _list_rows(placed_calls, *, user) -> list[_ListRow]:
+    tz = timezone.get_current_timezone()  # looked up once for the page's times
+    detail = RowLinks("placements:detail", sample=_SAMPLE_KEY)
+    cancel = RowLinks("placements:cancel", sample=_SAMPLE_KEY)
+    rows = []
+    for placed in placed_calls:
+        phone = phone_display(placed.customer_phone)
+        place_at = moment(placed.place_at, tz)
+        may_cancel = scheduled.scheduled_call_may_cancel(user=user, record=placed)
+        rows.append(
+            _ListRow(
+                placed=placed,
+                url=detail.url(placed.idempotency_key),
+                attempted=moment(placed.attempted_at, tz).text,
+                customer=placed.customer_name or "—",
+                phone=phone,
+                origin=services.placed_call_origin(placed_call=placed),
+                place_at=place_at.text if place_at else "—",
+                outcome=_OUTCOMES.get(placed.outcome, placed.outcome),
+                cancel_url=cancel.url(placed.idempotency_key) if may_cancel else "",
+                cancel_label=f"Cancel the call to {phone} scheduled for {place_at.text}"
+                if may_cancel
+                else "",
+            )
+        )
+    return rows
 
 
 @callers_only
