@@ -222,3 +222,44 @@ def test_a_flood_of_refusals_is_bounded(client, db):
     for _ in range(services.REFUSALS_PER_MINUTE + 15):
         client.post(reverse("webhooks:vox"), b"junk", content_type="application/json")
     assert RefusedDelivery.objects.count() == services.REFUSALS_PER_MINUTE
+
+
+def test_rows_show_the_time_the_outcome_and_link_the_event_and_its_call(staff, db, settings):
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Asia/Kathmandu"  # +05:45
+    stored = store(event("vox.call.failed", call_data("call_with_a_long_id_0001"), event_id="evt_x"))
+    WebhookEvent.objects.filter(pk=stored.pk).update(
+        received_at=datetime(2026, 11, 21, 9, 5, 7, 250, tzinfo=UTC)
+    )
+    with timezone.override("Asia/Kathmandu"):
+        body = staff.get(LOG).content.decode()
+    detail = reverse("webhooks:log_detail", args=[stored.pk])
+    call = reverse("calls:detail", args=["call_with_a_long_id_0001"])
+    assert '<time datetime="2026-11-21T14:50:07+05:45">21 Nov 2026, 14:50:07</time>' in body
+    assert f'<a href="{detail}"><code>evt_x</code></a>' in body
+    assert f'<a href="{call}"><code>call_with_a_l…</code></a>' in body  # cut to 14 characters
+    assert '<span class="webhook-outcome webhook-outcome-applied">Applied</span>' in body
+
+
+def test_a_page_of_fifty_costs_what_a_page_of_five_does(staff, db, django_assert_max_num_queries):
+    from voxdash.webhooks.models import RefusedDelivery
+
+    for n in range(5):
+        store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:03}"))
+    RefusedDelivery.objects.create(reason="bad signature")
+    staff.get(LOG)  # the first page after signing in also saves the session
+    # The user, the types received, the count, the page's events, the refused deliveries (fewer
+    # than are shown: not counted apart), the menu's open alerts.
+    with django_assert_max_num_queries(6) as few:
+        body = staff.get(LOG).content.decode()
+    assert "Refused deliveries (1)" in body
+    for n in range(5, 60):
+        store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:03}"))
+    RefusedDelivery.objects.bulk_create(RefusedDelivery(reason=f"bad signature {n}") for n in range(24))
+    with django_assert_max_num_queries(len(few) + 1) as many:  # 25 refused, 20 shown: counted
+        body = staff.get(LOG).content.decode()
+    assert "Refused deliveries (25)" in body and body.count('class="refused-row"') == 20
+    assert body.count('class="event-row"') == 50 and len(many) == len(few) + 1
