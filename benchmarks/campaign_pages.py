@@ -8,6 +8,7 @@ flight, skipped rows), the others 200-2,000 rows in every state; each attempt ha
 Every round measures each kind once, in a shuffled order, so all of them meet the same machine:
 
   bare       httpx GET /v1/vox/calls from the simulator (the floor of the history page's budget)
+  history    GET /calls/ (asks the simulator; no target here: a reference for the machine's load)
   list       GET /campaigns/ (the first 25, the 100,000-row campaign among them)
   campaign   GET /campaigns/<id>/ (live section, settings, the first page of rows)
   poll       the live section alone (htmx, every 2 s per open page while it runs)
@@ -193,7 +194,9 @@ def run_server(args) -> None:
     with CampaignDeployment(
         database_url=args.database_url, redis_url=args.redis_url, seed=seed_campaigns, name="campaign-pages"
     ) as run:
-        measured = {"bare": bare("/v1/vox/calls")}
+        # The history page beside them, no target here: what the machine does to a page whose
+        # figures are known (docs/benchmarks.md), so a loaded machine shows as such.
+        measured = {"bare": bare("/v1/vox/calls"), "history": page("/calls/")}
         for kind, (path, headers) in kinds(found["campaign"], found["last_page"]).items():
             measured[kind] = (
                 HtmxKind(paths=(path,), headers=tuple(headers.items())) if headers else page(path)
