@@ -22,9 +22,11 @@ class RowLinks:
     def __init__(self, name: str, *, sample):
         self.name = name
         path = reverse(name, args=[sample])
-        if path.count(str(sample)) != 1:
-            raise ValueError(f"{name}: the sample {sample!r} must appear once in {path!r}")
-        self._head, self._tail = path.split(str(sample))
+        # The argument is the path's last variable part, so its sample is the last occurrence: the
+        # prefix before it (VOXDASH_URL_PREFIX, "/voxdash/") may hold the same letters.
+        self._head, found, self._tail = path.rpartition(str(sample))
+        if not found or str(sample) in self._tail:
+            raise ValueError(f"{name}: the sample {sample!r} must appear once after the prefix in {path!r}")
 
     def url(self, value) -> str:
         text = str(value)
