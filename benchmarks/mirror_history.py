@@ -16,12 +16,15 @@ interleaved in one run:
           Call; the mirror-only filters the admin can express as field lookups; agent, number
           and placed-by it cannot, so those rows have no ratio).
 Target (issue 15): every filter's page < 20 ms (median) and >= 10x faster than the admin.
+--before PATH also runs the mirror pages on a gunicorn from another source tree (a copy of this
+one with the change undone, or `git worktree add PATH <commit>`), interleaved in the same rounds
+on the same database: before and after on one machine.
 
 --profile: in process, on a kept database (voxdash_bench_mirror, reused while the row count
 matches): per filter the capped count (cold) and the page's rows, median ms, and what
 EXPLAIN ANALYZE says of each (the indexes used, execution time). A profile, not the result.
 
-    .venv/bin/python benchmarks/mirror_history.py [--calls 1000000] [--rounds 20]
+    .venv/bin/python benchmarks/mirror_history.py [--calls 1000000] [--rounds 20] [--before PATH]
     .venv/bin/python benchmarks/mirror_history.py --profile [--calls 1000000] [--repeat 15]
     (drop the databases afterwards: dropdb -h 127.0.0.1 -U postgres voxdash_bench_mirror…)
 """
@@ -193,12 +196,18 @@ def deployed(args) -> bool:
         # Nothing listens on port 9: every API request is refused at once and the history falls
         # back to the mirror (as while Vox is down); no retry waits.
         env={"VOX_API_BASE_URL": "http://127.0.0.1:9", "VOX_MAX_RETRIES": "0"},
+        servers={"web": {}, "before": {}} if args.before else None,
+        checkouts={"before": Path(args.before)} if args.before else None,
         name="mirror-history",
     ) as run:
         kinds = {"floor": page("/healthz", user=None)}
         rows = []
         for label, params, admin in filters():
             kinds[f"mirror {label}"] = page(f"/calls/?{urlencode(params)}", check=first_view)
+            if args.before:
+                kinds[f"before {label}"] = page(
+                    f"/calls/?{urlencode(params)}", check=first_view, server="before"
+                )
             if admin is not None:
                 kinds[f"admin {label}"] = page(f"/admin/calls/call/?{urlencode(admin)}", user="staff")
             rows.append((label, admin is not None))
@@ -210,7 +219,8 @@ def deployed(args) -> bool:
     print(
         f"target: each mirror page < {TARGET_MS:g} ms (median) and >= {TARGET_RATIO:g}x faster than the admin"
     )
-    print(f"{'filter':28} {'mirror':>8} {'p95':>8} {'admin':>8} {'ratio':>7}  verdict")
+    before_head = f" {'before':>8}" if args.before else ""
+    print(f"{'filter':28} {'mirror':>8} {'p95':>8}{before_head} {'admin':>8} {'ratio':>7}  verdict")
     all_met = True
     for label, has_admin in rows:
         mine = times[f"mirror {label}"]
@@ -223,9 +233,12 @@ def deployed(args) -> bool:
             met &= ratio >= TARGET_RATIO
             admin_text, ratio_text = f"{admin:8.1f}", f"{ratio:6.1f}x"
         all_met &= met
+        before = f" {statistics.median(times[f'before {label}']):8.2f}" if args.before else ""
         print(
-            f"{label:28} {median:8.2f} {p95:8.2f} {admin_text:>8} {ratio_text:>7}  {'met' if met else 'NOT met'}"
+            f"{label:28} {median:8.2f} {p95:8.2f}{before} {admin_text:>8} {ratio_text:>7}  {'met' if met else 'NOT met'}"
         )
+    if args.before:
+        print(f"before: the same pages from {args.before}")
     print("target: " + ("met" if all_met else "NOT met"))
     return all_met
 
@@ -296,6 +309,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=20, help="through gunicorn: requests of each kind")
+    parser.add_argument("--before", help="also the mirror pages on a gunicorn from this source tree")
     parser.add_argument("--profile", action="store_true", help="in process, with EXPLAIN ANALYZE")
     parser.add_argument("--repeat", type=int, default=15, help="--profile: runs of each query")
     args = parser.parse_args()
