@@ -47,6 +47,15 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped in CI, which is a failure here: {reason}"
 
 
+def pytest_collection_modifyitems(items):
+    # Under pytest-xdist (make test: `-n 2 --dist loadgroup`), the tests on the deployed stack go to
+    # one worker: the stack is a fixture of their package, and building it (a virtualenv installed
+    # from the locks) costs a minute in each worker that needs it.
+    for item in items:
+        if "deploy_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("deploy_stack"))
+
+
 @pytest.fixture
 def viewer(db):
     from django.contrib.auth.models import Group, User

@@ -10,6 +10,14 @@ os.environ.setdefault("VOX_WEBHOOK_SECRET", "whsec_tests_only")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 # Each test run gets its own runtime folder (cache, embedded broker), never the demo's.
 os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-tests-"))
+worker = os.environ.get("PYTEST_XDIST_WORKER")
+if worker and os.environ.get("VOXDASH_TESTS_WORKER") != worker:
+    # pytest-xdist's workers inherit the folder of the run that started them: each gets its own
+    # within it (its test database, the campaigns' dispatch lock, beat's schedule), as two runs have.
+    # Marked, so that the processes a test starts keep the folder they are given.
+    os.environ["VOXDASH_VAR_DIR"] = os.path.join(os.environ["VOXDASH_VAR_DIR"], worker)
+    os.environ["VOXDASH_TESTS_WORKER"] = worker
+    os.makedirs(os.environ["VOXDASH_VAR_DIR"], exist_ok=True)
 
 from voxdash.settings import *  # noqa: E402,F403
 

@@ -2,6 +2,7 @@
 its URL, the test that rendered it, the line and vnu's message, in a real pytest run of its own."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -59,7 +60,7 @@ def test_renders_an_htmx_fragment(client):
 """
 
 
-def run_pytest(folder: Path, **env) -> subprocess.CompletedProcess:
+def run_pytest(folder: Path, *arguments: str, **env) -> subprocess.CompletedProcess:
     (folder / "pages_for_the_check.py").write_text(PAGES)
     (folder / "test_pages.py").write_text(TESTS)
     environment = {
@@ -69,7 +70,7 @@ def run_pytest(folder: Path, **env) -> subprocess.CompletedProcess:
         **env,
     }
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.fixtures.html_check"]
-    command += ["--rootdir", str(folder), "-o", "addopts=", str(folder / "test_pages.py")]
+    command += ["--rootdir", str(folder), "-o", "addopts=", *arguments, str(folder / "test_pages.py")]
     return subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True, timeout=300)
 
 
@@ -93,6 +94,20 @@ def test_an_invalid_page_fails_the_session_and_says_where(tmp_path):
     )
     assert "data-hx-get" not in out and "/valid/" not in out  # the valid page, saved once, passed
     assert "3 distinct of 4 rendered" in out
+
+
+def test_under_xdist_the_run_checks_every_workers_pages_once_they_are_done(tmp_path):
+    # make test's SQLite pass runs in two workers: the pages of both, one check, the same report.
+    done = run_pytest(tmp_path, "-n", "2")
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "3 passed" in out and "1 failed" in out and "FAILED html check (vnu)" in out
+    assert "vnu found 2 error(s) in 2 page(s)" in out
+    assert re.search(
+        r"GET /invalid/ \(200\)  — page gw\d-\d{5}\.html, first rendered by test_pages\.py::", out
+    )
+    assert "  line 3: No “p” element in scope but a “p” end tag seen." in out
+    assert re.search(r"GET /fragment/ \(200\)  — htmx fragment gw\d-\d{5}\.html", out)
 
 
 def test_turned_off_with_voxdash_html_check_0(tmp_path):
