@@ -108,7 +108,8 @@ VOX_MAX_RETRY_WAIT = env_float("VOX_MAX_RETRY_WAIT", 5.0)
 VOX_INTERACTIVE_DEADLINE = env_float("VOX_INTERACTIVE_DEADLINE", 4.0)
 # Identical call-list requests within this many seconds share one answer (0 turns it off).
 VOX_LIST_CACHE_SECONDS = env_int("VOX_LIST_CACHE_SECONDS", 5)
-# The stats page caches each past day's figures this long; today is always counted afresh (0: off).
+# The stats of one agent or one number (counted from the calls: the rollup knows neither) reuse each
+# past day's figures this long; today is always counted afresh (0: off). The rest reads the rollup.
 VOX_STATS_CACHE_SECONDS = env_int("VOX_STATS_CACHE_SECONDS", 300)
 # How many calls one user may place per minute: a brake for a runaway script or a stuck key.
 VOX_PLACE_CALLS_PER_MINUTE = env_int("VOX_PLACE_CALLS_PER_MINUTE", 10)
@@ -392,13 +393,6 @@ def _beat_schedule() -> dict:
             "task": task,
             "schedule": float(VOXDASH_SWEEP_EVERY),
             "options": {"expires": VOXDASH_SWEEP_EVERY},
-        }
-    if VOX_STATS_CACHE_SECONDS:
-        every = max(60, VOX_STATS_CACHE_SECONDS // 2)
-        schedule["refresh-stats-days"] = {
-            "task": "voxdash.stats.tasks.refresh_stats_days",
-            "schedule": float(every),
-            "options": {"expires": every},
         }
     schedule["evaluate-alerts"] = {
         "task": "voxdash.alerts.tasks.alerts_evaluate",
