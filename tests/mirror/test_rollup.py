@@ -210,6 +210,7 @@ def in_threads(*targets) -> None:
     assert not errors
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_counting_into_the_same_buckets_lose_nothing():
     on_postgres()
@@ -235,6 +236,7 @@ def test_two_workers_counting_into_the_same_buckets_lose_nothing():
     assert_rollup_is_a_direct_count()
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_rebuild_while_pages_and_events_are_written_leaves_a_direct_count():
     on_postgres()
