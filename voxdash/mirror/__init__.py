@@ -11,6 +11,8 @@ talks to Vox or queues a task.
     directory.py   `directory_merge_listing` (numbers and agents) and `agent_merge_event`
     placements.py  the placement-to-call matcher, and `placements_link` when new calls arrive
     fields.py      the one truncation rule: text is cut to its column's size
+    rollup.py      the stats rollup: each call write adds its before/after difference (RollupDelta),
+                   and `rollup_rebuild` counts it again from the calls
     signals.py     `calls_mirrored`, sent after each commit that created or changed calls
 
 Merge rules for a `Call` (`calls.RULES` is this table as code; tests/mirror/test_merge_rules.py
