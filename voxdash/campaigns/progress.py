@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from voxdash.calls.export import E164, phone_cell
 from voxdash.directory import selectors as directory
 from voxdash.lib.filter_links import FilterChoice, filter_choices
 from voxdash.lib.formatting import Moment, moment, phone_display
+from voxdash.lib.links import RowLinks
 from voxdash.lib.paging import Pager, pager
 from voxdash.lib.spreadsheet import neutralise
 from voxdash.placements.forms import agent_label, number_label
@@ -291,27 +291,9 @@ class RowView:
     call_href: str  # the latest attempt's call in the history, or ""
 
 
-# The rows table's links: to each attempt's placed call, to its call in the history.
+# The rows table's links (to each attempt's placed call, to its call in the history): one
+# reverse() a page each (lib.links.RowLinks), not one a link.
 _SAMPLE_KEY = uuid.UUID(int=0)
-# An id that URL quoting leaves as it is (Vox's ids are): its link is the pattern's, filled in.
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]+")
-
-
-class _Links:
-    """Every link of a kind differs only by its key or id: reverse() (~25 µs) runs once a page,
-    not once a link. An id that quoting would change goes through reverse() itself."""
-
-    def __init__(self):
-        self._placed = reverse("placements:detail", kwargs={"key": _SAMPLE_KEY}).split(str(_SAMPLE_KEY))
-        self._call = reverse("calls:detail", args=["-"]).rsplit("-", 1)
-
-    def placed(self, key: uuid.UUID) -> str:
-        return str(key).join(self._placed)
-
-    def call(self, vox_id: str) -> str:
-        if _PLAIN_ID.fullmatch(vox_id):
-            return vox_id.join(self._call)
-        return reverse("calls:detail", args=[vox_id])
 
 
 class _KnownCountPaginator(Paginator):
@@ -366,7 +348,8 @@ def campaign_rows(
         .order_by()  # no ORDER BY: the model's ordering would join the DISTINCT, and sort for nothing
         .distinct()
     )
-    links = _Links()
+    placed_links = RowLinks("placements:detail", sample=_SAMPLE_KEY)
+    call_links = RowLinks("calls:detail", sample="x")
     views = [
         RowView(
             number=str(r.number),
@@ -378,11 +361,11 @@ def campaign_rows(
             last_status=r.last_status,
             reason=r.reason,
             attempt_links=[
-                (n, links.placed(keys[r.number, n]))
+                (n, placed_links.url(keys[r.number, n]))
                 for n in range(1, r.attempts + 1)
                 if keys[r.number, n] in recorded
             ],
-            call_href=links.call(r.last_call_id) if r.last_call_id else "",
+            call_href=call_links.url(r.last_call_id) if r.last_call_id else "",
         )
         for r in page_rows
     ]
