@@ -259,6 +259,7 @@ def profile(args) -> None:
 
     from voxdash.calls import mirror_query
     from voxdash.calls.forms import CallFiltersForm
+    from voxdash.lib.paging import capped_count
 
     call_command("migrate", verbosity=0)
     started = time.monotonic()
@@ -290,14 +291,14 @@ def profile(args) -> None:
         page, limit = form.paging()
         calls = mirror_query.mirror_calls(chosen)
         cap = mirror_query.MIRROR_COUNT_CAP
-        count_ms = median_ms(lambda: mirror_query.mirror_capped_count(calls, cap=cap), args.repeat)
+        count_ms = median_ms(lambda: capped_count(calls, cap=cap), args.repeat)
         offset = (page - 1) * limit
 
         def page_rows():  # a new queryset each time: a sliced one keeps its first result
             return calls.values("vox_id", "created_at")[offset : offset + limit + 1]
 
         rows_ms = median_ms(lambda: list(page_rows()), args.repeat)
-        counted = mirror_query.mirror_capped_count(calls, cap=cap)
+        counted = capped_count(calls, cap=cap)
         matching = f"{cap:,}+" if counted > cap else f"{counted:,}"
         capped = calls.order_by().values("pk")[: cap + 1]
         print(

@@ -16,7 +16,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from voxdash.lib.formatting import Moment, local_day_start, moment
-from voxdash.lib.paging import Pager, pager
+from voxdash.lib.paging import Pager, capped_count, pager
 from voxdash.lib.querystring import QueryString
 from voxdash.lib.spreadsheet import neutralise
 
@@ -112,8 +112,7 @@ def audit_page(*, filters: AuditFilters, number: int, query: QueryDict) -> Audit
     last page, as Paginator.get_page does (at the cost of an exact count when the count was capped)."""
     entries = audit_entries(filters=filters)
     number = max(number, 1)
-    # No ordering in the count: the cap needs it to stop early, not to stop at the newest entries.
-    found = entries.order_by()[: COUNT_CAP + 1].count()
+    found = capped_count(entries, cap=COUNT_CAP)
     if found <= COUNT_CAP:
         return _counted_page(entries, found, number, query)
     rows = _page_entries(entries, number)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from voxdash.lib.caching import cache_key, cached_or_fetch
+from voxdash.lib.paging import capped_count
 from voxdash.vox.types import Call, PageMeta
 
 from . import models
@@ -52,7 +53,7 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
     cap = MIRROR_COUNT_CAP
     # The cap is in the key: a count kept under one cap is no answer under another.
     key = cache_key(f"voxdash:calls:count:{cap}:", dict(filters.hidden_inputs()))
-    counted = cached_or_fetch(key, MIRROR_COUNT_SECONDS, lambda: mirror_capped_count(calls, cap=cap))
+    counted = cached_or_fetch(key, MIRROR_COUNT_SECONDS, lambda: capped_count(calls, cap=cap))
     offset = (page - 1) * limit
     if counted <= cap:
         total = counted
@@ -75,14 +76,6 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
         )
         rows = rows[:limit]
     return [_as_api_call(row) for row in rows], meta
-
-
-def mirror_capped_count(calls: QuerySet, *, cap: int) -> int:
-    """How many rows `calls` holds, counting no further than cap + 1 (so "more than the cap" is
-    known without counting them all): SELECT COUNT(*) FROM (SELECT … LIMIT cap + 1)."""
-    # No ORDER BY: any cap + 1 matching rows will do, and the planner may then pick any index.
-    # Only the id: the subquery's columns are read for nothing, and an index-only scan is possible.
-    return calls.order_by().values("pk")[: cap + 1].count()
 
 
 def mirror_exact_count(*, filters: CallFilters) -> int:

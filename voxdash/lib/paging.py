@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import QueryDict
 
 from .querystring import QueryString
@@ -82,3 +83,12 @@ def pager(
         size_links=[link(s, limit=s, page=None) for s in sizes],
         next=link(current + 1, page=current + 1) if open_ended and more else None,
     )
+
+
+def capped_count(rows: QuerySet, *, cap: int) -> int:
+    """How many rows the queryset holds, counting no further than cap + 1, so that "more than the
+    cap" ("10,000+": `open_ended`) is known without counting them all:
+    SELECT COUNT(*) FROM (SELECT id … LIMIT cap + 1)."""
+    # No ORDER BY: any cap + 1 matching rows will do, and the planner may then pick any index.
+    # Only the key: the subquery's other columns would be read for nothing (an index-only scan).
+    return rows.order_by().values("pk")[: cap + 1].count()
