@@ -1,13 +1,19 @@
 """The webhook log at /webhooks/log/: staff see every stored delivery and can re-run its processing."""
 
 import json
+import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from voxdash.calls.models import Call
+from voxdash.webhooks import views_log
 from voxdash.webhooks.models import WebhookEvent
 
 from .conftest import call_data, event
@@ -74,7 +80,7 @@ def test_viewers_get_403(client, viewer, events, name, args, method):
 def test_staff_see_every_delivery_newest_first(staff, events):
     response = staff.get(LOG)
     assert response.status_code == 200
-    assert [e.event_id for e in response.context["page"].object_list] == [
+    assert [e.event_id for e in response.context["page"].rows] == [
         "evt_agent",
         "evt_completed",
         "evt_started",
@@ -102,7 +108,7 @@ def test_nav_entry_for_staff_only(staff, viewer, events):
 )
 def test_filters(staff, events, params, expected):
     response = staff.get(LOG, params)
-    assert [e.event_id for e in response.context["page"].object_list] == expected
+    assert [e.event_id for e in response.context["page"].rows] == expected
 
 
 @pytest.mark.parametrize("params", [{"type": "vox.nope"}, {"outcome": "<b>"}, {"page": "x"}, {"page": "999"}])
@@ -115,7 +121,7 @@ def test_pagination(staff, db):
     for n in range(55):
         store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:03}"))
     first, second = staff.get(LOG), staff.get(LOG, {"page": 2})
-    assert len(first.context["page"].object_list) == 50 and len(second.context["page"].object_list) == 5
+    assert len(first.context["page"].rows) == 50 and len(second.context["page"].rows) == 5
     assert "page 1 of 2" in first.content.decode()
 
 
@@ -263,3 +269,84 @@ def test_a_page_of_fifty_costs_what_a_page_of_five_does(staff, db, django_assert
         body = staff.get(LOG).content.decode()
     assert "Refused deliveries (25)" in body and body.count('class="refused-row"') == 20
     assert body.count('class="event-row"') == 50 and len(many) == len(few) + 1
+
+
+def result_count(client, **params) -> str:
+    body = client.get(LOG, params).content.decode()
+    [line] = re.findall(r'<p class="result-count">(.*?)\.\s', body, flags=re.S)
+    return line
+
+
+def page_links(client, **params) -> list[str]:
+    """The page numbers the pager links to."""
+    body = client.get(LOG, params).content.decode()
+    [pager] = re.findall(r'<nav class="paginator".*?</nav>', body, flags=re.S)
+    return re.findall(r'page=(\d+)"', pager)
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Pages of 5 and a count capped at 20: the cap's behaviour without 10,000 events."""
+    monkeypatch.setattr(views_log, "PAGE_SIZE", 5)
+    monkeypatch.setattr(views_log, "COUNT_CAP", 20)
+
+
+def test_more_events_than_the_cap_read_as_a_lower_bound_and_every_page_still_shows(staff, small_pages):
+    for n in range(60):  # evt_59 is the newest
+        stored = store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:02}"))
+        WebhookEvent.objects.filter(pk=stored.pk).update(received_at=timezone.now() + timedelta(minutes=n))
+    store(event("vox.agent.updated", {"id": "agent-1"}, event_id="evt_agent"), outcome=Outcome.IGNORED)
+    assert result_count(staff) == "20+ deliveries · page 1"
+    assert result_count(staff, type="vox.call.started") == "20+ deliveries match these filters · page 1"
+    # The next page is offered, the last one (12) is not: the capped count does not know it.
+    first_links = page_links(staff, type="vox.call.started")
+    assert "2" in first_links and "12" not in first_links
+    first = staff.get(LOG, {"type": "vox.call.started"}).content.decode()
+    assert 'href="?type=vox.call.started&amp;page=2" rel="next"' in first
+
+    # A page past the cap: its own rows, in order, and a link to the next one.
+    deep = staff.get(LOG, {"type": "vox.call.started", "page": 10})
+    assert [e.event_id for e in deep.context["page"].rows] == [
+        "evt_14",
+        "evt_13",
+        "evt_12",
+        "evt_11",
+        "evt_10",
+    ]
+    assert (
+        result_count(staff, type="vox.call.started", page=10)
+        == "20+ deliveries match these filters · page 10"
+    )
+    assert "11" in page_links(staff, type="vox.call.started", page=10)
+
+    # The last page knows the count exactly; a number past it shows the last page, as before.
+    for number in (12, 13, 500):
+        last = staff.get(LOG, {"type": "vox.call.started", "page": number})
+        assert [e.event_id for e in last.context["page"].rows] == [f"evt_{n:02}" for n in range(4, -1, -1)]
+        assert result_count(staff, type="vox.call.started", page=number) == (
+            "60 deliveries match these filters · page 12 of 12"
+        )
+    assert 'rel="next"' not in staff.get(LOG, {"type": "vox.call.started", "page": 12}).content.decode()
+
+    # Below the cap, the count is exact.
+    assert result_count(staff, outcome=Outcome.IGNORED) == "1 delivery match these filters"
+
+
+def test_a_capped_count_stops_at_the_cap(staff, small_pages):
+    for n in range(30):
+        store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:02}"))
+    staff.get(LOG)
+    with CaptureQueriesContext(connection) as queries:
+        assert staff.get(LOG, {"page": 2}).status_code == 200
+    [count] = [
+        q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "webhooks_webhookevent" in q["sql"]
+    ]
+    assert "LIMIT 21" in count.upper()  # at most the cap + 1 counted
+
+
+def test_the_type_filter_offers_each_type_received_once_in_order(staff, events):
+    for n in range(3):
+        store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_more_{n}"))
+    assert views_log.received_event_types() == ["vox.agent.updated", "vox.call.completed", "vox.call.started"]
+    WebhookEvent.objects.all().delete()
+    assert views_log.received_event_types() == []

@@ -1,7 +1,7 @@
 """The pager every list shares (templates/includes/pager.html): the Django admin's elided page
 range ("1 2 … 7 8 9 … 15 16"), whether the pages come from a queryset or from the API's meta."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
@@ -92,3 +92,82 @@ def capped_count(rows: QuerySet, *, cap: int) -> int:
     # No ORDER BY: any cap + 1 matching rows will do, and the planner may then pick any index.
     # Only the key: the subquery's other columns would be read for nothing (an index-only scan).
     return rows.order_by().values("pk")[: cap + 1].count()
+
+
+@dataclass(frozen=True)
+class CappedPage[T]:
+    """A page of a list whose count stops at a cap (`capped_page`)."""
+
+    rows: list[T]
+    number: int  # the page shown (clamped to the last one when the count is exact)
+    count: int  # exact, or the cap when count_is_lower_bound
+    count_is_lower_bound: bool  # more than the cap match: shown "10,000+", no last page known
+    num_pages: int  # 0 when the count is a lower bound
+    pager: Pager
+
+
+def capped_page[T](
+    rows: QuerySet[T],
+    *,
+    number: int,
+    per_page: int,
+    cap: int,
+    query: QueryDict | None = None,
+    on_ends: int = 2,
+    read: Callable[[int, int], list[T]] | None = None,
+) -> CappedPage[T]:
+    """Page `number` of `rows` (ordered), `per_page` a page, counted no further than `cap`: past it
+    the count is "cap+" and the pager is open-ended (`pager(open_ended=True)`: "Next", no last page).
+
+    Two queries as a rule: `capped_count` and the page's rows (`read(start, stop)`: rows[start:stop]
+    by default; a list may read deep pages its own way). A number past the last page gives the last
+    page, as Paginator.get_page does (at the cost of an exact count when the count was capped).
+    `query` and `on_ends` are the pager's.
+    """
+    read = read or (lambda start, stop: list(rows[start:stop]))
+    number = max(number, 1)
+    found = capped_count(rows, cap=cap)
+    if found <= cap:
+        return _counted_page(found, number, per_page, query, on_ends, read)
+    start = (number - 1) * per_page
+    shown = read(start, start + per_page + 1)  # one past the page: whether another follows
+    if not shown:  # past the last page (a hand-made address): only an exact count knows which it is
+        return _counted_page(rows.order_by().count(), number, per_page, query, on_ends, read)
+    if len(shown) <= per_page:  # the last page: the count is known exactly after all
+        return _counted_page(start + len(shown), number, per_page, query, on_ends, read, shown=shown)
+    # More follow. The pages known to exist: those the capped count covers, up to the next one.
+    known = max(found, start + len(shown))
+    return CappedPage(
+        rows=shown[:per_page],
+        number=number,
+        count=cap,
+        count_is_lower_bound=True,
+        num_pages=0,
+        pager=pager(Paginator(range(known), per_page), number, on_ends=on_ends, open_ended=True, query=query),
+    )
+
+
+def _counted_page[T](
+    count: int,
+    number: int,
+    per_page: int,
+    query: QueryDict | None,
+    on_ends: int,
+    read: Callable[[int, int], list[T]],
+    *,
+    shown: list[T] | None = None,
+) -> CappedPage[T]:
+    """The page of an exact count (`shown`: its rows, when already read)."""
+    paginator = Paginator(range(count), per_page)
+    page_number = paginator.get_page(number).number  # clamped to the pages there are
+    if shown is None:
+        start = (page_number - 1) * per_page
+        shown = read(start, start + per_page) if count else []
+    return CappedPage(
+        rows=shown[:per_page],
+        number=page_number,
+        count=count,
+        count_is_lower_bound=False,
+        num_pages=paginator.num_pages,
+        pager=pager(paginator, page_number, on_ends=on_ends, query=query),
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.db import connection
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.formatting import Moment, moment
 from voxdash.lib.links import RowLinks
-from voxdash.lib.paging import pager
+from voxdash.lib.paging import capped_page
 from voxdash.lib.staff import staff_only
 
 from .models import RefusedDelivery, WebhookEvent
@@ -29,6 +29,10 @@ from .rerun import webhook_event_rerun
 
 PAGE_SIZE = 50
 REFUSED_SHOWN = 20
+# Beyond this many matching events the page says "10,000+" (lib.paging.capped_page, as the audit
+# log and the local copy of the history): counting a million events cost ~130 ms on PostgreSQL,
+# more than the rest of the page, while a count that stops at the cap reads at most 10,001.
+COUNT_CAP = 10_000
 _LISTED = ("event_id", "event_type", "received_at", "outcome", "deliveries", "call_vox_id")
 
 
@@ -39,9 +43,29 @@ class WebhookLogFiltersForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The types actually received (a handful; the type index answers this).
-        types = WebhookEvent.objects.order_by("event_type").values_list("event_type", flat=True).distinct()
-        self.fields["type"].choices = [("", "All"), *((t, t) for t in types)]
+        self.fields["type"].choices = [("", "All"), *((t, t) for t in received_event_types())]
+
+
+def received_event_types() -> list[str]:
+    """The types actually received, in order (a handful, however many events).
+
+    SELECT DISTINCT reads every entry of the type index (~350 ms at a million events on
+    PostgreSQL, which has no skip scan). This asks the index for the smallest type, then for the
+    smallest type after it, and so on: one short index probe per type ("loose index scan").
+    """
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE types(name) AS (
+            SELECT MIN(event_type) FROM {table}
+            UNION ALL
+            SELECT (SELECT MIN(event_type) FROM {table} WHERE event_type > types.name)
+            FROM types WHERE types.name IS NOT NULL
+        )
+        SELECT name FROM types WHERE name IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [name for (name,) in cursor.fetchall()]
 
 
 def webhook_events(*, event_type: str | None = None, outcome: str | None = None):
@@ -70,7 +94,9 @@ def webhook_log(request):
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     events = webhook_events(event_type=data.get("type") or None, outcome=data.get("outcome") or None)
-    page = Paginator(events, PAGE_SIZE).get_page(data.get("page") or 1)
+    page = capped_page(
+        events, number=data.get("page") or 1, per_page=PAGE_SIZE, cap=COUNT_CAP, query=request.GET, on_ends=1
+    )
     # Refused deliveries never became events; shown apart, newest first, as received. Counted
     # only when there are more than are shown (they are few unless something is wrong).
     refused = list(RefusedDelivery.objects.all()[:REFUSED_SHOWN])
@@ -78,10 +104,14 @@ def webhook_log(request):
     context = {
         "form": form,
         "page": page,
-        "rows": _event_rows(page.object_list),
-        "pager": pager(page.paginator, page.number, on_ends=1),
-        "type_choices": filter_choices("type", form.fields["type"].choices, form["type"].value()),
-        "outcome_choices": filter_choices("outcome", form.fields["outcome"].choices, form["outcome"].value()),
+        "rows": _event_rows(page.rows),
+        "pager": page.pager,
+        "type_choices": filter_choices(
+            "type", form.fields["type"].choices, form["type"].value(), query=request.GET
+        ),
+        "outcome_choices": filter_choices(
+            "outcome", form.fields["outcome"].choices, form["outcome"].value(), query=request.GET
+        ),
         "filtered": bool(data.get("type") or data.get("outcome")),
         "refused": _refused_rows(refused),
         "refused_total": refused_total,
