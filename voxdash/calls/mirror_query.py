@@ -57,7 +57,7 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
     offset = (page - 1) * limit
     if counted <= cap:
         total = counted
-        rows = list(calls.values(*_ROW_FIELDS)[offset : offset + limit]) if offset < total else []
+        rows = _page_of_few_matches(calls, offset=offset, limit=limit, cap=cap) if offset < total else []
         total_pages = math.ceil(total / limit)
         meta = PageMeta(
             total=total, page=page, per_page=limit, total_pages=total_pages, has_more=page < total_pages
@@ -76,6 +76,24 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
         )
         rows = rows[:limit]
     return [_as_api_call(row) for row in rows], meta
+
+
+def _page_of_few_matches(calls: QuerySet, *, offset: int, limit: int, cap: int) -> list[dict]:
+    """A page of a filter with at most `cap` matches (as counted): the matches' ids newest first,
+    sliced, then those calls' rows.
+
+    Few matches can be anywhere in the table, and asked for one page of them newest first,
+    PostgreSQL may walk the newest-first index past every other call until it has found a page
+    (a phone search: 15,000 calls read for 20; the agent filter, 20,000 look-ups of placed calls;
+    50–150 ms at a million calls) because it misjudges how many match and where. Asked for all of
+    them (at most cap + 1, newest first), it finds them through the filter's own index and sorts
+    at most that many keys: a few milliseconds, however thinly they are spread."""
+    ids = list(calls.values_list("pk", flat=True)[: cap + 1])
+    page_ids = ids[offset : offset + limit]
+    # The same order as `calls`, so the page is exactly the slice of the newest-first list.
+    return list(
+        calls.model.objects.filter(pk__in=page_ids).order_by("-created_at", "-id").values(*_ROW_FIELDS)
+    )
 
 
 def mirror_exact_count(*, filters: CallFilters) -> int:
