@@ -5,8 +5,8 @@ realistic mixes of direction/status, accented names, Nigerian phones) and 3,000 
 linked to some of them (for the agent, number and placed-by filters). For each filter below:
 
 Default: as users meet it (benchmarks/deployed.py): production settings, gunicorn, PostgreSQL
-(its own database, voxdash_bench_mirror_deployed, made afresh) and Redis (db 9), over HTTP,
-interleaved in one run:
+(its own database, voxdash_bench_mirror_deployed or --database-url, made afresh) and Redis (db 9
+or --redis-url, flushed), over HTTP, interleaved in one run:
   floor   GET /healthz through the same gunicorn (a trivial page: no session, no database)
   mirror  GET /calls/?<filter> as a Viewer, while the API is unreachable (VOX_API_BASE_URL on a
           closed port: the page falls back to the mirror, banner, template and all; the refused
@@ -20,9 +20,10 @@ Target (issue 15): every filter's page < 20 ms (median) and >= 10x faster than t
 one with the change undone, or `git worktree add PATH <commit>`), interleaved in the same rounds
 on the same database: before and after on one machine.
 
---profile: in process, on a kept database (voxdash_bench_mirror, reused while the row count
-matches): per filter the capped count (cold) and the page's rows, median ms, and what
-EXPLAIN ANALYZE says of each (the indexes used, execution time). A profile, not the result.
+--profile: in process, on a kept database (voxdash_bench_mirror or --database-url, reused while
+the row count matches): per filter the database work of a first view as mirror_page does it
+(the capped count and the rows, nothing cached), the capped count alone, median ms, and what
+EXPLAIN ANALYZE says of each query mirror_page sends (ms, indexes used). A profile, not the result.
 
     .venv/bin/python benchmarks/mirror_history.py [--calls 1000000] [--rounds 20] [--before PATH]
     .venv/bin/python benchmarks/mirror_history.py --profile [--calls 1000000] [--repeat 15]
@@ -176,7 +177,7 @@ def deployed(args) -> bool:
         # The admin changelist needs a superuser; the staff account is one for this run.
         User.objects.filter(username="staff").update(is_superuser=True)
 
-    store = redis.Redis.from_url(REDIS_URL)
+    store = redis.Redis.from_url(args.redis_url)
 
     def first_view(response) -> str:
         # What is wrong with the answer, else "" — and the count this page kept is forgotten, so
@@ -189,8 +190,8 @@ def deployed(args) -> bool:
         return ""
 
     with Deployment(
-        database_url=DEPLOYED_DATABASE,
-        redis_url=REDIS_URL,
+        database_url=args.database_url or DEPLOYED_DATABASE,
+        redis_url=args.redis_url,
         seed=seed,
         users=("viewer", "staff"),
         # Nothing listens on port 9: every API request is refused at once and the history falls
@@ -245,7 +246,7 @@ def deployed(args) -> bool:
 
 # --- in process: a profile -------------------------------------------------------------------------
 def profile(args) -> None:
-    os.environ.setdefault("DATABASE_URL", PROFILE_DATABASE)
+    os.environ["DATABASE_URL"] = args.database_url or PROFILE_DATABASE
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("VOXDASH_VAR_DIR", tempfile.mkdtemp(prefix="voxdash-bench-mirror-"))
@@ -322,6 +323,16 @@ def main() -> None:
     parser.add_argument("--before", help="also the mirror pages on a gunicorn from this source tree")
     parser.add_argument("--profile", action="store_true", help="in process, with EXPLAIN ANALYZE")
     parser.add_argument("--repeat", type=int, default=15, help="--profile: runs of each query")
+    parser.add_argument(
+        "--database-url",
+        help=f"the benchmark's own database, named voxdash_bench… (made afresh through gunicorn; kept"
+        f" by --profile); default {DEPLOYED_DATABASE.rsplit('/', 1)[1]}, --profile {PROFILE_DATABASE.rsplit('/', 1)[1]}",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=REDIS_URL,
+        help=f"through gunicorn: its own Redis db, flushed (default {REDIS_URL})",
+    )
     args = parser.parse_args()
     if args.profile:
         profile(args)
