@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,3 +106,14 @@ def test_a_page_of_fifty_costs_what_a_page_of_five_does(client, staff_caller, dj
     with django_assert_max_num_queries(len(few)) as many:
         response = client.get(LIST)
     assert len(response.context["rows"]) == 50 and len(many) == len(few)
+
+
+def test_the_rows_are_read_without_the_columns_only_a_call_s_own_page_shows(client, staff_caller):
+    placed(0, user=staff_caller, error_message="a long message from Vox", error_fields={"to": ["bad"]})
+    client.get(LIST)
+    with CaptureQueriesContext(connection) as queries:
+        assert "Name 0" in client.get(LIST).content.decode()
+    [select] = [q["sql"] for q in queries if "placements_placedcall" in q["sql"] and "COUNT(" not in q["sql"]]
+    assert '"payload"' in select and '"customer_phone"' in select
+    for column in ("error_message", "error_fields", "payload_fingerprint", "cancelled_by_name"):
+        assert column not in select
