@@ -21,7 +21,9 @@ the export at >= 250,000 rows/s, at flat memory. --python-path also times the Py
 way before the COPY, what SQLite uses) once per case, in this process: a profile.
 
     .venv/bin/python benchmarks/csv_export.py [--calls 1000000] [--repeat 3] [--python-path]
-    (database voxdash_bench_export_deployed, dropped and made again by each run; Redis db 7)
+        [--database-url postgres://…/voxdash_bench_…] [--redis-url redis://…/<db>]
+    (by default database voxdash_bench_export_deployed, dropped and made again by each run, and
+    Redis db 7; another URL lets two runs share the machine without sharing a database)
 """
 
 import argparse
@@ -186,11 +188,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--python-path", action="store_true", help="also time the Python path (slow)")
+    parser.add_argument(
+        "--database-url", default=DATABASE_URL, help="dropped and made again (voxdash_bench…)"
+    )
+    parser.add_argument("--redis-url", default=REDIS_URL, help="flushed before and after")
     args = parser.parse_args()
 
     deployment = Deployment(
-        database_url=DATABASE_URL,
-        redis_url=REDIS_URL,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
         seed=lambda: fill_calls(args.calls, GENERATE_CALLS),
         users=("viewer",),
         servers={"web": {"WEB_CONCURRENCY": "1"}},  # one worker: its memory is the export's

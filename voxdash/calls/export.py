@@ -203,29 +203,34 @@ _COMMA = ord(",")
 def _copy_chunks(calls: QuerySet, zone: str) -> Iterator[bytes]:
     sql, params = calls.values_list(*_COPY_CELLS).query.sql_with_params()
     connection = connections[calls.db]
-    parts = [_header()]
+    piece = io.BytesIO()
+    piece.write(_header())
     # A transaction for SET LOCAL: the zone is undone with it, also when the download is
     # abandoned (psycopg cancels the COPY, the block rolls back).
     with transaction.atomic(using=calls.db), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
         with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
             for count, row in enumerate(copy, start=1):
-                # An unflagged row ends in ",\n": [:-2] drops the empty flag and the line end,
-                # and the join puts "\r\n" back.
-                parts.append(row[:-2] if row[-2] == _COMMA else _phone_fixed(row))
+                # Each row is copied into the piece at once: psycopg's row is a view of its
+                # message, and keeping thousands of views alive until a join cost more than the
+                # copies (~1.5 µs a row, measured). An unflagged row ends in ",\n": [:-2] drops
+                # the empty flag and the line end.
+                piece.write(row[:-2] if row[-2] == _COMMA else _phone_fixed(row))
+                piece.write(b"\r\n")
                 if count % CHUNK_ROWS == 0:
-                    yield b"\r\n".join(parts) + b"\r\n"
-                    parts = []
+                    yield piece.getvalue()
+                    piece.seek(0)
+                    piece.truncate()
         # Inside an outer transaction (a test's), the zone would outlive this block: put it back.
         cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])
-    if parts:
-        yield b"\r\n".join(parts) + b"\r\n"
+    if piece.tell():
+        yield piece.getvalue()
 
 
 def _header() -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(COLUMNS)
-    return buffer.getvalue().removesuffix("\r\n").encode()
+    return buffer.getvalue().encode()
 
 
 def _phone_fixed(row) -> bytes:
