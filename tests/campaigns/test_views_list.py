@@ -95,3 +95,17 @@ def test_a_draft_says_how_many_rows_it_will_dial(client, viewer):
         and "rows done" not in body
         and "<progress" not in body
     )
+
+
+def test_the_campaigns_are_read_without_their_settings_or_file(client, viewer):
+    client.force_login(viewer)
+    make_campaign(name="Invoices", rows=[(phone(1), "", State.PENDING)])
+    client.get(URL)
+    with CaptureQueriesContext(connection) as queries:
+        assert "Invoices" in client.get(URL).content.decode()
+    [select] = [
+        q["sql"] for q in queries if 'FROM "campaigns_campaign"' in q["sql"] and "COUNT(" not in q["sql"]
+    ]
+    assert '"name"' in select and '"state"' in select
+    for column in ("context_template", "columns", "file_name", "pause_reason"):
+        assert f'"{column}"' not in select
