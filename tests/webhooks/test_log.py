@@ -350,3 +350,21 @@ def test_the_type_filter_offers_each_type_received_once_in_order(staff, events):
     assert views_log.received_event_types() == ["vox.agent.updated", "vox.call.completed", "vox.call.started"]
     WebhookEvent.objects.all().delete()
     assert views_log.received_event_types() == []
+
+
+@pytest.mark.parametrize(
+    "call_id",
+    [
+        "",
+        "call_1",
+        "call_exactly14",
+        "call_exactly_15",
+        "call_with_a_long_id_0001",
+        "appel_é_long_numéro",
+        "cafe\u0301_e\u0301_long_id_x",
+    ],
+)
+def test_a_call_id_is_cut_as_truncatechars_cut_it(call_id):
+    from django.utils.text import Truncator
+
+    assert views_log.call_id_short(call_id) == Truncator(call_id).chars(14)

@@ -158,10 +158,20 @@ def _event_rows(events) -> list[_EventRow]:
             deliveries=str(event.deliveries),
             url=detail.url(event.pk),
             call_url=call.url(event.call_vox_id) if event.call_vox_id else "",
-            call_short=Truncator(event.call_vox_id).chars(14),
+            call_short=call_id_short(event.call_vox_id),
         )
         for event in events
     ]
+
+
+def call_id_short(call_id: str) -> str:
+    """The call's id cut to 14 characters, the last an ellipsis, as |truncatechars:14 did.
+
+    Truncator (what the filter calls) normalises the text and counts combining characters apart,
+    ~15 µs an id; an ASCII id (Vox's are) is cut by its length alone, to the same text."""
+    if not call_id.isascii():
+        return Truncator(call_id).chars(14)
+    return call_id if len(call_id) <= 14 else call_id[:13] + "…"
 
 
 def _refused_rows(refused: list[RefusedDelivery]) -> list[_RefusedRow]:
