@@ -5,9 +5,11 @@ and the stats page's figures from the rollup with the figures counted from the c
 whose days start on the hour, the half and the quarter hour.
 """
 
+import math
 import random
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +19,7 @@ from django.utils import timezone
 
 from voxdash.calls.models import Call, CallDurationRollup, CallRollup
 from voxdash.mirror.calls import CallEvent, call_merge_event, call_merge_listing
-from voxdash.mirror.rollup import rollup_rebuild
+from voxdash.mirror.rollup import rollup_rebuild, span_start
 from voxdash.stats.selectors import Period, call_stats, call_stats_counted
 from voxdash.vox import types
 
@@ -78,6 +80,20 @@ def listed(call_id: str, minutes: int, **changes) -> types.Call:
     }
     data.update(changes)
     return types.Call.from_api(data)
+
+
+@pytest.mark.parametrize("minutes", [15, 60, 1440])
+def test_a_span_starts_where_the_epochs_seconds_floored_to_it_say(minutes):
+    # span_start reads the UTC clock; its definition is the epoch's seconds floored to the span.
+    rng = random.Random(minutes)
+    for _ in range(2000):
+        seconds = rng.uniform(-2e9, 3e9)  # 1906 to 2065, fractions of a second included
+        zone = dt_timezone(timedelta(minutes=rng.choice([-600, -210, 0, 330, 345, 765])))
+        when = datetime.fromtimestamp(seconds, zone)
+        floored = math.floor(when.timestamp()) // (minutes * 60) * (minutes * 60)
+        expected = datetime.fromtimestamp(floored, UTC)
+        assert span_start(when, minutes) == expected, when
+        assert span_start(when, minutes).tzinfo is UTC
 
 
 @pytest.mark.django_db

@@ -30,7 +30,6 @@ so two of them never deadlock on each other's rows).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,13 +52,18 @@ from voxdash.calls.models import (
 
 # The fields of a Call that decide its contribution: writers read at least these before a change.
 ROLLUP_FIELDS = ("created_at", "status", "direction", "started_at", "duration_seconds")
-_BATCH = 500  # rows per INSERT: well under SQLite's limit of bound parameters
+_BATCH = 500  # rows per INSERT on SQLite: well under its limit of bound parameters
 
 
 def span_start(when: datetime, minutes: int) -> datetime:
-    """The start of the UTC span of `minutes` that holds `when` (spans are aligned on the epoch)."""
-    seconds = minutes * 60
-    return datetime.fromtimestamp(math.floor(when.timestamp()) // seconds * seconds, UTC)
+    """The start of the UTC span of `minutes` that holds `when` (spans are aligned on the epoch).
+
+    Every span divides a day and the epoch is a UTC midnight, so a span's start is the UTC clock
+    time floored to it; read off the clock, which costs half of going through the epoch's
+    seconds, and the sync computes three starts for every call it inserts."""
+    utc = when.astimezone(UTC)
+    minute_of_day = (utc.hour * 60 + utc.minute) // minutes * minutes
+    return utc.replace(hour=minute_of_day // 60, minute=minute_of_day % 60, second=0, microsecond=0)
 
 
 @dataclass
@@ -72,17 +76,18 @@ class RollupDelta:
     durations: Counter = field(default_factory=Counter)  # (span, start, seconds) -> calls
 
     def add(self, values: dict[str, Any], sign: int = 1) -> None:
-        created_at = values["created_at"]
+        # Each span's start once: both tables key the quarter-hour and the hour alike.
+        starts = {minutes: span_start(values["created_at"], minutes) for minutes in ROLLUP_SPANS}
         answered = call_is_answered(values["status"], values["started_at"])
         for minutes in CALL_ROLLUP_SPANS:
-            key = (minutes, span_start(created_at, minutes), values["status"], values["direction"])
+            key = (minutes, starts[minutes], values["status"], values["direction"])
             self.calls[key] += sign
             if answered:
                 self.answered[key] += sign
         seconds = values["duration_seconds"]
         if seconds is not None:
             for minutes in ROLLUP_SPANS:
-                self.durations[(minutes, span_start(created_at, minutes), seconds)] += sign
+                self.durations[(minutes, starts[minutes], seconds)] += sign
 
     def change(self, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
         """A call's values went from `before` (None: it is new) to `after`."""
@@ -115,25 +120,37 @@ def rollup_apply(delta: RollupDelta) -> None:
 
 
 def _upsert(model, keys: tuple[str, ...], counts: tuple[str, ...], rows: list[tuple]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding to the counts (PostgreSQL and SQLite write it alike).
+    """INSERT … ON CONFLICT DO UPDATE adding to the counts, one row per key in `rows`' order.
     Django's bulk_create(update_conflicts=True) can only overwrite a count, not add to it."""
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in (*keys, *counts))
-    conflict = ", ".join(connection.ops.quote_name(name) for name in keys)
-    add = ", ".join(
-        f"{(q := connection.ops.quote_name(name))} = {table}.{q} + excluded.{q}" for name in counts
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(name) for name in (*keys, *counts))
+    upsert = f"ON CONFLICT ({', '.join(quote(name) for name in keys)}) DO UPDATE SET " + ", ".join(
+        f"{quote(name)} = {table}.{quote(name)} + excluded.{quote(name)}" for name in counts
     )
-    placeholder = "(" + ", ".join(["%s"] * (len(keys) + len(counts))) + ")"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array a column (as bulk_create inserts on PostgreSQL): a short statement with
+            # a parameter a column, where VALUES has one for each of a page's ~2,000 values, each
+            # bound by psycopg and planned by PostgreSQL. unnest gives the rows in the arrays'
+            # order, so the keys are still locked in sorted order.
+            types = [
+                model._meta.get_field(name).db_type(connection).split("(")[0] for name in (*keys, *counts)
+            ]
+            unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) {upsert}",
+                [list(column) for column in zip(*rows)],
+            )
+            return
+        placeholder = "(" + ", ".join(["%s"] * (len(keys) + len(counts))) + ")"
         for start in range(0, len(rows), _BATCH):
             batch = rows[start : start + _BATCH]
-            params = [_adapted(value) for row in batch for value in row]
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(batch))} "
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {add}",
-                params,
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(batch))} {upsert}",
+                [_adapted(value) for row in batch for value in row],
             )
 
 
