@@ -117,3 +117,26 @@ def test_the_rows_are_read_without_the_columns_only_a_call_s_own_page_shows(clie
     assert '"payload"' in select and '"customer_phone"' in select
     for column in ("error_message", "error_fields", "payload_fingerprint", "cancelled_by_name"):
         assert column not in select
+
+
+def test_more_attempts_than_the_cap_read_as_a_lower_bound(client, staff_caller, monkeypatch):
+    from voxdash.placements import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 5)
+    monkeypatch.setattr(views, "COUNT_CAP", 20)
+    for n in range(30):  # Name 29 is the newest
+        placed(n, user=staff_caller)
+    first = client.get(LIST).content.decode()
+    assert '<p class="result-count">20+ attempts · page 1.</p>' in first
+    assert 'href="?page=2" rel="next"' in first and 'href="?page=6"' not in first  # no last page
+    deep = client.get(LIST, {"page": 5}).content.decode()
+    assert "20+ attempts · page 5." in deep and "Name 9" in deep and "Name 10" not in deep
+    # The last page knows the count exactly.
+    last = client.get(LIST, {"page": 6}).content.decode()
+    assert "30 attempts · page 6 of 6." in last and 'rel="next"' not in last
+    with CaptureQueriesContext(connection) as queries:
+        client.get(LIST, {"page": 2})
+    [count] = [
+        q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "placements_placedcall" in q["sql"]
+    ]
+    assert "LIMIT 21" in count.upper()

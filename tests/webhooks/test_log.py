@@ -80,7 +80,7 @@ def test_viewers_get_403(client, viewer, events, name, args, method):
 def test_staff_see_every_delivery_newest_first(staff, events):
     response = staff.get(LOG)
     assert response.status_code == 200
-    assert [e.event_id for e in response.context["page"].rows] == [
+    assert [e.event_id for e in response.context["page"].object_list] == [
         "evt_agent",
         "evt_completed",
         "evt_started",
@@ -108,7 +108,7 @@ def test_nav_entry_for_staff_only(staff, viewer, events):
 )
 def test_filters(staff, events, params, expected):
     response = staff.get(LOG, params)
-    assert [e.event_id for e in response.context["page"].rows] == expected
+    assert [e.event_id for e in response.context["page"].object_list] == expected
 
 
 @pytest.mark.parametrize("params", [{"type": "vox.nope"}, {"outcome": "<b>"}, {"page": "x"}, {"page": "999"}])
@@ -121,7 +121,7 @@ def test_pagination(staff, db):
     for n in range(55):
         store(event("vox.call.started", call_data(f"call_{n}"), event_id=f"evt_{n:03}"))
     first, second = staff.get(LOG), staff.get(LOG, {"page": 2})
-    assert len(first.context["page"].rows) == 50 and len(second.context["page"].rows) == 5
+    assert len(first.context["page"].object_list) == 50 and len(second.context["page"].object_list) == 5
     assert "page 1 of 2" in first.content.decode()
 
 
@@ -306,7 +306,7 @@ def test_more_events_than_the_cap_read_as_a_lower_bound_and_every_page_still_sho
 
     # A page past the cap: its own rows, in order, and a link to the next one.
     deep = staff.get(LOG, {"type": "vox.call.started", "page": 10})
-    assert [e.event_id for e in deep.context["page"].rows] == [
+    assert [e.event_id for e in deep.context["page"].object_list] == [
         "evt_14",
         "evt_13",
         "evt_12",
@@ -322,7 +322,7 @@ def test_more_events_than_the_cap_read_as_a_lower_bound_and_every_page_still_sho
     # The last page knows the count exactly; a number past it shows the last page, as before.
     for number in (12, 13, 500):
         last = staff.get(LOG, {"type": "vox.call.started", "page": number})
-        assert [e.event_id for e in last.context["page"].rows] == [f"evt_{n:02}" for n in range(4, -1, -1)]
+        assert [e.event_id for e in last.context["page"].object_list] == [f"evt_{n:02}" for n in range(4, -1, -1)]
         assert result_count(staff, type="vox.call.started", page=number) == (
             "60 deliveries match these filters · page 12 of 12"
         )

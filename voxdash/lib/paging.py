@@ -98,7 +98,7 @@ def capped_count(rows: QuerySet, *, cap: int) -> int:
 class CappedPage[T]:
     """A page of a list whose count stops at a cap (`capped_page`)."""
 
-    rows: list[T]
+    object_list: list[T]  # the page's rows (the name Django's Page gives them)
     number: int  # the page shown (clamped to the last one when the count is exact)
     count: int  # exact, or the cap when count_is_lower_bound
     count_is_lower_bound: bool  # more than the cap match: shown "10,000+", no last page known
@@ -138,7 +138,7 @@ def capped_page[T](
     # More follow. The pages known to exist: those the capped count covers, up to the next one.
     known = max(found, start + len(shown))
     return CappedPage(
-        rows=shown[:per_page],
+        object_list=shown[:per_page],
         number=number,
         count=cap,
         count_is_lower_bound=True,
@@ -164,7 +164,7 @@ def _counted_page[T](
         start = (page_number - 1) * per_page
         shown = read(start, start + per_page) if count else []
     return CappedPage(
-        rows=shown[:per_page],
+        object_list=shown[:per_page],
         number=page_number,
         count=count,
         count_is_lower_bound=False,

@@ -2,7 +2,6 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +14,7 @@ from voxdash.directory import selectors as directory
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.formatting import moment, phone_display
 from voxdash.lib.links import RowLinks
-from voxdash.lib.paging import pager
+from voxdash.lib.paging import capped_page
 from voxdash.vox import errors
 
 from . import scheduled, services
@@ -31,6 +30,11 @@ from .guard import DO_NOT_CALL, OUTSIDE_WINDOW
 from .models import PlacedCall
 
 _SAMPLE_KEY = uuid.UUID(int=0)  # a key the <uuid:key> converter takes, for RowLinks
+# Beyond this many attempts the list says "10,000+" (lib.paging.capped_page, as the audit log and
+# the webhook log): every campaign row dialled is an attempt, and counting 200,000 of them cost
+# ~50 ms on PostgreSQL (~100 ms by origin), where a count that stops at the cap reads 10,001.
+COUNT_CAP = 10_000
+PAGE_SIZE = 50
 
 
 def _form(data=None, initial=None):
@@ -204,12 +208,13 @@ def placed_call_list(request):
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
     attempts = services.placed_calls(origin=data.get("origin") or "").only(*_LISTED)
-    paginator = Paginator(attempts, 50)
-    page = paginator.get_page(data.get("page") or 1)
+    page = capped_page(
+        attempts, number=data.get("page") or 1, per_page=PAGE_SIZE, cap=COUNT_CAP, query=request.GET
+    )
     context = {
         "page": page,
         "rows": _list_rows(page.object_list, user=request.user),
-        "pager": pager(paginator, page.number, query=request.GET),
+        "pager": page.pager,
         "origin_choices": filter_choices(
             "origin", form.fields["origin"].choices, form["origin"].value(), query=request.GET
         ),

@@ -104,7 +104,7 @@ def webhook_log(request):
     context = {
         "form": form,
         "page": page,
-        "rows": _event_rows(page.rows),
+        "rows": _event_rows(page.object_list),
         "pager": page.pager,
         "type_choices": filter_choices(
             "type", form.fields["type"].choices, form["type"].value(), query=request.GET
