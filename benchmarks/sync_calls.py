@@ -12,7 +12,7 @@ The request budget is off (VOX_REQUESTS_PER_MINUTE=0): at 120/min, 100k calls ta
 
     .venv/bin/python benchmarks/sync_calls.py [--calls 100000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/voxdash_bench_sync .venv/bin/python benchmarks/sync_calls.py
-(with PostgreSQL the database is created if missing and its calls table emptied first).
+(with PostgreSQL the database is created if missing; the calls and the stats rollup are emptied first).
 """
 
 import argparse
@@ -89,9 +89,13 @@ def main() -> None:
     from voxdash.vox import get_client, reset_client
 
     call_command("migrate", verbosity=0)
-    Call.objects.all().delete()
-    from voxdash.calls.models import SyncState
+    from voxdash.calls.models import CallDurationRollup, CallRollup, SyncState
 
+    Call.objects.all().delete()
+    # The rollup too: the simulator dates its calls from now, so the last run's counts would stay
+    # beside this run's, and each run would upsert into larger tables than the one before.
+    CallRollup.objects.all().delete()
+    CallDurationRollup.objects.all().delete()
     SyncState.objects.all().delete()
 
     started = time.monotonic()
