@@ -45,3 +45,73 @@ def test_under_a_url_prefix_the_links_carry_it(viewer_client):
         clear_script_prefix()
     assert 'href="/voxdash/calls/"' in body and 'href="/calls/"' not in body
     assert 'href="/calls/"' in viewer_client.get(PAGE).content.decode()
+
+
+# --- The main menu's entries (voxdash.overview.menu): who sees which, and which one is current.
+def _menu(body: str) -> list[tuple[str, bool]]:
+    """(label, is current) of each entry of the main menu, in order."""
+    nav = body[
+        body.index('<nav class="voxdash-nav"') : body.index("</nav>", body.index('<nav class="voxdash-nav"'))
+    ]
+    return [
+        (label.strip(), "aria-current" in attributes)
+        for attributes, label in re.findall(r"<a ([^>]*)>([^<]+)", nav)
+    ]
+
+
+VIEWER_MENU = [
+    "Overview",
+    "Call history",
+    "Placed calls",
+    "Campaigns",
+    "Do-not-call",
+    "Numbers",
+    "Agents",
+    "Stats",
+]
+
+
+def test_a_viewer_sees_no_caller_or_staff_entries(viewer_client):
+    assert [label for label, _ in _menu(viewer_client.get(PAGE).content.decode())] == VIEWER_MENU
+
+
+def test_a_caller_sees_place_a_call_and_staff_see_their_pages(client, caller, db):
+    client.force_login(caller)
+    entries = [label for label, _ in _menu(client.get(PAGE).content.decode())]
+    assert entries == [*VIEWER_MENU[:3], "Place a call", *VIEWER_MENU[3:]]
+    assert 'class="nav-action"' in client.get(PAGE).content.decode()
+
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_user("ops", password="pw-ops-123", is_staff=True))
+    entries = [label for label, _ in _menu(client.get(PAGE).content.decode())]
+    assert entries == [*VIEWER_MENU, "Webhook log", "Alerts", "Audit log"]
+
+
+def test_the_entry_of_the_page_shown_is_current_and_no_other(client, db):
+    from django.contrib.auth.models import Group, User
+
+    boss = User.objects.create_user("boss", password="pw-boss-123", is_staff=True)
+    boss.groups.add(Group.objects.get(name="Callers"))
+    client.force_login(boss)
+    pages = {
+        "overview": "Overview",
+        "calls:list": "Call history",
+        "placements:list": "Placed calls",
+        "placements:new": "Place a call",
+        "campaigns:list": "Campaigns",
+        "campaigns:new": "Campaigns",
+        "dnc:list": "Do-not-call",
+        "directory:numbers": "Numbers",
+        "directory:agents": "Agents",
+        "stats:overview": "Stats",
+        "webhooks:log": "Webhook log",
+        "alerts:index": "Alerts",
+        "audit:index": "Audit log",
+    }
+    for url_name, label in pages.items():
+        entries = _menu(client.get(reverse(url_name)).content.decode())
+        assert [entry for entry, current in entries if current] == [label], url_name
+    # A page no URL matched (a 404 of the resolver) has no current entry, and still a menu.
+    entries = _menu(client.get("/no-such-page/").content.decode())
+    assert entries and not [entry for entry, current in entries if current]

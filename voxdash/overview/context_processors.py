@@ -8,6 +8,7 @@ from voxdash.lib.cache import shared_cache_outage
 from voxdash.lib.staff import is_staff_member
 
 from .connection import connection_status
+from .menu import main_menu
 
 # The header's and menu's links: the template's name for each -> the URL name it reverses.
 MENU_URLS = {
@@ -44,16 +45,26 @@ def menu_urls(request):
 
 
 def vox_connection(request):
-    """The header's environment badge and key banner, the menu's Caller entries, and for staff
-    the banner saying the shared cache (Redis) is unreachable.
+    """The header's environment badge and key banner, the main menu (voxdash.overview.menu), the
+    Caller-only links, and for staff the banner saying the shared cache (Redis) is unreachable.
 
     Lazy, so pages that never render the header (the login page, htmx partials) cost no request.
     """
     if not request.user.is_authenticated:
         return {}
+    user = request.user
     return {
         "vox_connection": SimpleLazyObject(connection_status),
-        "user_can_place_calls": SimpleLazyObject(lambda: can_place_calls(request.user)),
+        "user_can_place_calls": SimpleLazyObject(lambda: can_place_calls(user)),
+        # Lazy too: an htmx partial renders no menu, and so asks for no permission.
+        "main_menu": SimpleLazyObject(
+            lambda: main_menu(
+                urls=_menu_urls(get_script_prefix()),
+                match=request.resolver_match,
+                can_place_calls=can_place_calls(user),
+                is_staff=is_staff_member(user),
+            )
+        ),
         # Staff run the machinery, so they are told; the pages work for everyone regardless. The
         # cache backend's own memory of its last failure: no round trip to Redis on any page.
         "shared_cache_outage": shared_cache_outage() if is_staff_member(request.user) else None,

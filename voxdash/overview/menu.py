@@ -1,0 +1,66 @@
+"""The main menu under the header: which entries a person sees, and which one is the current page.
+
+Worked out here once a page, in Python, instead of in base.html: the template used to ask
+`request.resolver_match` a dozen times and test the roles per entry, which cost every page about
+as much as its own table (issue 15). The template now only loops over plain entries.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.urls import ResolverMatch
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    url: str
+    current: bool = False  # the page shown belongs here: aria-current="page"
+    css_class: str = ""
+    # The open alerts' count beside the label. The count itself is the alerts app's context
+    # processor's (`open_alert_count`, lazy: one COUNT only when the menu shows it), which the
+    # alerts page replaces by its own list's length; overview may not import alerts.
+    shows_open_alerts: bool = False
+
+
+def _section(match: ResolverMatch | None) -> tuple[str, str, str]:
+    """(app name, view name, url name) of the page; empty for a page no URL matched (a 404)."""
+    if match is None:
+        return "", "", ""
+    return match.app_name, match.view_name, match.url_name or ""
+
+
+def main_menu(
+    *,
+    urls: Mapping[str, str],
+    match: ResolverMatch | None,
+    can_place_calls: bool,
+    is_staff: bool,
+) -> list[MenuEntry]:
+    """The entries in order. `urls` is the context processor's menu_urls (reversed once a
+    process); `match` the page's request.resolver_match (None when no URL matched)."""
+    app, view, url_name = _section(match)
+    entries = [
+        MenuEntry("Overview", urls["overview"], view == "overview"),
+        MenuEntry("Call history", urls["calls"], app == "calls"),
+        MenuEntry("Placed calls", urls["placed"], view in ("placements:list", "placements:detail")),
+    ]
+    if can_place_calls:
+        entries.append(
+            MenuEntry("Place a call", urls["place"], view == "placements:new", css_class="nav-action")
+        )
+    entries += [
+        MenuEntry("Campaigns", urls["campaigns"], app == "campaigns"),
+        MenuEntry("Do-not-call", urls["dnc"], app == "dnc"),
+        # The directory's pages share no app name of their own with anything else on the menu.
+        MenuEntry("Numbers", urls["numbers"], url_name == "numbers"),
+        MenuEntry("Agents", urls["agents"], url_name == "agents"),
+        MenuEntry("Stats", urls["stats"], app == "stats"),
+    ]
+    if is_staff:
+        entries += [
+            MenuEntry("Webhook log", urls["webhooks"], view in ("webhooks:log", "webhooks:log_detail")),
+            MenuEntry("Alerts", urls["alerts"], app == "alerts", shows_open_alerts=True),
+            MenuEntry("Audit log", urls["audit"], app == "audit"),
+        ]
+    return entries
