@@ -83,9 +83,14 @@ def viewer_client(client, viewer, vox_settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # The shared cache (list cache, connection status) must not leak answers between tests.
+    # The shared cache (list cache, connection status) must not leak answers between tests, nor
+    # the copies a process keeps of some of them (lib.caching's kept_here).
     from django.core.cache import cache
 
+    from voxdash.lib.caching import forget_here
+
     cache.clear()
+    forget_here()
     yield
     cache.clear()
+    forget_here()

@@ -6,7 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from tests.fixtures.redis_server import free_port
-from voxdash.lib.caching import cache_key, cached_or_fetch, cached_or_fetch_many
+from voxdash.lib import caching
+from voxdash.lib.caching import cache_key, cached_or_fetch, cached_or_fetch_many, forget_here
 
 
 class Fetch:
@@ -54,6 +55,78 @@ def test_a_failed_fetch_keeps_nothing():
     with pytest.raises(ValueError):
         cached_or_fetch("k", 30, Fetch(ValueError("Vox said no")))
     assert cached_or_fetch("k", 30, Fetch("answer")) == "answer"
+
+
+# --- kept_here: the process's own copy in front of the shared cache
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(caching.time, "time", clock)
+    return clock
+
+
+def test_a_value_kept_here_is_read_without_the_shared_cache(clock, monkeypatch):
+    cached_or_fetch("k", 60, Fetch("first"), kept_here=5)
+    cache.set("k", "another process's", 60)  # stored meanwhile by another process
+    reads = []
+    monkeypatch.setattr(caching, "_get_many", lambda keys: reads.append(keys) or {})
+    assert cached_or_fetch("k", 60, Fetch("unused"), kept_here=5) == "first"
+    assert reads == []  # no round trip
+
+
+def test_what_another_process_stored_arrives_once_the_seconds_are_over(clock):
+    cached_or_fetch("k", 60, Fetch("first"), kept_here=5)
+    cache.set("k", "another process's", 60)
+    clock.now += 4.9
+    assert cached_or_fetch("k", 60, Fetch("unused"), kept_here=5) == "first"
+    clock.now += 0.2
+    assert cached_or_fetch("k", 60, Fetch("unused"), kept_here=5) == "another process's"
+    cache.set("k", "newer still", 60)
+    assert cached_or_fetch("k", 60, Fetch("unused"), kept_here=5) == "another process's"  # kept again
+
+
+def test_a_clock_set_back_drops_the_copy_here(clock):
+    cached_or_fetch("k", 60, Fetch("first"), kept_here=5)
+    cache.set("k", "another process's", 60)
+    clock.now -= 3600
+    assert cached_or_fetch("k", 60, Fetch("unused"), kept_here=5) == "another process's"
+
+
+def test_kept_here_never_longer_than_the_value_s_own_life(clock):
+    cached_or_fetch("k", lambda value: 2, Fetch("short-lived"), kept_here=5)
+    clock.now += 2.1
+    cache.delete("k")  # the shared cache has let it go too
+    assert cached_or_fetch("k", lambda value: 2, Fetch("fresh"), kept_here=5) == "fresh"
+
+
+def test_refresh_replaces_the_copy_here_and_a_value_not_worth_keeping_drops_it(clock):
+    cached_or_fetch("k", 60, Fetch("old"), kept_here=5)
+    assert cached_or_fetch("k", 60, Fetch("new"), refresh=True, kept_here=5) == "new"
+    assert cached_or_fetch("k", 60, Fetch("unused"), kept_here=5) == "new"
+
+    def kept_for(value):
+        return 0 if value == "not worth keeping" else 60
+
+    cached_or_fetch("k", kept_for, Fetch("not worth keeping"), refresh=True, kept_here=5)
+    cache.delete("k")
+    assert cached_or_fetch("k", kept_for, Fetch("asked again"), kept_here=5) == "asked again"
+
+
+def test_a_failed_fetch_leaves_nothing_here_either(clock):
+    with pytest.raises(ValueError):
+        cached_or_fetch("k", 60, Fetch(ValueError("Vox said no")), kept_here=5)
+    assert cached_or_fetch("k", 60, Fetch("answer"), kept_here=5) == "answer"
+    forget_here()
+    cache.delete("k")
+    assert cached_or_fetch("k", 60, Fetch("after forget_here"), kept_here=5) == "after forget_here"
 
 
 def test_the_lifetime_may_depend_on_the_value():

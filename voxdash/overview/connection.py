@@ -20,6 +20,9 @@ UNHEALTHY_FOR = 10
 # Vox's last real answer, shown while checks cannot be sent (budget or page deadline spent).
 LAST_KNOWN_KEY = "voxdash:connection:last"
 LAST_KNOWN_FOR = 600
+# Every page's header reads the status: each web process keeps it this long itself, so most pages
+# make no round trip to Redis for it. A key found wrong shows in every process within as long.
+KEPT_HERE = 5
 _NOT_SENT = frozenset({errors.VoxBudgetExhausted.__name__, errors.VoxDeadlineSpent.__name__})
 
 
@@ -70,7 +73,7 @@ def check_connection() -> ConnectionStatus:
 
 
 def connection_status(*, refresh: bool = False) -> ConnectionStatus:
-    return cached_or_fetch(CACHE_KEY, _kept_for, _vox_or_last_answer, refresh=refresh)
+    return cached_or_fetch(CACHE_KEY, _kept_for, _vox_or_last_answer, refresh=refresh, kept_here=KEPT_HERE)
 
 
 def _vox_or_last_answer() -> ConnectionStatus:
