@@ -1,6 +1,7 @@
 """How Vox values look to people: phone numbers, durations, statuses."""
 
 import json
+from functools import lru_cache
 
 from django import template
 from django.utils.html import format_html
@@ -30,6 +31,9 @@ OTHER_STATUS_CSS = {"active": "ok", "inactive": "canceled", "disabled": "cancele
 
 
 @register.filter
+# A list shows a handful of statuses on up to 100 rows: each one's badge is made once a process.
+# Bounded, since Vox may send statuses this version does not know.
+@lru_cache(maxsize=64)
 def status_badge(status: str):
     css = status if status in STATUS_LABELS else OTHER_STATUS_CSS.get(status, "unknown")
     return format_html('<span class="badge badge-{}">{}</span>', css, status_label(status))
