@@ -347,3 +347,17 @@ def test_postgresql_export_leaves_the_connection_as_it_found_it(hostile_calls, m
     assert next(chunks).startswith(b"id,created_at,")
     chunks.close()
     assert zone() == "UTC" and Call.objects.count() == hostile_calls.count()
+
+
+@pytest.mark.postgres
+def test_postgresql_pieces_hold_whole_rows_a_piece_at_a_time(hostile_calls, monkeypatch):
+    # Memory stays flat: each piece is CHUNK_ROWS whole rows (the header travels with the first),
+    # ended by their "\r\n", however many newlines the names inside hold.
+    postgresql_only()
+    monkeypatch.setattr(export, "CHUNK_ROWS", 7)
+    pieces = list(export._copy_chunks(hostile_calls, "Africa/Lagos"))
+    rows = [list(csv.reader(io.StringIO(piece.decode(), newline=""))) for piece in pieces]
+    assert [len(r) for r in rows] == [8] + [7] * (len(pieces) - 2) + [len(rows[-1])]
+    assert rows[0][0] == list(export.COLUMNS) and 0 < len(rows[-1]) <= 7
+    assert all(piece.endswith(b"\r\n") for piece in pieces)
+    assert sum(len(r) for r in rows) == hostile_calls.count() + 1
