@@ -90,6 +90,7 @@ def test_paging_past_the_cap_goes_on_to_the_last_call(synced, cap):
         {"agent": "agent-a"},
         {"from_number": "num-1"},
         {"placed_by": "ada"},
+        {"agent": "agent-a", "status": "completed"},
         {"created_after": "days_ago_7", "created_before": "days_ago_1"},
     ],
 )
@@ -186,6 +187,24 @@ def test_a_page_of_few_matches_reads_at_most_the_cap_of_their_ids(synced, cap):
     # The page's rows by id: only those, whatever the offset.
     assert "OFFSET" not in rows.upper() and '"calls_call"."id" IN (' in rows
     assert ids(calls) == expected_page(CallFilters(status="failed"), 2, 20)
+
+
+def test_a_placed_call_filter_lists_its_matches_once_when_few_were_placed(synced, cap):
+    for i, vox_id in enumerate(Call.objects.values_list("vox_id", flat=True)[:30]):
+        place(vox_id, agent="agent-a", number="num-1", username="ada" if i % 2 else "cal")
+    filters = CallFilters(placed_by="ada")  # 15 placed calls
+    for limit_of_count, calls_counted in ((15, False), (14, True)):
+        cap(limit_of_count)
+        with CaptureQueriesContext(connection) as queries:
+            calls, meta = mirror_page(filters=filters, page=1, limit=10)
+        assert ids(calls) == expected_page(filters, 1, 10) and meta.total == min(15, limit_of_count)
+        assert meta.total_is_lower_bound is calls_counted
+        counts_of_calls = [
+            q for q in queries.captured_queries if 'COUNT(*) FROM (SELECT "calls_call"' in q["sql"]
+        ]
+        # At most the cap placed: the matches' ids are the count, one look-up of each placed call.
+        # More: the calls are counted (up to the cap) as for any other filter.
+        assert bool(counts_of_calls) is calls_counted
 
 
 @pytest.mark.postgres

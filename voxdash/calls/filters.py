@@ -104,10 +104,15 @@ class CallFilters:
             q &= Q(duration_seconds__lte=self.duration_max)
         if self.hour is not None:
             q &= Q(created_at__hour=self.hour)  # in the active zone, as USE_TZ makes lookups
-        placed = placed_call_ids(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
+        placed = self.placed_calls()
         if placed is not None:
             q &= Q(vox_id__in=placed)
         return q
+
+    def placed_calls(self):
+        """The listed-call ids of the placed calls these filters select (by agent, number or user);
+        None when they select none of those ways."""
+        return placed_call_ids(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
 
 
 def placed_call_ids(
