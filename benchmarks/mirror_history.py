@@ -275,7 +275,9 @@ def profile(args) -> None:
         size = cursor.fetchone()[0]
     print(f"calls_call: {args.calls:,} rows, {size} with indexes; cap {mirror_query.MIRROR_COUNT_CAP:,}")
 
-    def explain(sql: str) -> str:
+    def explain(sql: str) -> tuple[float, int, str]:
+        """EXPLAIN ANALYZE of one query: ms, pages touched (the top node's buffers: the same on any
+        machine, where the ms are not), and a summary."""
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
             plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -283,7 +285,9 @@ def profile(args) -> None:
         indexes += sorted(set(re.findall(r"Bitmap Index Scan on (\w+)", plan)))
         scans = "seq scan, " if "Seq Scan" in plan else ""
         took = float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1))
-        return took, f"{took:.2f} {scans}{', '.join(indexes) or '-'}"
+        top = re.search(r"Buffers: shared ([^\n]*)", plan)
+        pages = sum(int(n) for n in re.findall(r"=(\d+)", top.group(1))) if top else 0
+        return took, pages, f"{took:.2f} {pages}p {scans}{', '.join(indexes) or '-'}"
 
     def first_view(chosen, page: int, limit: int) -> None:
         cache.clear()  # nothing kept: the count is made again, as on a first view
@@ -294,7 +298,7 @@ def profile(args) -> None:
         " view (count and rows), the capped count alone, and EXPLAIN ANALYZE of each query it sends"
     )
     print(
-        f"{'filter':28} {'page':>6} {'count':>6} {'matching':>9}  {'EXPLAIN sum':>11}  each query: ms, indexes"
+        f"{'filter':28} {'page':>6} {'count':>6} {'matching':>9}  {'EXPLAIN':>7} {'pages':>6}  each query: ms, pages, indexes"
     )
     for label, params, _ in filters():
         form = CallFiltersForm({k: str(v) for k, v in params.items()})
@@ -311,9 +315,10 @@ def profile(args) -> None:
         with CaptureQueriesContext(connection) as sent:
             mirror_query.mirror_page(filters=chosen, page=page, limit=limit)
         plans = [explain(query["sql"]) for query in sent.captured_queries]
-        total = sum(took for took, _ in plans)
-        each = " | ".join(text for _, text in plans)
-        print(f"{label:28} {page_ms:6.1f} {count_ms:6.1f} {matching:>9}  {total:11.2f}  {each}")
+        took = sum(ms for ms, _, _ in plans)
+        pages = sum(touched for _, touched, _ in plans)
+        each = " | ".join(text for _, _, text in plans)
+        print(f"{label:28} {page_ms:6.1f} {count_ms:6.1f} {matching:>9}  {took:7.2f} {pages:6}  {each}")
 
 
 def main() -> None:
