@@ -35,6 +35,15 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used (Linux /proc); None where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ensure_postgres_database(url: str) -> None:
     from urllib.parse import urlparse
 
@@ -98,6 +107,18 @@ def main() -> None:
     CallDurationRollup.objects.all().delete()
     SyncState.objects.all().delete()
 
+    def backend_pid() -> int | None:
+        # This process's PostgreSQL backend, when the database runs on this machine.
+        if connection.vendor != "postgresql" or connection.settings_dict["HOST"] not in (
+            "127.0.0.1",
+            "localhost",
+            "",
+        ):
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
     started = time.monotonic()
     simulator, base_url = start_simulator(args.calls)
     print(f"simulator with {args.calls:,} calls ready in {time.monotonic() - started:.1f} s at {base_url}")
@@ -111,9 +132,18 @@ def main() -> None:
         fetched = sum(len(page.calls) for page in client.iter_calls(limit=100))
         fetch_s = time.monotonic() - started
 
+        # The CPU each process spends on the insert: on a busy machine calls/s measures the
+        # neighbours too, CPU seconds far less (the database's backend only when it is local).
+        pids = {"voxdash": os.getpid(), "simulator": simulator.pid, "PostgreSQL backend": backend_pid()}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid}
         started = time.monotonic()
         summary = calls_sync(full=True)
         sync_s = time.monotonic() - started
+        cpu = {
+            name: after - cpu_before[name]
+            for name, pid in pids.items()
+            if name in cpu_before and cpu_before[name] is not None and (after := cpu_seconds(pid)) is not None
+        }
         peak = rss_mb()
 
         started = time.monotonic()
@@ -134,6 +164,14 @@ def main() -> None:
     print(
         f"full sync (insert): {sync_s:7.2f} s  {summary.created / sync_s:8,.0f} calls/s  "
         f"({sync_s / fetch_s:.2f}x the floor)"
+    )
+    if backend_pid() != pids["PostgreSQL backend"]:
+        cpu.pop("PostgreSQL backend", None)  # a new connection: the old backend's count is gone
+    print(
+        "full sync (insert), CPU per 1,000 calls: "
+        + ", ".join(
+            f"{name} {1000 * seconds / summary.created * 1000:.0f} ms" for name, seconds in cpu.items()
+        )
     )
     print(f"full sync (again):  {again_s:7.2f} s  {again.unchanged / again_s:8,.0f} calls/s  (all unchanged)")
     print(f"peak RSS: {peak:.0f} MB (Django + client before the walk: {baseline:.0f} MB)")
