@@ -5,6 +5,7 @@ import time
 from datetime import datetime
 from datetime import time as day_time
 
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
@@ -134,3 +135,14 @@ def test_the_menu_marks_one_page_current_and_the_crumbs_keep_their_spaces(viewer
     assert re.findall(r'aria-current="page">([^<]+)<', nav) == ["Stats"]
     body = viewer_client.get("/calls/call_not_mirrored_yet/").content.decode()
     assert "Call history</a></li> <li" in body
+
+
+def test_favicon_ico_leads_to_the_dashboard_s_icon_signed_out_too(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    # The same URL the pages' <link rel="icon"> names (static files are whitenoise's and nginx's).
+    assert response["Location"] == static("voxdash/favicon.svg")
+    assert (
+        f'<link rel="icon" href="{static("voxdash/favicon.svg")}"'
+        in client.get(reverse("login")).content.decode()
+    )

@@ -99,6 +99,7 @@ TABLE: dict[str, Rule] = {
     "socialaccount_login_cancelled": everyone(200),
     "healthz": everyone(200),
     "readyz": everyone(200),
+    "favicon": everyone(301),  # to the static icon, for browsers on pages that name none
     "webhooks:vox": everyone(405),  # POST only; its signature is the authentication
     # Pages every signed-in user sees.
     "overview": PAGE,

@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
