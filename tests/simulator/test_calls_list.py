@@ -225,18 +225,12 @@ def test_same_seed_same_calls_other_seed_other_calls():
         assert lists[0] != lists[2]
 
 
-def test_hundred_thousand_calls_seed_and_serve_fast():
-    import time
-
-    started = time.perf_counter()
+def test_hundred_thousand_calls_seed_and_serve_deep_pages():
+    # How fast it serves them is the benchmarks' to say (benchmarks/history_page.py uses it as
+    # the floor); a test only checks what it serves.
     sim = Simulator(port=0, calls=100_000, lifecycle_step_seconds=None, rate_limit=None)
-    assert time.perf_counter() - started < 5
     with sim, api_client(sim) as http:
-        http.get("/v1/vox/calls", params={"limit": 1})  # warm the connection
-        started = time.perf_counter()
         body = http.get("/v1/vox/calls", params={"limit": 100, "page": 500}).json()
-        elapsed = time.perf_counter() - started
         assert len(body["data"]) == 100 and body["meta"]["total"] == 100_000
-        assert elapsed < 0.1
         filtered = http.get("/v1/vox/calls", params={"status": "completed", "search": "+234"}).json()
         assert filtered["meta"]["total"] > 10_000
