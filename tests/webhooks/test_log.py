@@ -322,7 +322,9 @@ def test_more_events_than_the_cap_read_as_a_lower_bound_and_every_page_still_sho
     # The last page knows the count exactly; a number past it shows the last page, as before.
     for number in (12, 13, 500):
         last = staff.get(LOG, {"type": "vox.call.started", "page": number})
-        assert [e.event_id for e in last.context["page"].object_list] == [f"evt_{n:02}" for n in range(4, -1, -1)]
+        assert [e.event_id for e in last.context["page"].object_list] == [
+            f"evt_{n:02}" for n in range(4, -1, -1)
+        ]
         assert result_count(staff, type="vox.call.started", page=number) == (
             "60 deliveries match these filters · page 12 of 12"
         )
