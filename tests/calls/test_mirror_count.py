@@ -148,8 +148,8 @@ def test_the_capped_count_reads_no_further_than_the_cap(synced, cap):
 
 
 def test_few_matches_sharing_a_time_are_paged_newest_first_then_by_id(db, cap):
-    # Up to the cap the page comes from the matches' ids, listed newest first, then those rows:
-    # the same order as the newest-first list, ties (one created_at) broken by the id.
+    # Up to the cap a search's page comes from the matches' ids, listed newest first, then those
+    # rows: the same order as the newest-first list, ties (one created_at) broken by the id.
     same_time = timezone.now() - timedelta(hours=1)
     Call.objects.bulk_create(
         Call(
@@ -157,6 +157,7 @@ def test_few_matches_sharing_a_time_are_paged_newest_first_then_by_id(db, cap):
             direction="inbound",
             status="busy",
             customer_phone="+2348031111111",
+            customer_name=f"Tie {n}",
             created_at=same_time if n % 3 else same_time - timedelta(minutes=n),
         )
         for n in range(30)
@@ -165,7 +166,7 @@ def test_few_matches_sharing_a_time_are_paged_newest_first_then_by_id(db, cap):
         vox_id="other", direction="inbound", status="completed", customer_phone="+1", created_at=same_time
     )
     cap(1_000)
-    filters = CallFilters(status="busy")
+    filters = CallFilters(search="tie")
     seen = []
     for page in (1, 2, 3, 4):
         calls, meta = mirror_page(filters=filters, page=page, limit=8)
@@ -178,14 +179,24 @@ def test_few_matches_sharing_a_time_are_paged_newest_first_then_by_id(db, cap):
     )
 
 
-def test_a_page_of_few_matches_reads_at_most_the_cap_of_their_ids(synced, cap):
+def test_a_page_of_a_search_with_few_matches_reads_at_most_the_cap_of_their_ids(synced, cap):
     cap(1_000)  # more than the simulator's calls: every count is exact
+    search = CallFilters(search="+234")
     with CaptureQueriesContext(connection) as queries:
-        calls, _ = mirror_page(filters=CallFilters(status="failed"), page=2, limit=20)
+        calls, _ = mirror_page(filters=search, page=2, limit=20)
     count, listed, rows = (q["sql"] for q in queries.captured_queries)
     assert "COUNT(" in count.upper() and "LIMIT 1001" in listed and "ORDER BY" in listed
     # The page's rows by id: only those, whatever the offset.
     assert "OFFSET" not in rows.upper() and '"calls_call"."id" IN (' in rows
+    assert len(calls) == 20 and ids(calls) == expected_page(search, 2, 20)
+
+
+def test_filters_an_index_in_the_page_order_applies_read_the_page_itself(synced, cap):
+    cap(1_000)
+    with CaptureQueriesContext(connection) as queries:
+        calls, _ = mirror_page(filters=CallFilters(status="failed"), page=2, limit=20)
+    count, rows = (q["sql"] for q in queries.captured_queries)  # no list of ids
+    assert "COUNT(" in count.upper() and "OFFSET 20" in rows.upper()
     assert ids(calls) == expected_page(CallFilters(status="failed"), 2, 20)
 
 

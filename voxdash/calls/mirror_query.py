@@ -66,9 +66,7 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
         total = counted
         rows = []
         if offset < total:
-            if newest_ids is None:
-                newest_ids = _newest_ids(calls, cap=cap)
-            rows = _rows_by_id(newest_ids[offset : offset + limit])
+            rows = _rows_of_few(filters, calls, newest_ids, offset=offset, limit=limit, cap=cap)
         total_pages = math.ceil(total / limit)
         meta = PageMeta(
             total=total, page=page, per_page=limit, total_pages=total_pages, has_more=page < total_pages
@@ -90,17 +88,39 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
     return [_as_api_call(row) for row in rows], meta
 
 
+def _rows_of_few(
+    filters: CallFilters, calls: QuerySet, newest_ids: list[int] | None, *, offset: int, limit: int, cap: int
+) -> list[dict]:
+    """A page's rows when at most `cap` calls match (newest_ids: their ids, if already listed)."""
+    if newest_ids is None and not _matched_off_the_page_order(filters):
+        # Direction, status, dates, duration, hour: PostgreSQL applies them while it reads an
+        # index in the page's order, or judges well how many match: the page is the first
+        # matches it meets, as past the cap.
+        return list(calls.values(*_ROW_FIELDS)[offset : offset + limit])
+    if newest_ids is None:
+        newest_ids = _newest_ids(calls, cap=cap)
+    return _rows_by_id(newest_ids[offset : offset + limit])
+
+
 def _newest_ids(calls: QuerySet, *, cap: int) -> list[int]:
     """The ids of the matches, newest first, at most cap + 1 of them: with at most `cap` matches,
     all of them, so any page is a slice of this list.
 
-    Few matches can be anywhere in the table, and asked for one page of them newest first,
-    PostgreSQL may walk the newest-first index past every other call until it has found a page
-    (a phone search: 15,000 calls read for 20; "placed by", 40,000 look-ups of placed calls;
-    20–150 ms at a million calls) because it misjudges how many match and where. Asked for all of
-    them, it finds them through the filter's own index and sorts at most cap + 1 keys: a few
-    milliseconds, however thinly they are spread."""
+    For a search or a placed-call filter (_matched_off_the_page_order) that matches few calls,
+    asked for one page of them newest first, PostgreSQL may walk the newest-first index past
+    every other call until it has found a page (a phone search: 15,000 calls read for 20;
+    "placed by", 40,000 look-ups of placed calls; 20–150 ms at a million calls, and more the
+    rarer the match), because it misjudges how many match and where. Asked for all of them, it
+    finds them through the filter's own index and sorts at most cap + 1 keys: about what
+    counting them cost, however thinly they are spread."""
     return list(calls.values_list("pk", flat=True)[: cap + 1])
+
+
+def _matched_off_the_page_order(filters: CallFilters) -> bool:
+    """True for the filters no index in the page's order can apply, and whose matches PostgreSQL
+    cannot estimate: a text search (trigram look-ups) and the placed-call filters (a look-up in
+    another table). Up to the cap, their pages come from the matches' ids (_newest_ids)."""
+    return bool(filters.search) or filters.placed_calls() is not None
 
 
 def _rows_by_id(ids: list[int]) -> list[dict]:
