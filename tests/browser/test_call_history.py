@@ -80,3 +80,19 @@ def test_usable_on_a_narrow_screen(browser, live_vox, staff):
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
     finally:
         context.close()
+
+
+def test_a_capped_count_is_followed_by_the_exact_one(page, live_vox, staff, monkeypatch):
+    from voxdash.calls import mirror_query
+    from voxdash.calls.models import Call
+    from voxdash.calls.sync import calls_sync
+
+    calls_sync(full=True)
+    monkeypatch.setattr(mirror_query, "MIRROR_COUNT_CAP", 10)  # the live server runs in this process
+    sign_in(page, live_vox.url, *staff)
+    page.goto(f"{live_vox.url}/calls/?created_after=2000-01-01")  # a filter only the mirror knows
+    count = page.locator("#result-count")
+    page.wait_for_selector(f"#result-count >> text=({Call.objects.count():,} in all)")
+    assert "10+ calls" in count.inner_text()
+    assert page.url.endswith("/calls/?created_after=2000-01-01")  # the count never went to the address bar
+    assert page.js_errors == []

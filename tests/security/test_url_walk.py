@@ -119,6 +119,7 @@ TABLE: dict[str, Rule] = {
     "calls:list": PAGE,
     "calls:detail": PAGE,
     "calls:export": PAGE,
+    "calls:count": PAGE,
     "placements:list": PAGE,
     "placements:detail": PAGE,
     "directory:numbers": PAGE,

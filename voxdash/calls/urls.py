@@ -9,5 +9,6 @@ urlpatterns = [
     path("sync/", views.sync_now, name="sync"),
     path("sync/status/", views.sync_status, name="sync_status"),
     path("export.csv", views.call_export, name="export"),
+    path("count/", views.call_count, name="count"),
     path("<str:vox_id>/", views.call_detail, name="detail"),
 ]
