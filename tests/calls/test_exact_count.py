@@ -52,3 +52,9 @@ def test_bad_filters_are_dropped_as_on_the_page(viewer_client, synced):
 
 def test_signed_out_it_sends_to_the_sign_in_page(client, synced):
     assert client.get(COUNT).status_code == 302
+
+
+def test_opened_as_a_page_it_sends_to_the_history_of_those_filters(viewer_client, synced):
+    answer = viewer_client.get(f"{COUNT}?status=completed&created_after=2000-01-01")
+    assert answer.status_code == 302
+    assert answer["Location"] == f"{LIST}?status=completed&created_after=2000-01-01"

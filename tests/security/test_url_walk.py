@@ -119,7 +119,8 @@ TABLE: dict[str, Rule] = {
     "calls:list": PAGE,
     "calls:detail": PAGE,
     "calls:export": PAGE,
-    "calls:count": PAGE,
+    # htmx's (the history's exact count); opened as a page, the history of the same filters.
+    "calls:count": Rule(LOGIN, *[Redirect("/calls/")] * 4),
     "placements:list": PAGE,
     "placements:detail": PAGE,
     "directory:numbers": PAGE,

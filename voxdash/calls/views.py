@@ -72,7 +72,10 @@ def call_list(request):
 def call_count(request):
     """How many of the mirror's calls match the history's filters, however many: the figure a
     capped count ("10,000+") stands for. Asked for by the history page after it is shown (it may
-    take a tenth of a second at a million calls); the same filters as the page, bad ones dropped."""
+    take a tenth of a second at a million calls); the same filters as the page, bad ones dropped.
+    Opened as a page of its own, it sends to the history of those filters."""
+    if not request.htmx:
+        return redirect(reverse("calls:list") + (f"?{request.GET.urlencode()}" if request.GET else ""))
     form = CallFiltersForm(request.GET, choices=mirror_facts(query=request.GET).pickers)
     form.is_valid()
     count = mirror_exact_count(filters=form.call_filters())
