@@ -83,6 +83,8 @@ class PlacedCall(models.Model):
         ordering = ["-attempted_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-attempted_at"], name="placed_user_recent"),
+            # The list's origin filter: the few attempts by hand among a campaign's many.
+            models.Index(fields=["origin", "-attempted_at"], name="placed_origin_recent"),
             # The worker's "which scheduled calls are due" query.
             models.Index(fields=["outcome", "place_at"], name="placed_due"),
         ]

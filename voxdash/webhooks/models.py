@@ -30,7 +30,13 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["event_type", "-received_at"], name="webhook_type_newest")]
+        indexes = [
+            models.Index(fields=["event_type", "-received_at"], name="webhook_type_newest"),
+            # The log's order, unfiltered and by outcome: without them a page of the newest 50
+            # sorts every event (~370 ms at a million).
+            models.Index(fields=["-received_at", "-id"], name="webhook_newest"),
+            models.Index(fields=["outcome", "-received_at", "-id"], name="webhook_outcome_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
