@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
 from voxdash.lib.formatting import Moment, local_day_start, moment
-from voxdash.lib.paging import Pager, capped_count, pager
+from voxdash.lib.paging import Pager, capped_page
 from voxdash.lib.querystring import QueryString
 from voxdash.lib.spreadsheet import neutralise
 
@@ -108,64 +107,36 @@ class AuditPage:
 def audit_page(*, filters: AuditFilters, number: int, query: QueryDict) -> AuditPage:
     """Page `number` of the entries these filters select, newest first, PAGE_SIZE a page; `query`
     is the page's query string, `request.GET` (the links keep the other filters). Two queries: a
-    count that stops at COUNT_CAP + 1, and the page's rows. A number past the last page gives the
-    last page, as Paginator.get_page does (at the cost of an exact count when the count was capped)."""
+    count that stops at COUNT_CAP + 1, and the page's rows (lib.paging.capped_page: past the last
+    page, the last page)."""
     entries = audit_entries(filters=filters)
-    number = max(number, 1)
-    found = capped_count(entries, cap=COUNT_CAP)
-    if found <= COUNT_CAP:
-        return _counted_page(entries, found, number, query)
-    rows = _page_entries(entries, number)
-    if not rows:  # past the last page (a hand-made address): only an exact count knows which it is
-        return _counted_page(entries, entries.count(), number, query)
-    start = (number - 1) * PAGE_SIZE
-    if len(rows) <= PAGE_SIZE:  # the last page: the count is known exactly after all
-        return _counted_page(entries, start + len(rows), number, query, rows=rows)
-    # More follow. The pages known to exist: those the capped count covers, up to the next one.
-    known = max(found, start + len(rows))
-    return AuditPage(
-        rows=audit_rows(rows[:PAGE_SIZE], query=query),
+    page = capped_page(
+        entries,
         number=number,
-        count=COUNT_CAP,
-        count_is_lower_bound=True,
-        num_pages=0,
-        pager=pager(Paginator(range(known), PAGE_SIZE), number, open_ended=True, query=query),
+        per_page=PAGE_SIZE,
+        cap=COUNT_CAP,
+        query=query,
+        read=lambda start, stop: _page_entries(entries, start, stop),
     )
-
-
-def _counted_page(
-    entries: QuerySet[AuditEntry],
-    count: int,
-    number: int,
-    query: QueryDict,
-    *,
-    rows: list[AuditEntry] | None = None,
-) -> AuditPage:
-    """The page of an exact count (`rows`: its entries, when already read)."""
-    paginator = Paginator(range(count), PAGE_SIZE)
-    page_number = paginator.get_page(number).number  # clamped to the pages there are
-    if rows is None:
-        rows = _page_entries(entries, page_number) if count else []
     return AuditPage(
-        rows=audit_rows(rows[:PAGE_SIZE], query=query),
-        number=page_number,
-        count=count,
-        count_is_lower_bound=False,
-        num_pages=paginator.num_pages,
-        pager=pager(paginator, page_number, query=query),
+        rows=audit_rows(page.object_list, query=query),
+        number=page.number,
+        count=page.count,
+        count_is_lower_bound=page.count_is_lower_bound,
+        num_pages=page.num_pages,
+        pager=page.pager,
     )
 
 
-def _page_entries(entries: QuerySet[AuditEntry], number: int) -> list[AuditEntry]:
-    """Page `number`'s entries and the first of the next page, if any (PAGE_SIZE + 1 at most)."""
-    start = (number - 1) * PAGE_SIZE
+def _page_entries(entries: QuerySet[AuditEntry], start: int, stop: int) -> list[AuditEntry]:
+    """The entries from `start` to `stop` (a page, and the first of the next)."""
     if start < DEEP_AFTER:
-        return list(entries[start : start + PAGE_SIZE + 1])
+        return list(entries[start:stop])
     # Deep: the subquery skips the entries before the page in the index alone (each order and
     # filter has an index ending in at and id: models.py) and only the page's rows are read from
     # the table, where OFFSET on whole rows reads every skipped one (page 1,000 of 100,000 entries:
     # 5.9 ms instead of 12 ms on PostgreSQL). On the first pages the plain query is cheaper.
-    ids = entries.values("pk")[start : start + PAGE_SIZE + 1]
+    ids = entries.values("pk")[start:stop]
     return list(AuditEntry.objects.filter(pk__in=ids).order_by("-at", "-id"))
 
 
