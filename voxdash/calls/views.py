@@ -39,6 +39,8 @@ def call_list(request):
     history = call_history(filters=filters, page=page, limit=limit)
     # Every link that keeps the query is made in Python, once (lib/querystring.py says why).
     links = QueryString(request.GET)
+    # The filters without the page: what the export and the exact count are of.
+    filters_query = links.href({"page": None, "limit": None})
     context = {
         "form": form,
         "filters": filters,
@@ -55,10 +57,10 @@ def call_list(request):
         "history": history,
         "rows": call_rows(calls=history.calls),
         "list_url": reverse("calls:list"),
-        "export_url": reverse("calls:export") + links.href({"page": None, "limit": None}),
+        "export_url": reverse("calls:export") + filters_query,
         # A capped count of the mirror ("10,000+") is followed by the exact one, asked for by the
         # page once it is shown (call_count): the page itself never waits for a full count.
-        "exact_count_url": reverse("calls:count") + links.href({"page": None, "limit": None})
+        "exact_count_url": reverse("calls:count") + filters_query
         if history.source == "mirror" and history.meta and history.meta.total_is_lower_bound
         else "",
         "last_page_url": links.href({"page": history.meta.total_pages}) if history.past_the_end else "",
@@ -76,7 +78,7 @@ def call_count(request):
     Opened as a page of its own, it sends to the history of those filters."""
     if not request.htmx:
         return redirect(reverse("calls:list") + (f"?{request.GET.urlencode()}" if request.GET else ""))
-    form = CallFiltersForm(request.GET, choices=mirror_facts(query=request.GET).pickers)
+    form = CallFiltersForm(request.GET)  # as the export: the pickers are read only if one is set
     form.is_valid()
     count = mirror_exact_count(filters=form.call_filters())
     return render(request, "calls/list.html#exact-count", {"exact_count": count})

@@ -54,8 +54,9 @@ def cached_or_fetch[T](
     `seconds` is a number, or a function of the fetched value (an error answer may deserve a
     shorter life); 0 keeps nothing, and a fixed 0 skips the cache altogether. `refresh` fetches
     even when a value is cached, and keeps the new one. `kept_here`: the value found or fetched is
-    also kept in this process for that many seconds (never longer than its own lifetime), and
-    read from there first.
+    also kept in this process for that many seconds (a fetched one never longer than the lifetime
+    it is stored with; a found one may outlive the shared copy by as much), and read from there
+    first.
     """
     if not callable(seconds) and seconds <= 0:
         return fetch()
