@@ -105,9 +105,8 @@ def campaign_detail(request, pk: int):
 
 def _detail_parts(request, campaign: Campaign, partial: str) -> dict:
     """What the page, its live section (polled) or its rows table (filtered, paged) needs."""
-    now_progress = progress.campaign_progress(
-        campaign=campaign, with_rate=partial == "live" or not request.htmx
-    )
+    # The rate is the live section's (the whole page is "live" too); the rows table shows none.
+    now_progress = progress.campaign_progress(campaign=campaign, with_rate=partial == "live")
     parts: dict = {"progress": now_progress}
     if partial == "live":
         parts["events"] = progress.campaign_events(campaign=campaign)

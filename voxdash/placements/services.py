@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from voxdash.audit.log import Target
 from voxdash.directory.models import Agent, VoiceNumber
 from voxdash.lib.formatting import phone_display
+from voxdash.lib.links import RowLinks
 from voxdash.mirror.placements import placement_link, placement_match, placement_mirrored_call
 from voxdash.vox import errors, get_client, statuses
 from voxdash.vox.budget import PLACEMENT
@@ -300,8 +301,9 @@ class Origin:
     url: str = ""  # the campaign's page, for campaign attempts
 
 
-def placed_call_origin(*, placed_call: PlacedCall) -> Origin:
-    """Where an attempt came from, as the list and the detail page say it."""
+def placed_call_origin(*, placed_call: PlacedCall, campaign_links: RowLinks | None = None) -> Origin:
+    """Where an attempt came from, as the list and the detail page say it. A list passes
+    `campaign_links` (RowLinks of campaigns:detail, made once a page) instead of a reverse() a row."""
     if placed_call.origin != PlacedCall.Origin.CAMPAIGN:
         return Origin(placed_call.get_origin_display())
     campaign, _, rest = placed_call.origin_ref.partition(":")
@@ -310,7 +312,11 @@ def placed_call_origin(*, placed_call: PlacedCall) -> Origin:
         return Origin(f"Campaign ({placed_call.origin_ref or 'unknown'})")
     text = f"Campaign {campaign}, row {row}" + (f" (attempt {attempt})" if attempt not in ("", "1") else "")
     try:  # placements knows no campaign; the campaigns app names its page
-        url = reverse("campaigns:detail", kwargs={"pk": int(campaign)})
+        url = (
+            campaign_links.url(int(campaign))
+            if campaign_links
+            else reverse("campaigns:detail", kwargs={"pk": int(campaign)})
+        )
     except NoReverseMatch:
         url = ""
     return Origin(text, url)

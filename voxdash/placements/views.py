@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -271,6 +272,10 @@ def _list_rows(placed_calls, *, user) -> list[_ListRow]:
     tz = timezone.get_current_timezone()  # looked up once for the page's times
     detail = RowLinks("placements:detail", sample=_SAMPLE_KEY)
     cancel = RowLinks("placements:cancel", sample=_SAMPLE_KEY)
+    try:  # most rows of a busy list are campaign attempts, each linking its campaign
+        campaign_links = RowLinks("campaigns:detail", sample=987654321)
+    except NoReverseMatch:
+        campaign_links = None
     rows = []
     for placed in placed_calls:
         phone = phone_display(placed.customer_phone)
@@ -285,7 +290,7 @@ def _list_rows(placed_calls, *, user) -> list[_ListRow]:
                 phone=phone,
                 purpose=placed.purpose,
                 origin_code=placed.origin,
-                origin=services.placed_call_origin(placed_call=placed),
+                origin=services.placed_call_origin(placed_call=placed, campaign_links=campaign_links),
                 place_at=place_at.text if place_at else "—",
                 outcome_code=placed.outcome,
                 outcome=_OUTCOMES.get(placed.outcome, placed.outcome),
