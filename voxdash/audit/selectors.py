@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 
 from django.db.models import Q, QuerySet
@@ -15,7 +15,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from voxdash.lib.formatting import Moment, local_day_start, moment
-from voxdash.lib.paging import Pager, capped_page
+from voxdash.lib.paging import CappedPage, capped_page
 from voxdash.lib.querystring import QueryString
 from voxdash.lib.spreadsheet import neutralise
 
@@ -94,17 +94,7 @@ class AuditRow:
     detail: str
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    rows: list[AuditRow]
-    number: int
-    count: int  # exact, or COUNT_CAP when count_is_lower_bound
-    count_is_lower_bound: bool  # more than COUNT_CAP match: shown "10,000+", no last page known
-    num_pages: int  # 0 when the count is a lower bound
-    pager: Pager
-
-
-def audit_page(*, filters: AuditFilters, number: int, query: QueryDict) -> AuditPage:
+def audit_page(*, filters: AuditFilters, number: int, query: QueryDict) -> CappedPage[AuditRow]:
     """Page `number` of the entries these filters select, newest first, PAGE_SIZE a page; `query`
     is the page's query string, `request.GET` (the links keep the other filters). Two queries: a
     count that stops at COUNT_CAP + 1, and the page's rows (lib.paging.capped_page: past the last
@@ -118,14 +108,7 @@ def audit_page(*, filters: AuditFilters, number: int, query: QueryDict) -> Audit
         query=query,
         read=lambda start, stop: _page_entries(entries, start, stop),
     )
-    return AuditPage(
-        rows=audit_rows(page.object_list, query=query),
-        number=page.number,
-        count=page.count,
-        count_is_lower_bound=page.count_is_lower_bound,
-        num_pages=page.num_pages,
-        pager=page.pager,
-    )
+    return replace(page, object_list=audit_rows(page.object_list, query=query))
 
 
 def _page_entries(entries: QuerySet[AuditEntry], start: int, stop: int) -> list[AuditEntry]:
