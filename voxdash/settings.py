@@ -176,11 +176,16 @@ INSTALLED_APPS = [
     "voxdash.health",
     "voxdash.audit",
     "voxdash.alerts",
+    "voxdash.api",
+    # The API's browsable docs page: its templates and the Swagger UI files it serves itself.
+    "ninja",
 ]
 
 MIDDLEWARE = [
     # First: it times and logs everything below it, redirects and refusals included.
     "voxdash.health.logs.RequestLogMiddleware",
+    # Under /api/ every error is the API's JSON shape, whichever layer below made it.
+    "voxdash.api.errors.ApiErrorShapeMiddleware",
     # Every Vox request made below shares this request's one deadline (VOX_INTERACTIVE_DEADLINE).
     "voxdash.health.deadline.VoxDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",

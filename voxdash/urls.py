@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from voxdash.api import v1
+
 admin.site.site_header = "voxdash administration"
 admin.site.site_title = "voxdash"
 admin.site.site_url = "/"
@@ -18,6 +20,8 @@ urlpatterns = [
     path("accounts/", include("voxdash.accounts.urls")),
     path("webhooks/", include("voxdash.webhooks.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", v1.urlpatterns()),
+    path("api/", include("voxdash.api.urls")),
     path("", include("voxdash.health.urls")),
 ]
 

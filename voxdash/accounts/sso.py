@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from voxdash.lib.addresses import is_trusted_proxy, trusted_networks
 
 from .roles import role_for, set_role
+from .service_accounts import is_service_account_name
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ class TrustedHeaderBackend(RemoteUserBackend):
     create_unknown_user = True
 
     def authenticate(self, request, remote_user):
+        if remote_user and is_service_account_name(remote_user):
+            log.warning("sso user refused: %r is an API token's service account", remote_user)
+            return None
         if remote_user and role_for(proxy_groups(request)) is None:
             log.info("sso user refused: in no group voxdash maps to a role")
             return None

@@ -64,7 +64,8 @@ def audit_record(
         entry = AuditEntry(
             user=user,
             username=(username or (user.get_username() if user is not None else ""))[:150],
-            via=via or (Via.WEB if request is not None else Via.WORKER),
+            # An API request says so itself (voxdash.api.auth sets `audit_via`); audit knows no app.
+            via=via or getattr(request, "audit_via", "") or (Via.WEB if request is not None else Via.WORKER),
             remote_addr=client_address(request),
             request_id=getattr(request, "request_id", "")[:128] if request is not None else "",
             action=action,

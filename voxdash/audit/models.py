@@ -48,6 +48,12 @@ class AuditEntry(models.Model):
         MFA_ENABLED = "mfa_enabled", "Turned two-factor authentication on"
         MFA_DISABLED = "mfa_disabled", "Turned two-factor authentication off"
         RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Made new two-factor recovery codes"
+        API_TOKEN_CREATED = "api_token_created", "Made an API token"
+        API_TOKEN_REVOKED = "api_token_revoked", "Revoked an API token"
+        SUBSCRIPTION_CREATED = "subscription_created", "Added an event subscription"
+        SUBSCRIPTION_CHANGED = "subscription_changed", "Changed an event subscription"
+        SUBSCRIPTION_DELETED = "subscription_deleted", "Deleted an event subscription"
+        EVENT_DELIVERY_RESENT = "event_delivery_resent", "Sent an event delivery again"
 
     class Via(models.TextChoices):
         WEB = "web", "Web"
@@ -56,6 +62,7 @@ class AuditEntry(models.Model):
         OIDC = "oidc", "OpenID Connect"
         ADMIN = "admin", "Admin"
         WORKER = "worker", "voxdash"
+        API = "api", "API token"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

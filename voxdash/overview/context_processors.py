@@ -29,6 +29,7 @@ MENU_URLS = {
     "webhooks": "webhooks:log",
     "alerts": "alerts:index",
     "audit": "audit:index",
+    "api_tokens": "api_tokens:list",
 }
 
 

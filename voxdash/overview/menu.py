@@ -62,5 +62,6 @@ def main_menu(
             MenuEntry("Webhook log", urls["webhooks"], view in ("webhooks:log", "webhooks:log_detail")),
             MenuEntry("Alerts", urls["alerts"], app == "alerts", shows_open_alerts=True),
             MenuEntry("Audit log", urls["audit"], app == "audit"),
+            MenuEntry("API tokens", urls["api_tokens"], app == "api_tokens"),
         ]
     return entries

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from voxdash.lib.formatting import moment
+
+from .models import ServiceToken
+from .scopes import SCOPES
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    state: str
+    created: object
+    created_by: str
+    expires: object
+    last_used: object
+    rate_per_minute: int
+
+
+def token_rows() -> list[TokenRow]:
+    """Every token, newest first, for the tokens page (a short list: one per integration)."""
+    now = timezone.now()
+    rows = []
+    for token in ServiceToken.objects.select_related("created_by"):
+        rows.append(
+            TokenRow(
+                id=token.pk,
+                name=token.name,
+                prefix=token.prefix,
+                scopes=[s for s in SCOPES if s in token.scopes],
+                state=token.state(now),
+                created=moment(token.created_at),
+                created_by=token.created_by.get_username() if token.created_by else "—",
+                expires=moment(token.expires_at) if token.expires_at else None,
+                last_used=moment(token.last_used_at) if token.last_used_at else None,
+                rate_per_minute=token.rate_per_minute,
+            )
+        )
+    return rows
