@@ -38,6 +38,10 @@ DEMO_DO_NOT_CALL = (
     ("+2348091234567", "Wrong number, reported by its owner (demo)"),
     ("+233201234567", "Customer closed the account (demo)"),
 )
+# The demo's API token, public like the demo passwords (the demo database only): the banner prints
+# it with a curl line, and seed() makes the token (every scope) and gives it this value.
+DEMO_API_TOKEN = "vxd_demo0000_thisIsTheDemoTokenNeverUseItAnywhereReal0000"
+DEMO_API_TOKEN_NAME = "Demo CRM"
 CAMPAIGN_SECONDS = 120  # how long the start waits for the demo campaign to finish
 HOST = "127.0.0.1"
 WEB_PORT = int(os.environ.get("DEMO_PORT", "8000"))
@@ -219,6 +223,9 @@ def main() -> None:
             "    (12 rows: the simulator answers by the last digit, 7 busy, 8 failed, 9 no answer;\n"
             "    one number is on the do-not-call list, one is invalid, one is a duplicate).\n"
             "  Do-not-call list:     http://{host}:{web}/dnc/\n"
+            "  voxdash's API:        http://{host}:{web}/api/v1/docs  (sign in as admin; tokens at /api/tokens/)\n"
+            "    The demo's token ({token_name}, every scope), e.g.:\n"
+            "      curl -H 'Authorization: Bearer {token}' 'http://{host}:{web}/api/v1/calls?limit=3'\n"
             "  Alerts:               http://{host}:{web}/alerts/  (sign in as admin; audit log at /audit/)\n"
             "    Notices go to {alerts} (tail -f it). To see one fire and resolve, make Vox fail:\n"
             "      curl -d '{{\"error_rate\": 1}}' http://{host}:{sim}/_simulator/faults\n"
@@ -233,6 +240,8 @@ def main() -> None:
                 sample=SAMPLE_CAMPAIGN.relative_to(ROOT),
                 alerts=alerts_file(env),
                 single_sign_on=single_sign_on_lines(env, identity),
+                token=DEMO_API_TOKEN,
+                token_name=DEMO_API_TOKEN_NAME,
             ),
             flush=True,
         )
@@ -321,6 +330,7 @@ def seed() -> None:
     )
 
     caller = User.objects.get(username="caller")  # made by demo_users just before
+    demo_api_token(created_by=User.objects.get(username="admin"))
     for phone, reason in DEMO_DO_NOT_CALL:
         dnc_add(phone=phone, reason=reason, user=caller)
 
@@ -363,6 +373,21 @@ def seed() -> None:
         print(
             f"(“{campaign.name}” is {campaign.get_state_display().lower()}: watch it at /campaigns/{campaign.pk}/)"
         )
+
+
+def demo_api_token(*, created_by) -> None:
+    """The demo's API token (every scope) with its public value, made once per demo database."""
+    from voxdash.api.models import ServiceToken
+    from voxdash.api.scopes import SCOPES
+    from voxdash.api.tokens import token_create, token_hash
+
+    token = ServiceToken.objects.filter(name=DEMO_API_TOKEN_NAME).first()
+    if token is None:
+        token = token_create(name=DEMO_API_TOKEN_NAME, scopes=list(SCOPES), created_by=created_by).token
+    prefix = DEMO_API_TOKEN.split("_")[1]
+    ServiceToken.objects.filter(pk=token.pk).update(
+        prefix=prefix, secret_hash=token_hash(DEMO_API_TOKEN), revoked_at=None, expires_at=None
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from vox_simulator.demo import DEMO_API_TOKEN
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -98,6 +100,12 @@ def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop
                 for t in ("directory_agent", "directory_voicenumber", "calls_call")
             ]
         assert all(counts), counts
+        # voxdash's own API answers the printed token with the mirrored calls (the curl line).
+        assert DEMO_API_TOKEN in text and "/api/v1/" in text
+        calls = httpx.get(
+            f"{base}/api/v1/calls", params={"limit": 3}, headers={"Authorization": f"Bearer {DEMO_API_TOKEN}"}
+        )
+        assert calls.status_code == 200 and len(calls.json()["data"]) == 3, calls.text[:500]
         # A finished campaign to look at, run by the demo's own worker through the simulator
         # (outcomes by the phone's last digit), and the do-not-call entries it skipped one row for.
         assert "demo_campaign.csv" in text and "/campaigns/" in text and "has finished" in text
