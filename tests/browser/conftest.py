@@ -157,6 +157,8 @@ class Site:
             ("do-not-call", "dnc:list", {}),
             ("alerts", "alerts:index", {}),
             ("audit-log", "audit:index", {}),
+            ("api-tokens", "api_tokens:list", {}),
+            ("subscriptions", "subscriptions:list", {}),
             ("password", "account_change_password", {}),
             ("two-factor", "mfa_index", {}),
         ):
