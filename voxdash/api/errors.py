@@ -92,6 +92,17 @@ def field_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return details
 
 
+def form_error(form) -> ApiError:
+    """A page's form that refused what was sent, as a 422 with the form's own words per field (so
+    the API and the page judge a value by one rule)."""
+    details = [
+        {"field": "" if name == "__all__" else name, "message": str(message)}
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+    return ApiError(422, "validation_error", "Some fields are missing or wrong.", details=details)
+
+
 def is_api_path(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
