@@ -29,7 +29,7 @@ from django.utils import timezone
 from voxdash.audit.log import Action, audit_record
 from voxdash.directory.models import DoNotCallEntry
 from voxdash.lib.formatting import phone_e164
-from voxdash.lib.sheets import Sheet, SheetError, SheetRow, sheet_open
+from voxdash.lib.sheets import Sheet, SheetError, SheetRow, sheet_of_rows, sheet_open
 from voxdash.placements.forms import CONTEXT_MAX, NAME_MAX
 
 from .models import SKIPPED_ROW_STATES, Campaign, CampaignEvent, CampaignRow
@@ -124,33 +124,48 @@ def campaign_create(
     uploaded file. SheetError, and nothing created, when the file cannot be used (found out before
     anything is written, or part-way: it is all one transaction)."""
     with sheet_open(upload, filename=filename) as sheet:
-        _columns_check(fields["context_template"], sheet)
-        with transaction.atomic():
-            campaign = Campaign.objects.create(
-                **fields,
-                created_by=user,
-                created_by_name=user.get_username(),
-                file_name=filename[-255:],
-                columns=sheet.columns,
-            )
-            campaign.rows_read = _rows_write(campaign, sheet)
-            campaign.save(update_fields=["rows_read"])
-            _do_not_call_mark(campaign)
-            _duplicates_mark(campaign)
-            CampaignEvent.objects.create(
-                campaign=campaign,
-                action=CampaignEvent.Action.CREATED,
-                user=user,
-                username=user.get_username(),
-                note=f"From {filename}: {campaign.rows_read:,} rows",
-            )
-            audit_record(
-                action=Action.CAMPAIGN_CREATED,
-                request=request,
-                user=user,
-                target=campaign,
-                detail={"rows": campaign.rows_read, "file": campaign.file_name},
-            )
+        return _draft_create(user=user, fields=fields, sheet=sheet, filename=filename, request=request)
+
+
+def campaign_create_from_rows(
+    *, user, fields: dict, rows: list[dict[str, object]], request: HttpRequest | None = None
+) -> Campaign:
+    """The same draft from rows sent as data (the API's JSON: column name -> value), judged as a
+    file's rows are; row n is the list's n-th. SheetError, and nothing created, as for a file."""
+    with sheet_of_rows(rows) as sheet:
+        return _draft_create(user=user, fields=fields, sheet=sheet, filename="", request=request)
+
+
+def _draft_create(
+    *, user, fields: dict, sheet: Sheet, filename: str, request: HttpRequest | None
+) -> Campaign:
+    _columns_check(fields["context_template"], sheet)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            **fields,
+            created_by=user,
+            created_by_name=user.get_username(),
+            file_name=filename[-255:],
+            columns=sheet.columns,
+        )
+        campaign.rows_read = _rows_write(campaign, sheet)
+        campaign.save(update_fields=["rows_read"])
+        _do_not_call_mark(campaign)
+        _duplicates_mark(campaign)
+        CampaignEvent.objects.create(
+            campaign=campaign,
+            action=CampaignEvent.Action.CREATED,
+            user=user,
+            username=user.get_username(),
+            note=f"From {filename or 'rows sent to the API'}: {campaign.rows_read:,} rows",
+        )
+        audit_record(
+            action=Action.CAMPAIGN_CREATED,
+            request=request,
+            user=user,
+            target=campaign,
+            detail={"rows": campaign.rows_read, "file": campaign.file_name},
+        )
     return campaign
 
 

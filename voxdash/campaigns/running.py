@@ -105,6 +105,7 @@ _UNKNOWN_ERRORS = (errors.VoxTransientError, errors.VoxBadResponse)
 class ActionResult:
     done: bool
     message: str  # for a flash: what happened, or why nothing did
+    state: str = ""  # the campaign's state after it ("": there is no such campaign)
 
 
 # action -> (the states it applies to, the state it leads to, its event, the flash)
@@ -168,7 +169,7 @@ def campaign_act(*, campaign_id: int, action: str, user, request=None) -> Action
         if campaign is None:
             return ActionResult(False, "This campaign no longer exists.")
         if campaign.state not in applies_to:
-            return ActionResult(False, _not_applicable(action, campaign.state))
+            return ActionResult(False, _not_applicable(action, campaign.state), campaign.state)
         campaign.state = new_state
         fields = ["state"]
         note = ""
@@ -203,7 +204,7 @@ def campaign_act(*, campaign_id: int, action: str, user, request=None) -> Action
             detail=detail,
         )
     logger.info("campaign %s %s by %s", campaign_id, _VERBS[action], _username(user) or "voxdash")
-    return ActionResult(True, message)
+    return ActionResult(True, message, new_state)
 
 
 def _not_applicable(action: str, state: str) -> str:

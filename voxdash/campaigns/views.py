@@ -21,9 +21,9 @@ from voxdash.lib.sheets import MAX_FILE_BYTES, MAX_ROWS, SheetError
 from voxdash.placements.forms import PURPOSE_SUGGESTIONS
 
 from . import drafts, progress, running
+from .actions import campaign_press
 from .forms import CampaignForm
 from .models import Campaign
-from .queue import campaigns_dispatch_request
 
 ACTIONS = (running.START, running.PAUSE, running.RESUME, running.CANCEL)
 # The htmx container of the rows table (filter links, pager); every other htmx request on the
@@ -140,9 +140,7 @@ def _act(request, campaign: Campaign):
     if action not in ACTIONS:
         messages.error(request, "Nothing was done: that is not something a campaign can do.")
         return redirect("campaigns:detail", pk=campaign.pk)
-    result = running.campaign_act(campaign_id=campaign.pk, action=action, user=request.user, request=request)
-    if result.done and action in (running.START, running.RESUME):
-        campaigns_dispatch_request()  # the first dials now, not at beat's next tick
+    result = campaign_press(campaign_id=campaign.pk, action=action, user=request.user, request=request)
     (messages.success if result.done else messages.warning)(request, result.message)
     return redirect("campaigns:detail", pk=campaign.pk)
 

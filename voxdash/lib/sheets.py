@@ -52,12 +52,19 @@ _SIGNATURES = (
 )
 
 
+# What kind of problem a SheetError is, for a caller that answers differently (the API: 413, 415).
+UNREADABLE = "unreadable"  # the file is of a kind voxdash reads, but its contents cannot be used
+NOT_A_SHEET = "not_a_sheet"  # not a CSV or .xlsx file (its name, or what it starts with)
+TOO_LARGE = "too_large"  # over MAX_FILE_BYTES or MAX_ROWS
+
+
 class SheetError(Exception):
     """The file cannot be used; `message` says why, as a sentence for the person who chose it."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, code: str = UNREADABLE):
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 @dataclass
@@ -78,10 +85,13 @@ def sheet_check(*, size: int | None, filename: str) -> None:
     if suffix not in (".csv", ".xlsx"):
         named = f"“{filename}” is" if filename else "This file is"
         raise SheetError(
-            f"{named} not a CSV or .xlsx file: save the list from its spreadsheet as CSV or Excel Workbook (.xlsx)."
+            f"{named} not a CSV or .xlsx file: save the list from its spreadsheet as CSV or Excel Workbook (.xlsx).",
+            code=NOT_A_SHEET,
         )
     if size is not None and size > MAX_FILE_BYTES:
-        raise SheetError(f"The file is {size_text(size)}; the limit is {MAX_FILE_BYTES // MB} MB.")
+        raise SheetError(
+            f"The file is {size_text(size)}; the limit is {MAX_FILE_BYTES // MB} MB.", code=TOO_LARGE
+        )
     if size == 0:
         raise SheetError("The file is empty.")
 
@@ -155,7 +165,8 @@ class Sheet:
             if count > MAX_ROWS:
                 raise SheetError(
                     f"The file has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}. "
-                    "Split it into smaller files."
+                    "Split it into smaller files.",
+                    code=TOO_LARGE,
                 )
             yield row
 
@@ -262,6 +273,35 @@ class _WorkbookSheet(Sheet):
             self.close()
 
 
+class _RowsSheet(Sheet):
+    """Rows already split into named cells (a list sent as JSON): the header is the names, in
+    the order they first appear; row n is the list's n-th (there is no header row to count)."""
+
+    def __init__(self, rows: list[dict[str, object]]):
+        self.encoding = "json"
+        self._raw = rows
+        self._names = list(dict.fromkeys(name for row in rows for name in row))
+        self._header_set(self._names, 0)
+
+    def _data_rows(self) -> Iterator[SheetRow]:
+        for number, cells in enumerate(self._raw, start=1):
+            raw = [_value_text(cells.get(name)) for name in self._names]
+            if (row := self._row(number, raw)) is not None:
+                yield row
+
+
+def sheet_of_rows(rows: list[dict[str, object]]) -> Sheet:
+    """A list of rows (column name -> value) read by the same rules as a file's: a phone column,
+    names once each, blank rows skipped, at most MAX_ROWS. Raises SheetError."""
+    if not rows:
+        raise SheetError("There are no rows: there is no one to call.")
+    return _RowsSheet(rows)
+
+
+def _value_text(value) -> str:
+    return "" if value is None else str(value)
+
+
 def _unreadable(exc: Exception) -> SheetError:
     return SheetError(
         f"Part of this workbook could not be read ({type(exc).__name__}): "
@@ -331,11 +371,13 @@ def _encoding(file) -> str:
         raise SheetError("The file is empty.")
     for signature, message in _SIGNATURES:
         if head.startswith(signature):
-            raise SheetError(message)
+            raise SheetError(message, code=NOT_A_SHEET)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ("utf-16",)
     elif b"\x00" in head:
-        raise SheetError("This is not a text file: export the list from its spreadsheet as CSV or .xlsx.")
+        raise SheetError(
+            "This is not a text file: export the list from its spreadsheet as CSV or .xlsx.", code=NOT_A_SHEET
+        )
     else:
         candidates = ("utf-8", "cp1252")
     for encoding in candidates:
