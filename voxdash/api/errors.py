@@ -88,6 +88,8 @@ def field_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             # ninja names the body parameter itself as the next part (`payload`): not a field
             if len(loc) > 1:
                 loc = loc[1:]
+        elif loc and loc[0] in ("form", "file"):  # a multipart body's fields: named alone, as JSON's
+            loc = loc[1:]
         details.append({"field": ".".join(loc), "message": str(error.get("msg", "invalid"))})
     return details
 
