@@ -305,3 +305,26 @@ def test_a_start_through_the_api_has_a_worker_dial_each_row_once(campaigns_api, 
     )
     detail = campaigns_api.get(f"/campaigns/{campaign_id}").json()
     assert detail["counts"]["in_flight"] == 3 and detail["dial_rate_per_minute"] == 3.0
+
+
+@pytest.mark.django_db
+def test_a_body_over_what_voxdash_reads_is_413_pointing_at_the_upload(campaigns_api, simulator, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    rows = [{"customer_phone": f"0803{i:07d}", "customer_name": "C", "invoice": "I"} for i in range(100)]
+    refused = assert_error(
+        campaigns_api.post("/campaigns", json={**settings_for(simulator), "rows": rows}), 413, "too_large"
+    )
+    assert "/api/v1/campaigns/upload" in refused["message"]
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+def test_vox_unable_to_say_which_numbers_exist_is_503_not_a_wrong_field(campaigns_api, simulator):
+    simulator.faults.queue(503, count=10)
+    refused = assert_error(
+        campaigns_api.post("/campaigns", json={**settings_for(simulator), "rows": ROWS}),
+        503,
+        "upstream_error",
+    )
+    assert "Vox could not be asked" in refused["message"]
+    assert not Campaign.objects.exists()

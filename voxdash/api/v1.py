@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django.urls import path
 from ninja import NinjaAPI, Router, Schema
@@ -73,6 +74,17 @@ def _not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def _denied(request, exc):
     return error_response(403, "forbidden", str(exc) or "This token may not do that.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return error_response(
+        413,
+        "too_large",
+        f"The request body is over the {limit:g} MB voxdash reads. "
+        "A long list of customers goes as a file: POST /api/v1/campaigns/upload.",
+    )
 
 
 @api.exception_handler(Exception)
