@@ -26,3 +26,19 @@ def placed_call_for(call: models.Call):
         .order_by("attempted_at", "id")
         .first()
     )
+
+
+def placed_calls_for(vox_ids: list[str]) -> dict[str, PlacedCall]:
+    """`placed_call_for` for a page of calls at once: call id -> its placement through voxdash."""
+    wanted = set(vox_ids)
+    placed = (
+        PlacedCall.objects.filter(Q(listed_call_id__in=wanted) | Q(vox_placement_id__in=wanted))
+        .filter(outcome__in=ACCEPTED_OUTCOMES)
+        .order_by("attempted_at", "id")
+    )
+    found: dict[str, PlacedCall] = {}
+    for attempt in placed:
+        for vox_id in (attempt.listed_call_id, attempt.vox_placement_id):
+            if vox_id in wanted:
+                found.setdefault(vox_id, attempt)  # the first accepted attempt, as placed_call_for
+    return found
