@@ -328,3 +328,27 @@ def test_vox_unable_to_say_which_numbers_exist_is_503_not_a_wrong_field(campaign
     )
     assert "Vox could not be asked" in refused["message"]
     assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "rows, status",
+    [([{"customer_phone": "0801 234 5678", "customer_name": "A\x00", "invoice": "1"}], 422),
+     ([{"customer_phone\x00": "0801 234 5678"}], 422),
+     ([{"customer_phone": 10**25, "customer_name": "A", "invoice": "1"}], 422)],
+    ids=["nul-cell", "nul-name", "huge-number"],
+)  # fmt: skip
+def test_cells_the_database_cannot_hold_are_refused_not_a_500(campaigns_api, simulator, rows, status):
+    response = campaigns_api.post("/campaigns", json={**settings_for(simulator), "rows": rows})
+    assert response.status_code == status, response.content
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ids_and_pages_past_what_the_database_holds_are_404_and_422(campaigns_api):
+    assert_error(campaigns_api.get(f"/campaigns/{2**70}"), 404, "not_found")
+    assert_error(campaigns_api.post(f"/campaigns/{2**70}/start"), 404, "not_found")
+    assert_error(campaigns_api.get(f"/campaigns/{2**70}/rows"), 404, "not_found")
+    assert_error(campaigns_api.get("/campaigns/abc"), 404, "not_found")
+    assert_error(campaigns_api.get("/campaigns", {"page": 10**7}), 422, "validation_error")
+    assert campaigns_api.get("/campaigns", {"page": 10**6}).json()["data"] == []

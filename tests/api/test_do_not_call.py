@@ -73,7 +73,9 @@ def test_the_list_is_searchable_and_paged_newest_first(dnc_api, admin_user):
     assert dnc_api.get("/do-not-call", {"q": "reason 3"}).json()["total"] == 1
 
 
-@pytest.mark.parametrize("params", [{"page": 0}, {"limit": 0}, {"limit": 101}, {"q": "x" * 101}])
+@pytest.mark.parametrize(
+    "params", [{"page": 0}, {"page": 10**7}, {"limit": 0}, {"limit": 101}, {"q": "x" * 101}, {"q": "a\x00"}]
+)
 def test_bad_list_parameters_are_422(dnc_api, params):
     assert_error(dnc_api.get("/do-not-call", params), 422, "validation_error")
 

@@ -13,8 +13,9 @@ makes nothing. Nothing is dialled until the campaign is started.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import File, Form, Query, Router, Schema, Status
@@ -31,7 +32,7 @@ from voxdash.lib.window import DAY_CODES
 
 from .auth import TokenAuth
 from .errors import ApiError, form_error
-from .schemas import COMMON_ERRORS, MAX_LIMIT, ErrorOut, PageOut, page_of
+from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of
 from .scopes import CAMPAIGNS
 
 router = Router(auth=TokenAuth(CAMPAIGNS), tags=["campaigns"])
@@ -41,6 +42,10 @@ RowState = Literal[tuple(CampaignRow.State.values)]
 # The rows filter is the page's (`in_flight` covers rows being dialled too).
 RowFilter = Literal[tuple(progress.FILTERS)]
 _STATUS_BY_SHEET_ERROR = {TOO_LARGE: 413, NOT_A_SHEET: 415}
+# A cell may be sent as a number (a phone typed as digits, an amount); past 20 digits it is not one.
+Cell = str | Annotated[int, Field(gt=-(10**20), lt=10**20)] | None
+# The largest id the database holds: a larger one is simply not a campaign (404), never an overflow.
+MAX_ID = 2**63 - 1
 _FIELDS = CampaignForm.base_fields
 
 
@@ -72,7 +77,7 @@ class CampaignSettingsIn(Schema):
 
 
 class CampaignIn(CampaignSettingsIn):
-    rows: list[dict[str, str | int | None]] = Field(
+    rows: list[dict[str, Cell]] = Field(
         description=(
             "The customers to call: column -> value; a `customer_phone` (or `phone`) column, "
             "optionally `customer_name` (or `name`), and any column the context names. Row n is the n-th."
@@ -169,17 +174,23 @@ class RowOut(Schema):
 
 class CampaignListQuery(Schema):
     state: CampaignState | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
 
 
 class RowsQuery(Schema):
     state: RowFilter | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
 
 
 # --- reading
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    if not 0 < campaign_id <= MAX_ID:
+        raise Http404
+    return get_object_or_404(Campaign, pk=campaign_id)
+
+
 def _summary(campaign: Campaign, now_progress: progress.Progress) -> dict:
     return {
         "id": campaign.pk,
@@ -266,7 +277,7 @@ def campaign_list(request, query: Query[CampaignListQuery]):
     summary="A campaign: its settings, counts by row state, rate and ETA (and a draft's preview)",
 )
 def campaign_detail(request, campaign_id: int):
-    return _campaign(get_object_or_404(Campaign, pk=campaign_id))
+    return _campaign(_campaign_or_404(campaign_id))
 
 
 @router.get(
@@ -275,7 +286,7 @@ def campaign_detail(request, campaign_id: int):
     summary="A campaign's rows in order, with their state, attempts and latest call",
 )
 def campaign_rows(request, campaign_id: int, query: Query[RowsQuery]):
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    campaign = _campaign_or_404(campaign_id)
     now_progress = progress.campaign_progress(campaign=campaign, with_rate=False)
     rows = campaign.rows.order_by("number")
     total = now_progress.total
@@ -336,7 +347,7 @@ def _sheet_refusal(exc: SheetError, field: str) -> ApiError:
     )
 
 
-CREATED = {201: CampaignOut, 404: ErrorOut, 503: ErrorOut, **COMMON_ERRORS}
+CREATED = {201: CampaignOut, 413: ErrorOut, 503: ErrorOut, **COMMON_ERRORS}
 
 
 @router.post(
@@ -357,7 +368,7 @@ def campaign_create(request, payload: CampaignIn):
 
 @router.post(
     "/campaigns/upload",
-    response={**CREATED, 413: ErrorOut, 415: ErrorOut},
+    response={**CREATED, 415: ErrorOut},
     summary="A draft campaign from an uploaded CSV or .xlsx file (multipart/form-data)",
 )
 def campaign_upload(request, payload: Form[CampaignSettingsIn], file: File[UploadedFile]):
@@ -377,7 +388,7 @@ def campaign_upload(request, payload: Form[CampaignSettingsIn], file: File[Uploa
 
 # --- running
 def _act(request, campaign_id: int, action: str) -> dict:
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    campaign = _campaign_or_404(campaign_id)
     result = campaign_press(campaign_id=campaign.pk, action=action, user=request.user, request=request)
     if not result.done:
         raise ApiError(
@@ -390,7 +401,9 @@ def _act(request, campaign_id: int, action: str) -> dict:
 ACTED = {200: ActionOut, 404: ErrorOut, 409: ErrorOut, **COMMON_ERRORS}
 
 
-@router.post("/campaigns/{int:campaign_id}/start", response=ACTED, summary="Start a draft: its rows are dialled")
+@router.post(
+    "/campaigns/{int:campaign_id}/start", response=ACTED, summary="Start a draft: its rows are dialled"
+)
 def campaign_start(request, campaign_id: int):
     return _act(request, campaign_id, running.START)
 

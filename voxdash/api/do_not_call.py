@@ -20,7 +20,7 @@ from voxdash.lib.formatting import phone_e164
 
 from .auth import TokenAuth
 from .errors import ApiError, form_error
-from .schemas import COMMON_ERRORS, MAX_LIMIT, ErrorOut, PageOut, page_of
+from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of
 from .scopes import DNC
 
 router = Router(auth=TokenAuth(DNC), tags=["do-not-call"])
@@ -46,7 +46,7 @@ class DncAddedOut(DncEntryOut):
 
 class DncListQuery(Schema):
     q: str = Field("", description="Part of the number (any form) or of the reason")
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
 
 

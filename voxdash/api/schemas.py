@@ -10,6 +10,8 @@ from pydantic import Field
 T = TypeVar("T")
 
 MAX_LIMIT = 100
+# Past this a page number is a probe, not a reader: refused (422) before it reaches an OFFSET.
+MAX_PAGE = 1_000_000
 
 
 class ErrorDetail(Schema):

@@ -281,11 +281,15 @@ class _RowsSheet(Sheet):
         self.encoding = "json"
         self._raw = rows
         self._names = list(dict.fromkeys(name for row in rows for name in row))
+        if any("\x00" in name for name in self._names):
+            raise SheetError("A column's name holds a NUL character: send the names as plain text.")
         self._header_set(self._names, 0)
 
     def _data_rows(self) -> Iterator[SheetRow]:
         for number, cells in enumerate(self._raw, start=1):
             raw = [_value_text(cells.get(name)) for name in self._names]
+            if any("\x00" in cell for cell in raw):  # a file with one is refused as not text, too
+                raise SheetError(f"Row {number} holds a NUL character: send the cells as plain text.")
             if (row := self._row(number, raw)) is not None:
                 yield row
 
