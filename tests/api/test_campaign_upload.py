@@ -144,3 +144,14 @@ def test_no_file_or_bad_settings_is_422_naming_the_field(campaigns_api, simulato
     )
     assert [d["field"] for d in refused["details"]] == ["max_attempts"]
     assert not Campaign.objects.exists()
+
+
+def test_a_multipart_body_that_cannot_be_read_is_400_not_a_500(campaigns_api):
+    response = campaigns_api.client.post(
+        "/api/v1/campaigns/upload",
+        b"--x\r\nnonsense",
+        content_type="multipart/form-data",  # no boundary
+        headers={"Authorization": f"Bearer {campaigns_api.raw}"},
+    )
+    assert_error(response, 400, "bad_request")
+    assert not Campaign.objects.exists()

@@ -347,7 +347,8 @@ def _sheet_refusal(exc: SheetError, field: str) -> ApiError:
     )
 
 
-CREATED = {201: CampaignOut, 413: ErrorOut, 503: ErrorOut, **COMMON_ERRORS}
+# 400: a body that is not JSON (or multipart) at all.
+CREATED = {201: CampaignOut, 400: ErrorOut, 413: ErrorOut, 503: ErrorOut, **COMMON_ERRORS}
 
 
 @router.post(

@@ -76,7 +76,7 @@ def dnc_list(request, query: Query[DncListQuery]):
 
 @router.post(
     "/do-not-call",
-    response={200: DncAddedOut, 201: DncAddedOut, **COMMON_ERRORS},
+    response={200: DncAddedOut, 201: DncAddedOut, 400: ErrorOut, **COMMON_ERRORS},
     summary="Add a number (201); one already listed is left as it is (200)",
 )
 def dnc_add(request, payload: DncAddIn):

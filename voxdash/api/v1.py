@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from django.urls import path
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -85,6 +86,11 @@ def _too_big(request, exc):
         f"The request body is over the {limit:g} MB voxdash reads. "
         "A long list of customers goes as a file: POST /api/v1/campaigns/upload.",
     )
+
+
+@api.exception_handler(MultiPartParserError)
+def _unreadable_multipart(request, exc):
+    return error_response(400, "bad_request", f"The multipart body could not be read: {exc}.")
 
 
 @api.exception_handler(Exception)
