@@ -113,3 +113,15 @@ def test_a_token_without_the_dnc_scope_is_403(api_for):
     assert_error(reader.post("/do-not-call", json={"phone": PHONE}), 403, "missing_scope")
     assert_error(reader.delete(f"/do-not-call/{PHONE}"), 403, "missing_scope")
     assert not DoNotCallEntry.objects.exists()
+
+
+def test_text_that_is_not_unicode_is_400_not_a_500(dnc_api):
+    # A lone surrogate is valid JSON, but no database stores it.
+    response = dnc_api.client.post(
+        "/api/v1/do-not-call",
+        b'{"phone": "+2348012345678", "reason": "\\ud800"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {dnc_api.raw}"},
+    )
+    assert_error(response, 400, "bad_request")
+    assert not DoNotCallEntry.objects.exists()

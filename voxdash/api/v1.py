@@ -6,6 +6,7 @@ do_not_call); each endpoint names its scope with `auth=TokenAuth(scope)` on its 
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.urls import path
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from voxdash.lib.staff import staff_only
 
@@ -31,12 +33,25 @@ same guard as the pages (do-not-call list, calling hours), campaigns and the do-
 Send `Authorization: Bearer vxd_…` (a service token made by staff on /api/tokens/). Errors are
 always `{"error": code, "message": ..., "details": [...]}`. See docs/api.md."""
 
+
+class UnicodeJsonParser(Parser):
+    """JSON as ninja reads it, refusing text that is not Unicode: a lone surrogate ("\\ud800") is
+    valid JSON but no database can store it (it would fail at the insert, a 500). ninja answers
+    the ValueError as a 400, "Cannot parse request body"."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError on a lone surrogate
+        return data
+
+
 api = NinjaAPI(
     title="voxdash API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
     auth=TokenAuth(),
+    parser=UnicodeJsonParser(),
 )
 
 
