@@ -193,3 +193,13 @@ def test_reads_spend_nothing_of_voxs_budget(api_for, calls, vox_settings, simula
     for path in ("/calls", "/calls/c1", "/numbers", "/agents", "/stats"):
         assert api.get(path).status_code == 200, path
     assert list(simulator.request_log) == []
+
+
+@pytest.mark.parametrize("call_id", ["a%00b", "x" * 65])
+def test_an_id_no_call_can_have_is_a_404_not_a_database_error(api_for, calls, call_id):
+    assert_error(api_for(scopes=[CALLS_READ]).get(f"/calls/{call_id}"), 404, "not_found")
+
+
+def test_a_page_past_any_reader_is_refused(api_for, calls):
+    body = assert_error(api_for(scopes=[CALLS_READ]).get("/calls", {"page": 10**7}), 422, "validation_error")
+    assert body["details"][0]["field"] == "query.page"

@@ -28,7 +28,7 @@ from voxdash.stats.selectors import call_stats
 
 from .auth import TokenAuth
 from .errors import ApiError, form_error
-from .schemas import COMMON_ERRORS, MAX_LIMIT, ErrorOut, PageOut, page_of
+from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of
 from .scopes import CALLS_READ
 
 router = Router(auth=TokenAuth(CALLS_READ), tags=["calls"])
@@ -50,12 +50,12 @@ class CallsQuery(Schema):
     duration_min: str | None = Field(None, description="At least this many seconds")
     duration_max: str | None = Field(None, description="At most this many seconds")
     hour: str | None = Field(None, description="Created in this hour of the day, 0 to 23")
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
 
 
 class DirectoryQuery(Schema):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
 
 
@@ -223,7 +223,8 @@ def calls_list(request, query: Query[CallsQuery]):
     summary="One call, with the webhook events voxdash received about it",
 )
 def calls_detail(request, call_id: str):
-    call = call_detail(call_id)
+    # An id no call can have (a NUL, which PostgreSQL cannot compare; past the column) is not looked up.
+    call = call_detail(call_id) if _could_be_an_id(call_id) else None
     if call is None:
         raise ApiError(404, "not_found", f"voxdash knows no call {call_id!r}.")
     placed = placed_call_for(call)
@@ -242,6 +243,10 @@ def calls_detail(request, call_id: str):
         "failure_reason": call.failure_reason or None,
         "events": events,
     }
+
+
+def _could_be_an_id(call_id: str) -> bool:
+    return "\x00" not in call_id and len(call_id) <= Call._meta.get_field("vox_id").max_length
 
 
 @router.get(
