@@ -203,3 +203,13 @@ def test_an_id_no_call_can_have_is_a_404_not_a_database_error(api_for, calls, ca
 def test_a_page_past_any_reader_is_refused(api_for, calls):
     body = assert_error(api_for(scopes=[CALLS_READ]).get("/calls", {"page": 10**7}), 422, "validation_error")
     assert body["details"][0]["field"] == "query.page"
+
+
+def test_a_post_to_no_route_is_a_404_not_a_csrf_refusal(api):
+    # /campaigns/{id}/start takes a number: "abc" matches no route (Django's client enforces CSRF
+    # only when asked to, as a browser's would).
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/v1/campaigns/abc/start", headers={"Authorization": f"Bearer {api.raw}"})
+    assert_error(response, 404, "not_found")
