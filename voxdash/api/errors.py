@@ -106,7 +106,8 @@ def form_error(form) -> ApiError:
 
 
 def is_api_path(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
+    # /api/v1/ alone: /api/tokens/ is a staff page, whose refused form (a 422) and 403 are HTML.
+    return request.path_info.startswith("/api/v1/")
 
 
 class ApiErrorShapeMiddleware:
