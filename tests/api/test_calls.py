@@ -52,6 +52,11 @@ def calls(db):
         vox_placement_id="c1",
         listed_call_id="c1",
     )
+    # Vox refused this attempt: c2 was not placed by voxdash, whatever the attempt names.
+    PlacedCall.objects.create(
+        username="cal", payload={"ai_agent_id": "agent-a"}, payload_fingerprint="y",
+        customer_phone="+2348012345678", outcome=PlacedCall.Outcome.REJECTED, vox_placement_id="c2",
+    )  # fmt: skip
     return made
 
 

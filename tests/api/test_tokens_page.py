@@ -197,3 +197,16 @@ def test_the_admin_cannot_delete_a_token_only_revoke_it(client, admin_user, make
     assert_error(
         client.get("/api/v1/token", headers={"Authorization": f"Bearer {made.raw}"}), 401, "token_revoked"
     )
+
+
+def test_the_admin_judges_a_name_as_the_page_does(client, admin_user, make_token):
+    make_token(name="CRM")
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/api/servicetoken/add/",
+        {"name": " crm ", "scopes": ["dnc"], "rate_per_minute": "60", "expires_at_0": "", "expires_at_1": ""},
+    )
+    assert response.status_code == 200
+    assert "A token has this name already" in response.content.decode()
+    assert not MADE.search(response.content.decode())
+    assert ServiceToken.objects.count() == 1

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from .forms import TokenForm
 from .models import ServiceToken
 from .scopes import CHOICES
 from .tokens import token_create, token_revoke
@@ -21,6 +22,9 @@ class ServiceTokenAddForm(forms.ModelForm):
     class Meta:
         model = ServiceToken
         fields = ["name", "scopes", "rate_per_minute", "expires_at"]
+
+    # The tokens page's rule for a name (trimmed, unique whatever its case), not the column's.
+    clean_name = TokenForm.clean_name
 
 
 @admin.register(ServiceToken)
