@@ -22,13 +22,18 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from voxdash.api.scopes import SCOPES
 from voxdash.calls.sync import calls_sync
 from voxdash.directory.sync import directory_sync
 
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+# Never HTML: every answer is of the media type its status declares (application/json).
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 4  # per operation, token and mode
 # A token of each scope alone (what it may not do must be a clean 403), and one of every scope.
 TOKENS = [[scope] for scope in SCOPES] + [list(SCOPES)]
