@@ -207,7 +207,7 @@ def calls_list(request, query: Query[CallsQuery]):
         raise form_error(form)
     listed, meta = mirror_page(filters=form.call_filters(), page=query.page, limit=query.limit)
     ids = [call.id for call in listed]
-    rows = {call.vox_id: call for call in Call.objects.filter(vox_id__in=ids)}
+    rows = {call.vox_id: call for call in Call.objects.filter(vox_id__in=ids).defer("raw")}
     placed = placed_calls_for(ids)
     names = _names(list(placed.values()))
     # A call gone between the page and its rows (none is ever deleted today) is left out.
