@@ -349,6 +349,9 @@ VOX_BACKGROUND_MIN_PER_MINUTE = env_int("VOX_BACKGROUND_MIN_PER_MINUTE", 20)
 # Placing a call may use the pages' allowance plus this many a minute, which pages never touch:
 # page load cannot refuse a placement, and pages have the mirror to fall back to, placing has not.
 VOX_PLACEMENT_RESERVE_PER_MINUTE = env_int("VOX_PLACEMENT_RESERVE_PER_MINUTE", 10)
+# voxdash's own API (other systems) draws on the pages' allowance but leaves its last this many a
+# minute to the pages: a busy integration never turns a person's page into a banner.
+VOX_API_PAGE_RESERVE_PER_MINUTE = env_int("VOX_API_PAGE_RESERVE_PER_MINUTE", 20)
 VOX_SYNC_BUDGET_WAIT = env_float("VOX_SYNC_BUDGET_WAIT", 120.0)
 # While Redis is down each process spends at most this many a minute on its own (0: an eighth of the budget).
 VOX_BUDGET_LOCAL_PER_MINUTE = env_int("VOX_BUDGET_LOCAL_PER_MINUTE", 0)

@@ -17,6 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from tests.placements.submit import form_defaults, place, posts_to_vox
 from voxdash.vox import VoxClient, errors, get_client, reset_client
 from voxdash.vox.budget import (
+    API,
     BACKGROUND,
     INTERACTIVE,
     PLACEMENT,
@@ -72,6 +73,7 @@ def builder(client, prefix, clock, local=None):
             "reserve": 3,
             "background_min": 2,
             "placement_reserve": 0,
+            "api_reserve": 0,
             "margin": 0.0,
             **kw,
         }
@@ -292,6 +294,63 @@ def test_under_saturating_pages_every_placement_goes_through(make, clock):
     for minute in range(1, 5):  # every full window after the first
         lo = start + minute * 60
         assert sum(lo <= t < lo + 60 for t in admitted[BACKGROUND]) >= 12
+
+
+def test_the_api_stops_short_of_the_pages_last_requests(make, clock):
+    # 10 a minute: background 2, placements' reserve 1, pages 7 of which the API may use 4.
+    budget = make(placement_reserve=1, api_reserve=3, background_wait=0)
+    settle(budget, clock)
+    assert [budget.allowance(p) for p in (INTERACTIVE, API, PLACEMENT)] == [7, 4, 8]
+    api = take_all(budget, API)
+    assert len(api) == 4
+    assert clock.slept == []  # it answers another system waiting: it never waits
+    pages = take_all(budget, INTERACTIVE)
+    assert len(pages) == 3  # the pages' last 3 were never the API's
+    assert budget.used() == 7
+    budget.refund(api[0])  # an API token given back frees the pages' log (where it was written)
+    assert budget.used() == 6
+    with pytest.raises(errors.VoxBudgetExhausted):
+        budget.acquire(API)  # the pages' 3 count against the API as its own did
+    budget.acquire(INTERACTIVE)
+    assert len(take_all(budget, PLACEMENT)) == 1 and len(take_all(budget, BACKGROUND)) == 2
+    assert budget.used() == 10
+
+
+def test_pages_count_against_the_api_as_their_own(make, clock):
+    budget = make(api_reserve=3)
+    settle(budget, clock)
+    assert len(take_all(budget, INTERACTIVE)) == 8
+    with pytest.raises(errors.VoxBudgetExhausted) as caught:
+        budget.acquire(API)  # busy pages leave the API nothing
+    assert "for api requests" in str(caught.value)
+    clock.now += budget.window + 1
+    assert len(take_all(budget, API)) == 5  # 8 less the pages' 3
+    assert len(take_all(budget, INTERACTIVE)) == 3
+
+
+def test_under_a_busy_integration_pages_keep_their_share(make, clock):
+    # Another system asks ten times a second for five minutes; a person opens a page every 5 s
+    # (12 a minute: within the pages' reserve for themselves). No page is refused.
+    budget = make(per_minute=60, reserve=10, background_min=12, placement_reserve=6, api_reserve=12)
+    settle(budget, clock)
+    start, admitted, refused = clock.now, {API: [], INTERACTIVE: []}, {API: 0, INTERACTIVE: 0}
+    for step in range(3000):
+        clock.now = start + step / 10
+        for priority in [API] + [INTERACTIVE] * (step % 50 == 3):
+            try:
+                admitted[priority].append(budget.acquire(priority).at)
+            except errors.VoxBudgetExhausted:
+                refused[priority] += 1
+    assert refused[INTERACTIVE] == 0 and len(admitted[INTERACTIVE]) == 60
+    assert refused[API] > 1000  # the integration really was saturating
+    assert_never_over(admitted[API], 60 - 12 - 6 - 12, budget.window)
+
+
+def test_the_api_keeps_one_request_when_its_reserve_does_not_fit():
+    budget = RequestBudget(None, per_minute=10, background_min=3, placement_reserve=2, api_reserve=50)
+    assert [budget.allowance(p) for p in (INTERACTIVE, API)] == [5, 1]
+    with pytest.raises(ValueError):
+        budget.allowance("everything")
 
 
 def test_shares_that_do_not_fit_are_clamped():

@@ -19,6 +19,11 @@ Three priorities share it:
   which pages never touch: placing is the most valuable request voxdash sends and, unlike a page,
   has no mirror to fall back to, so busy pages alone cannot refuse it while placements stay within
   the reserve. It fails at once too;
+- api (voxdash's own API, on behalf of another system) is a page's request behind the pages: it
+  draws on the pages' allowance and is kept in their log, but may not use its last `api_reserve`
+  requests, so a busy integration can never turn a person's page into a banner (a page that is
+  refused has a mirror to fall back to, but a person is waiting on it; the integration can retry).
+  It fails at once too;
 - background (sync) always gets its `background_min` share, however busy the pages are, and
   beyond it leaves `reserve` tokens to pages and placements; it waits (up to `background_wait`)
   instead of failing.
@@ -84,6 +89,15 @@ BACKGROUND = "background"
 PLACEMENT = "place"
 PRIORITIES = (INTERACTIVE, BACKGROUND, PLACEMENT)
 # Each priority's log is its own sorted set, named after it (the order is the Lua script's KEYS).
+API = "api"
+# Every priority a request may ask for: the API's requests are written in the pages' log (they are
+# pages' requests made on another system's behalf), only its allowance is smaller.
+ASKED = (*PRIORITIES, API)
+
+
+def log_of(priority: str) -> str:
+    """The log a priority's requests are written in."""
+    return INTERACTIVE if priority == API else priority
 
 # Redis's clock unless the caller passes a time (tests, with a fake clock).
 _NOW = """
@@ -97,14 +111,14 @@ end
 # KEYS: interactive log, background log, place log, "began at" marker, paused-until, the refusal
 # counts' hash of this hour. ARGV: now ('' = Redis's clock), window, per_minute, reserve,
 # background_min, priority, entry id, placement_reserve, the minute to count a refusal in ('' =
-# do not count it), the counts' lifetime (seconds). Returns {1, now} when admitted, {0, seconds
+# do not count it), the counts' lifetime (seconds), api_reserve. Returns {1, now} when admitted, {0, seconds
 # to wait} when not. The rule is `_Limits.wait` in Lua.
 _TAKE = (
     _NOW
     + """
 local window = tonumber(ARGV[2])
 local per_minute, reserve, background_min = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local placement_reserve = tonumber(ARGV[8])
+local placement_reserve, api_reserve = tonumber(ARGV[8]), tonumber(ARGV[11])
 local function refused(wait)
   if ARGV[9] ~= '' then
     redis.call('HINCRBY', KEYS[6], ARGV[9], 1)
@@ -153,7 +167,8 @@ if ARGV[6] == 'background' then
   end
 else
   local most = per_minute - background_min
-  if ARGV[6] == 'interactive' then most = most - placement_reserve end
+  if ARGV[6] == 'interactive' or ARGV[6] == 'api' then most = most - placement_reserve end
+  if ARGV[6] == 'api' then most = most - api_reserve end
   most = cap(most)
   if front >= most then wait = math.max(wait, leaves(fronts, front - most + 1)) end
 end
@@ -162,7 +177,7 @@ if wait > 0 then
   if ramp < 1 then wait = math.min(wait, window / per_minute) end
   return refused(wait)
 end
-local mine = ({interactive = KEYS[1], background = KEYS[2], place = KEYS[3]})[ARGV[6]]
+local mine = ({interactive = KEYS[1], background = KEYS[2], place = KEYS[3], api = KEYS[1]})[ARGV[6]]
 redis.call('ZADD', mine, now, ARGV[7])
 -- an idle budget's logs vanish by themselves; the marker stays, so an idle night is no restart
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000)) end
@@ -211,6 +226,7 @@ class _Limits:
     reserve: int
     background_min: int
     placement_reserve: int = 0
+    api_reserve: int = 0  # of the pages' allowance, never the API's
 
     def scaled(self, per_minute: int) -> _Limits:
         """The same shares for a smaller allowance (the local fallback's)."""
@@ -219,6 +235,7 @@ class _Limits:
             self.reserve * per_minute // self.per_minute,
             self.background_min * per_minute // self.per_minute,
             self.placement_reserve * per_minute // self.per_minute,
+            self.api_reserve * per_minute // self.per_minute,
         )
 
     def wait(
@@ -254,8 +271,10 @@ class _Limits:
                 )
         else:
             most = self.per_minute - self.background_min
-            if priority == INTERACTIVE:
+            if priority in (INTERACTIVE, API):
                 most -= self.placement_reserve
+            if priority == API:
+                most -= self.api_reserve
             most = cap(most)
             if front >= most:
                 wait = max(wait, leaves(fronts, front - most + 1))
@@ -325,7 +344,7 @@ class LocalLog:
         ramp = 1.0 if self._blind_since is None else min(1.0, max(0.0, (now - self._blind_since) / window))
         wait = limits.wait(priority, times, window, now, ramp)
         if not wait:
-            self._logs[priority].append((now, entry_id))
+            self._logs[log_of(priority)].append((now, entry_id))
         return wait
 
     def remove(self, ticket: Ticket) -> None:
@@ -419,6 +438,7 @@ class RequestBudget:
         reserve: int = 30,
         background_min: int = 20,
         placement_reserve: int = 10,
+        api_reserve: int = 20,
         background_wait: float = 120.0,
         window: float = 60.0,
         margin: float = 1.0,
@@ -435,11 +455,14 @@ class RequestBudget:
         # as in tests, works with the default shares). The placement reserve comes out of the
         # pages' allowance, so it is clamped last: pages keep at least one request.
         background_min = max(0, min(background_min, per_minute - 1))
+        placement_reserve = max(0, min(placement_reserve, per_minute - background_min - 1))
         self.limits = _Limits(
             per_minute,
             max(0, min(reserve, per_minute - 1)),
             background_min,
-            max(0, min(placement_reserve, per_minute - background_min - 1)),
+            placement_reserve,
+            # Out of the pages' allowance in turn: the API keeps at least one request.
+            max(0, min(api_reserve, per_minute - background_min - placement_reserve - 1)),
         )
         # Without Redis the local log is the whole budget; with it, only the stopgap of an outage.
         self.local_limits = (
@@ -472,13 +495,16 @@ class RequestBudget:
     def allowance(self, priority: str) -> int:
         """The most `priority` may use in a window (background: beyond its share, if busy;
         pages and placements: together)."""
-        if priority not in PRIORITIES:
+        if priority not in ASKED:
             raise ValueError(f"unknown priority {priority!r}")
         limits = self.local_limits if self._using_local() else self.limits
         if priority == BACKGROUND:
             return max(limits.per_minute - limits.reserve, limits.background_min)
         most = limits.per_minute - limits.background_min
-        return most - limits.placement_reserve if priority == INTERACTIVE else most
+        if priority == PLACEMENT:
+            return most
+        pages = most - limits.placement_reserve
+        return pages - limits.api_reserve if priority == API else pages
 
     # --- Redis or the local log
     def _now_arg(self) -> str:
@@ -554,6 +580,7 @@ class RequestBudget:
                         limits.placement_reserve,
                         "" if refusal_minute is None else str(refusal_minute),
                         REFUSALS_LIFETIME,
+                        limits.api_reserve,
                     ],
                 )
             except redis.RedisError as exc:
@@ -561,13 +588,13 @@ class RequestBudget:
             else:
                 self._redis_answered()
                 if admitted:
-                    return Ticket(entry_id, priority, float(value)), 0.0
+                    return Ticket(entry_id, log_of(priority), float(value)), 0.0
                 return None, max(0.01, float(value))
         now = self._local_now()
         wait = self._local.take(self.local_limits, priority, entry_id, now, self.window, refusal_minute)
         if wait:
             return None, max(0.01, wait)
-        return Ticket(entry_id, priority, now, local=True), 0.0
+        return Ticket(entry_id, log_of(priority), now, local=True), 0.0
 
     # --- the interface
     def acquire(self, priority: str = INTERACTIVE) -> Ticket:
@@ -577,7 +604,7 @@ class RequestBudget:
         The ticket names the token, so a request that never left this machine (the connection
         was refused) can give it back with `refund`.
         """
-        if priority not in PRIORITIES:
+        if priority not in ASKED:
             raise ValueError(f"unknown priority {priority!r}")
         deadline_clock = self._clock or time.monotonic
         deadline = deadline_clock() + (self.background_wait if priority == BACKGROUND else 0.0)
@@ -720,6 +747,7 @@ def budget_from_settings() -> RequestBudget | None:
         reserve=settings.VOX_SYNC_RESERVE_PER_MINUTE,
         background_min=settings.VOX_BACKGROUND_MIN_PER_MINUTE,
         placement_reserve=settings.VOX_PLACEMENT_RESERVE_PER_MINUTE,
+        api_reserve=settings.VOX_API_PAGE_RESERVE_PER_MINUTE,
         background_wait=settings.VOX_SYNC_BUDGET_WAIT,
         local_per_minute=settings.VOX_BUDGET_LOCAL_PER_MINUTE or None,
     )

@@ -30,7 +30,7 @@ import httpx
 import voxdash
 
 from . import deadline, errors
-from .budget import INTERACTIVE, PRIORITIES, RequestBudget
+from .budget import ASKED, INTERACTIVE, RequestBudget
 from .types import (
     MAX_PAGE_SIZE,
     Agent,
@@ -128,7 +128,7 @@ class VoxClient:
         Sync work uses `get_client().using("background")`; closing the copy closes the shared pool,
         so only the original's owner should close it.
         """
-        if priority not in PRIORITIES:
+        if priority not in ASKED:
             raise ValueError(f"unknown priority {priority!r}")
         clone = copy.copy(self)
         clone.priority = priority
