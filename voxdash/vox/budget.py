@@ -57,6 +57,7 @@ allowance (`local_per_minute`, default per_minute // 8), logs that once, asks Re
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import json
 import logging
@@ -98,6 +99,29 @@ ASKED = (*PRIORITIES, API)
 def log_of(priority: str) -> str:
     """The log a priority's requests are written in."""
     return INTERACTIVE if priority == API else priority
+
+
+# Set while voxdash answers its own API (voxdash.api's middleware): whatever that answer asks Vox
+# (placing a call, a picker's listing) is another system's request, so it is spent at the API's
+# priority instead of a page's or a placement's. Background work stays background.
+_FOR_THE_API: contextvars.ContextVar[bool] = contextvars.ContextVar("voxdash_vox_for_the_api", default=False)
+
+
+@contextlib.contextmanager
+def on_behalf_of_the_api() -> Iterator[None]:
+    token = _FOR_THE_API.set(True)
+    try:
+        yield
+    finally:
+        _FOR_THE_API.reset(token)
+
+
+def priority_for(priority: str) -> str:
+    """The priority a request asked at `priority` is spent at, in this context."""
+    if priority in (INTERACTIVE, PLACEMENT) and _FOR_THE_API.get():
+        return API
+    return priority
+
 
 # Redis's clock unless the caller passes a time (tests, with a fake clock).
 _NOW = """

@@ -30,7 +30,7 @@ import httpx
 import voxdash
 
 from . import deadline, errors
-from .budget import ASKED, INTERACTIVE, RequestBudget
+from .budget import ASKED, INTERACTIVE, RequestBudget, priority_for
 from .types import (
     MAX_PAGE_SIZE,
     Agent,
@@ -236,7 +236,7 @@ class VoxClient:
                 raise errors.VoxDeadlineSpent(
                     f"{method} {path} was not sent: this page's time for Vox was already spent."
                 )
-            ticket = self.budget.acquire(self.priority) if self.budget is not None else None
+            ticket = self.budget.acquire(priority_for(self.priority)) if self.budget is not None else None
             started = time.monotonic()
             response: httpx.Response | None = None
             try:

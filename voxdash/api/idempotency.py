@@ -1,0 +1,118 @@
+"""`Idempotency-Key` for the API's POSTs that dial: the first answer, replayed; a different body, 409.
+
+As Vox does (CONTRACT.md): keys are per token (and per endpoint); the same key with the same body
+answers the first answer again, status and body, with `Idempotency-Replayed: true`; the same key
+with another body is 409 `idempotency_key_reused`; a key whose first request is still being
+answered is 409 `idempotency_key_in_progress` (Retry-After: 1), never a second attempt beside it.
+
+Only a call placed (or scheduled) is remembered. Every other answer releases the key, as Vox
+releases the key of a request it refused with a 422: nothing was placed, so the same key may be
+sent again, corrected or, after an unknown outcome (a timeout, a lost response, Vox's 5xx), as it
+was. That retry cannot dial twice: the key voxdash sends Vox is derived from the token and the
+client's key (`vox_key`), so every process answering it sends Vox the same key, and the placed
+call's record answers a key whose outcome is known without asking Vox again.
+
+A claim is a row written before the work, guarded by a unique constraint. A claim older than the
+placement's send lease (the process died mid-answer) is taken over by one conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
+from django.utils import timezone
+
+from voxdash.placements.models import payload_fingerprint
+from voxdash.placements.scheduled import send_lease
+
+from .errors import ApiError
+from .models import IdempotentRequest, ServiceToken
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotency-Replayed"
+KEY_MAX = 255
+
+
+def vox_key(*, token: ServiceToken, operation: str, key: str) -> uuid.UUID:
+    """The key the placed call is sent to Vox with: the same for the same token, endpoint and key."""
+    return uuid.uuid5(token.uuid, f"{operation}:{key}")
+
+
+@dataclass
+class Claimed:
+    """This request does the work; `finish` or `release` it."""
+
+    row: IdempotentRequest
+
+
+def idempotency_claim(
+    *, token: ServiceToken, operation: str, key: str | None, body: dict
+) -> Claimed | JsonResponse:
+    """Claim `key` for this request (Claimed), or the first answer to replay (a JsonResponse), or
+    ApiError (no key, a bad key, another body, still in progress)."""
+    key = (key or "").strip()
+    if not key:
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            f"Send an {HEADER} header (a UUID you make for this call): a retry with the same key "
+            "never places the call twice.",
+        )
+    if len(key) > KEY_MAX or not key.isascii() or not key.isprintable():
+        raise ApiError(
+            400, "idempotency_key_invalid", f"The {HEADER} must be 1 to {KEY_MAX} printable ASCII characters."
+        )
+    fingerprint = payload_fingerprint(body)
+    try:
+        with transaction.atomic():
+            row = IdempotentRequest.objects.create(
+                token=token, operation=operation, key=key, fingerprint=fingerprint
+            )
+        return Claimed(row)
+    except IntegrityError:
+        pass
+    row = IdempotentRequest.objects.filter(token=token, operation=operation, key=key).first()
+    if row is None:  # released between our insert and this read: claim it afresh
+        return idempotency_claim(token=token, operation=operation, key=key, body=body)
+    if row.fingerprint != fingerprint:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            f"This {HEADER} was used for a different request. Use a new key for a new call.",
+        )
+    if row.state == IdempotentRequest.State.DONE:
+        response = JsonResponse(
+            row.response_body, status=row.status_code, json_dumps_params={"ensure_ascii": False}
+        )
+        response[REPLAYED] = "true"
+        return response
+    stale = timezone.now() - send_lease()
+    if row.claimed_at < stale:
+        taken = IdempotentRequest.objects.filter(
+            pk=row.pk, state=IdempotentRequest.State.IN_PROGRESS, claimed_at=row.claimed_at
+        ).update(claimed_at=timezone.now())
+        if taken:
+            row.refresh_from_db()
+            return Claimed(row)
+    raise ApiError(
+        409,
+        "idempotency_key_in_progress",
+        "A request with this key is still being answered. Ask again in a moment with the same key.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def idempotency_finish(claimed: Claimed, *, status: int, body: dict) -> JsonResponse:
+    """Remember the answer for the key's repeats, and answer it."""
+    IdempotentRequest.objects.filter(pk=claimed.row.pk).update(
+        state=IdempotentRequest.State.DONE, status_code=status, response_body=body
+    )
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def idempotency_release(claimed: Claimed) -> None:
+    """Nothing was placed: the key may be sent again."""
+    IdempotentRequest.objects.filter(pk=claimed.row.pk, state=IdempotentRequest.State.IN_PROGRESS).delete()
