@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 from voxdash.placements.models import payload_fingerprint
@@ -84,9 +84,7 @@ def idempotency_claim(
             f"This {HEADER} was used for a different request. Use a new key for a new call.",
         )
     if row.state == IdempotentRequest.State.DONE:
-        response = JsonResponse(
-            row.response_body, status=row.status_code, json_dumps_params={"ensure_ascii": False}
-        )
+        response = HttpResponse(row.response_body, status=row.status_code, content_type="application/json")
         response[REPLAYED] = "true"
         return response
     stale = timezone.now() - send_lease()
@@ -107,10 +105,11 @@ def idempotency_claim(
 
 def idempotency_finish(claimed: Claimed, *, status: int, body: dict) -> JsonResponse:
     """Remember the answer for the key's repeats, and answer it."""
+    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     IdempotentRequest.objects.filter(pk=claimed.row.pk).update(
-        state=IdempotentRequest.State.DONE, status_code=status, response_body=body
+        state=IdempotentRequest.State.DONE, status_code=status, response_body=response.content.decode()
     )
-    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    return response
 
 
 def idempotency_release(claimed: Claimed) -> None:

@@ -77,7 +77,9 @@ class IdempotentRequest(models.Model):
     fingerprint = models.CharField(max_length=64)  # sha256 of the request body, canonical JSON
     state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
     status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # The answer's bytes as sent (text, not JSON: PostgreSQL's jsonb would reorder its keys, and a
+    # replay repeats the first answer byte for byte).
+    response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_at = models.DateTimeField(default=timezone.now)
 

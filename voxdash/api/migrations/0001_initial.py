@@ -100,7 +100,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("status_code", models.PositiveSmallIntegerField(null=True)),
-                ("response_body", models.JSONField(null=True)),
+                ("response_body", models.TextField(blank=True)),
                 ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ("claimed_at", models.DateTimeField(default=django.utils.timezone.now)),
                 (
