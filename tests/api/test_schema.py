@@ -15,8 +15,11 @@ Each operation is run with `operation.as_strategy()` under Hypothesis here rathe
 longer has.
 """
 
+from datetime import timedelta
+
 import pytest
 import schemathesis
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -65,7 +68,23 @@ def mirrored(transactional_db, vox_settings, client, make_token):
     )
     assert draft.status_code == 201, draft.content
     listed, _ = do_not_call.dnc_add(phone="+2348099999999", user=maker.token.user)
+    # A call scheduled through the API: its key is both a placed call's and a cancellable one.
+    scheduled = client.post(
+        "/api/v1/scheduled-calls",
+        {
+            "customer_phone": "+2348031234560",
+            "purpose": "test",
+            "context": "Remind",
+            "business_voice_number_id": next(n.id for n in voice_numbers().items if n.can_place_calls),
+            "ai_agent_id": next(a.id for a in agents().items if a.is_active),
+            "place_at": (timezone.now() + timedelta(days=1)).isoformat(),
+        },
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {maker.raw}", "Idempotency-Key": "schema"},
+    )
+    assert scheduled.status_code == 201, scheduled.content
     return {
+        "key": scheduled.json()["key"],
         "call_id": Call.objects.first().vox_id,
         "campaign_id": draft.json()["id"],
         "phone": listed.phone,
