@@ -33,8 +33,9 @@ def test_numbers_in_order_without_the_vanished(api_for, directory):
     assert [n["id"] for n in body["data"]] == ["num-1", "num-2"]
     assert body["data"][1] == {
         "id": "num-2", "phone_number": "+2348000000002", "country": "NG", "status": "active",
-        "voice_capable": True, "sms_capable": False, "provider": "mtn",
+        "voice_capable": True, "sms_capable": False, "provider": "mtn", "can_place_calls": True,
     }  # fmt: skip
+    assert body["data"][0]["can_place_calls"] is False  # not voice-capable: the form would not offer it
     assert body["total"] == 2 and body["has_more"] is False
 
 

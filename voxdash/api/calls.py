@@ -25,6 +25,7 @@ from voxdash.calls.selectors import call_detail, call_events, placed_call_for, p
 from voxdash.directory.models import Agent, VoiceNumber
 from voxdash.stats.forms import StatsFiltersForm
 from voxdash.stats.selectors import call_stats
+from voxdash.vox import types
 
 from .auth import TokenAuth
 from .errors import ApiError, form_error
@@ -112,6 +113,7 @@ class NumberOut(Schema):
     voice_capable: bool
     sms_capable: bool
     provider: str
+    can_place_calls: bool = Field(description="Voice-capable and active: a call may be placed from it")
 
 
 class AgentOut(Schema):
@@ -259,6 +261,8 @@ def numbers_list(request, query: Query[DirectoryQuery]):
     return _page(numbers, query, lambda n: {
         "id": n.vox_id, "phone_number": n.phone_number, "country": n.country, "status": n.status,
         "voice_capable": n.voice_capable, "sms_capable": n.sms_capable, "provider": n.provider,
+        # Vox's own rule (vox.types), as the place-a-call form offers numbers.
+        "can_place_calls": types.number_can_place_calls(voice_capable=n.voice_capable, status=n.status),
     })  # fmt: skip
 
 

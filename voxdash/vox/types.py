@@ -226,6 +226,11 @@ class CallPage:
 
 
 # --- directory
+def number_can_place_calls(*, voice_capable: bool, status: str) -> bool:
+    """A number calls may be placed from: voice-capable and active (the mirror's rows use it too)."""
+    return voice_capable and status == "active"
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceNumber:
     id: str
@@ -240,7 +245,7 @@ class VoiceNumber:
 
     @property
     def can_place_calls(self) -> bool:
-        return self.voice_capable and self.status == "active"
+        return number_can_place_calls(voice_capable=self.voice_capable, status=self.status)
 
     @classmethod
     def from_api(cls, data: Any) -> VoiceNumber:
