@@ -1,6 +1,7 @@
 """GET /api/v1/placed-calls and /placed-calls/{key}: a client follows the call it placed."""
 
 import pytest
+from django.test import Client
 
 from voxdash.calls.sync import calls_sync
 
@@ -37,3 +38,12 @@ def test_the_list_filters_by_outcome_and_by_token(api_for, vox_settings, simulat
 
 def test_an_unknown_key_is_404(api):
     assert_error(api.get("/placed-calls/6f1c2f0e-1b7e-4d1e-9a55-1d2e3f4a5b6c"), 404, "not_found")
+
+
+def test_the_placed_calls_page_names_the_token(api, simulator, admin_user):
+    assert place(api, call_body(simulator)).status_code == 201
+    page = Client()
+    page.force_login(admin_user)
+    response = page.get("/calls/placed/")
+    assert response.status_code == 200
+    assert f"api:{api.token.name}" in response.content.decode()
