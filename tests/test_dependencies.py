@@ -96,6 +96,19 @@ MAY_IMPORT["api"] = {
     "mirror", "overview", "lib", "vox",
 }  # fmt: skip
 
+# Tells other systems what the others learn: it reads what it watches (the mirror's calls, the
+# campaigns' events, the alerts) and the placed calls; nothing imports it but the project modules.
+MAY_IMPORT["subscriptions"] = {
+    "alerts",
+    "audit",
+    "calls",
+    "campaigns",
+    "mirror",
+    "placements",
+    "webhooks",
+    "lib",
+}
+
 PROJECT = {"settings", "urls", "celery", "wsgi", "runtime", "__init__"}
 PRIVATE = ("views", "views_log", "tasks", "queue", "admin", "templatetags", "management")
 

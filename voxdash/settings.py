@@ -176,6 +176,7 @@ INSTALLED_APPS = [
     "voxdash.health",
     "voxdash.audit",
     "voxdash.alerts",
+    "voxdash.subscriptions",
     "voxdash.api",
     # The API's browsable docs page: its templates and the Swagger UI files it serves itself.
     "ninja",
@@ -368,6 +369,11 @@ VOX_SYNC_LOCK_SECONDS = env_int("VOX_SYNC_LOCK_SECONDS", 300)
 VOX_SYNC_PENDING_MAX_AGE = env_int("VOX_SYNC_PENDING_MAX_AGE", 86_400)
 
 
+# Event subscriptions (voxdash.subscriptions): how often beat sends the deliveries that are due
+# (retries, and what a lost queue message left); new events are queued at once.
+VOXDASH_EVENT_DELIVERIES_EVERY = env_int("VOXDASH_EVENT_DELIVERIES_EVERY", 10)
+
+
 def _beat_schedule() -> dict:
     # `expires`: if the worker was down, stale runs are dropped instead of queueing up.
     schedule: dict = {
@@ -411,6 +417,11 @@ def _beat_schedule() -> dict:
         "task": "voxdash.alerts.tasks.alert_deliveries_send",
         "schedule": float(VOXDASH_ALERT_DELIVERIES_EVERY),
         "options": {"expires": VOXDASH_ALERT_DELIVERIES_EVERY},
+    }
+    schedule["send-event-deliveries"] = {
+        "task": "voxdash.subscriptions.tasks.event_deliveries_send",
+        "schedule": float(VOXDASH_EVENT_DELIVERIES_EVERY),
+        "options": {"expires": VOXDASH_EVENT_DELIVERIES_EVERY},
     }
     if VOXDASH_AUDIT_RETENTION_DAYS:
         schedule["prune-audit-log"] = {

@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", v1.urlpatterns()),
     path("api/", include("voxdash.api.urls")),
+    path("subscriptions/", include("voxdash.subscriptions.urls")),
     path("", include("voxdash.health.urls")),
 ]
 

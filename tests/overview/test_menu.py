@@ -85,7 +85,7 @@ def test_a_caller_sees_place_a_call_and_staff_see_their_pages(client, caller, db
 
     client.force_login(User.objects.create_user("ops", password="pw-ops-123", is_staff=True))
     entries = [label for label, _ in _menu(client.get(PAGE).content.decode())]
-    assert entries == [*VIEWER_MENU, "Webhook log", "Alerts", "Audit log"]
+    assert entries == [*VIEWER_MENU, "Webhook log", "Alerts", "Audit log", "API tokens", "Subscriptions"]
 
 
 def test_the_entry_of_the_page_shown_is_current_and_no_other(client, db):
@@ -108,6 +108,8 @@ def test_the_entry_of_the_page_shown_is_current_and_no_other(client, db):
         "webhooks:log": "Webhook log",
         "alerts:index": "Alerts",
         "audit:index": "Audit log",
+        "api_tokens:list": "API tokens",
+        "subscriptions:list": "Subscriptions",
     }
     for url_name, label in pages.items():
         entries = _menu(client.get(reverse(url_name)).content.decode())

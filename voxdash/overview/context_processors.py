@@ -30,6 +30,7 @@ MENU_URLS = {
     "alerts": "alerts:index",
     "audit": "audit:index",
     "api_tokens": "api_tokens:list",
+    "subscriptions": "subscriptions:list",
 }
 
 

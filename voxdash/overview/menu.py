@@ -63,5 +63,6 @@ def main_menu(
             MenuEntry("Alerts", urls["alerts"], app == "alerts", shows_open_alerts=True),
             MenuEntry("Audit log", urls["audit"], app == "audit"),
             MenuEntry("API tokens", urls["api_tokens"], app == "api_tokens"),
+            MenuEntry("Subscriptions", urls["subscriptions"], app == "subscriptions"),
         ]
     return entries

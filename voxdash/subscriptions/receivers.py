@@ -1,0 +1,127 @@
+"""What the subscriptions listen to, each told in the transaction that made the change where one
+exists: a campaign's recorded events and alerts (Django's post_save, inside the writer's
+transaction), and the mirror's announcement that calls changed (`calls_mirrored`, sent after its
+commit: the calls are read back and compared with what was last told, `CallSeen`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from voxdash.alerts.models import Alert
+from voxdash.calls.models import Call
+from voxdash.campaigns.models import CampaignEvent
+from voxdash.mirror.signals import calls_mirrored
+from voxdash.placements.models import PlacedCall
+
+from .emit import event_emit
+from .models import (
+    ALERT_OPENED,
+    ALERT_RESOLVED,
+    CALL_RECORDING_READY,
+    CALL_STATUS_CHANGED,
+    CAMPAIGN_PROGRESS,
+    CallSeen,
+    Subscription,
+)
+
+# A call first seen older than this is history a sync filled in, not news: it is not told.
+NEWS_WITHIN = timedelta(days=1)
+
+
+def _wanted(*types: str) -> bool:
+    return any(t in s.event_types for s in Subscription.objects.filter(active=True) for t in types)
+
+
+@receiver(calls_mirrored, dispatch_uid="subscriptions-calls")
+def _calls_mirrored(sender, created=(), updated=(), **kwargs):
+    ids = [*created, *updated]
+    if ids and _wanted(CALL_STATUS_CHANGED, CALL_RECORDING_READY):
+        call_changes_emit(vox_ids=ids)
+
+
+def call_changes_emit(*, vox_ids: list[str]) -> int:
+    """Tell each change of these calls' status or recording once; how many events were made."""
+    made = 0
+    with transaction.atomic():
+        seen = {s.vox_id: s for s in CallSeen.objects.select_for_update().filter(vox_id__in=vox_ids)}
+        calls = list(Call.objects.filter(vox_id__in=vox_ids))
+        placed = dict(
+            PlacedCall.objects.filter(
+                listed_call_id__in=[c.vox_id for c in calls], outcome=PlacedCall.Outcome.QUEUED
+            ).values_list("listed_call_id", "idempotency_key")
+        )
+        recent = timezone.now() - NEWS_WITHIN
+        for call in calls:
+            before = seen.get(call.vox_id)
+            if before is None and call.created_at < recent:
+                continue
+            previous = before.status if before else None
+            data = {
+                "call_id": call.vox_id,
+                "status": call.status,
+                "previous_status": previous,
+                "direction": call.direction,
+                "customer_phone": call.customer_phone,
+                "customer_name": call.customer_name or None,
+                "duration_seconds": call.duration_seconds,
+                "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+                "failure_reason": call.failure_reason or None,
+                "placed_call_key": str(placed[call.vox_id]) if call.vox_id in placed else None,
+            }
+            if previous != call.status:
+                made += bool(event_emit(type=CALL_STATUS_CHANGED, data=data))
+            if call.recording_url and not (before and before.recording):
+                made += bool(
+                    event_emit(type=CALL_RECORDING_READY, data={**data, "recording_url": call.recording_url})
+                )
+            if before is None:
+                try:
+                    with transaction.atomic():
+                        CallSeen.objects.create(
+                            vox_id=call.vox_id, status=call.status, recording=bool(call.recording_url)
+                        )
+                except IntegrityError:  # another writer told it first: theirs stands
+                    pass
+            elif (before.status, before.recording) != (call.status, bool(call.recording_url)):
+                before.status, before.recording = call.status, bool(call.recording_url)
+                before.save(update_fields=["status", "recording"])
+    return made
+
+
+@receiver(post_save, sender=CampaignEvent, dispatch_uid="subscriptions-campaigns")
+def _campaign_event(sender, instance: CampaignEvent, created: bool, **kwargs):
+    if not created or instance.action == CampaignEvent.Action.CREATED:
+        return
+    campaign = instance.campaign
+    event_emit(
+        type=CAMPAIGN_PROGRESS,
+        data={
+            "campaign_id": campaign.pk,
+            "name": campaign.name,
+            "action": instance.action,
+            "state": campaign.state,
+            "by": instance.username or "voxdash",
+            "note": instance.note or None,
+        },
+    )
+
+
+@receiver(post_save, sender=Alert, dispatch_uid="subscriptions-alerts")
+def _alert_saved(sender, instance: Alert, created: bool, update_fields=None, **kwargs):
+    data = {
+        "alert_id": instance.pk,
+        "rule": instance.rule.name,
+        "subject": instance.subject_label or None,
+        "summary": instance.summary,
+        "opened_at": instance.opened_at.isoformat(),
+        "link": instance.link or None,
+    }
+    if created:
+        event_emit(type=ALERT_OPENED, data=data)
+    elif update_fields and "resolved_at" in update_fields and instance.resolved_at is not None:
+        event_emit(type=ALERT_RESOLVED, data={**data, "resolved_at": instance.resolved_at.isoformat()})
