@@ -45,3 +45,29 @@ def test_the_placing_example_places_once_and_follows_the_call(
     status, call_id = capsys.readouterr().out.split()
     assert status in ("completed", "busy", "failed", "no_answer") and call_id
     assert running_simulator.stats()["dialed"] == 1
+
+
+@pytest.mark.django_db
+def test_the_receiver_example_verifies_a_real_delivery_and_drops_its_repeat(capsys):
+    from tests.fixtures.receivers import http_receiver
+    from voxdash.subscriptions.delivery import event_deliveries_send
+    from voxdash.subscriptions.emit import event_emit
+    from voxdash.subscriptions.models import CALL_STATUS_CHANGED, Subscription
+
+    example = next(block for block in python_blocks() if "def receive" in block)
+    with http_receiver() as hook:
+        subscription = Subscription.objects.create(
+            name="CRM", url=hook.url, event_types=[CALL_STATUS_CHANGED]
+        )
+        event_emit(
+            type=CALL_STATUS_CHANGED, data={"call_id": "c1", "status": "completed", "placed_call_key": "k-1"}
+        )
+        event_deliveries_send()
+        delivered = hook.requests[0]
+    namespace = {}
+    exec(compile(example.replace("whsec_…", subscription.secret), str(DOCS), "exec"), namespace)  # noqa: S102
+    assert namespace["receive"](delivered.headers, delivered.body) == 200
+    assert "the call placed as k-1 is now completed" in capsys.readouterr().out
+    assert namespace["receive"](delivered.headers, delivered.body) == 200  # the repeat, dropped
+    assert capsys.readouterr().out == ""
+    assert namespace["receive"](delivered.headers, delivered.body.replace(b"c1", b"c2")) == 400
