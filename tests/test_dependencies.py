@@ -71,7 +71,8 @@ MAY_IMPORT = {
     "overview": {"accounts", "calls", "stats", "lib", "vox"},
     "health": {"accounts", "overview", "lib", "vox"},
     # Reads what the others keep (the mirror, placed calls, campaigns, webhooks, the connection
-    # status, the budget) to decide what to tell; nothing imports it but the project modules.
+    # status, the budget) to decide what to tell; nothing imports it but the project modules
+    # and subscriptions (the Alert model, to tell other systems of alerts).
     "alerts": {
         "accounts",
         "audit",
