@@ -49,6 +49,8 @@ PAGES: dict[str, str | None] = {
     "webhook log": "/webhooks/log/",
     "alerts": "/alerts/",
     "audit": "/audit/",
+    "api tokens": "/api/tokens/",
+    "subscriptions": "/subscriptions/",
     "preferences": "/accounts/preferences/",
     "sign-in": "/accounts/login/",  # signed out
 }
