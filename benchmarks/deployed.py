@@ -71,6 +71,7 @@ class Kind:
     status: int = 200
     # Returns what is wrong with a response (the run stops with it), or "" when it is right.
     check: Callable[[httpx.Response], str] | None = None
+    bearer: str | None = None  # voxdash's own API: sent with this token, not a session
 
 
 def page(
@@ -78,6 +79,11 @@ def page(
 ) -> Kind:
     """A dashboard page, through gunicorn, as `user` (None: signed out)."""
     return Kind(paths=paths, user=user, server=server, status=status, check=check)
+
+
+def api(*paths: str, token: str, server: str = "web", status: int = 200, check=None) -> Kind:
+    """voxdash's own API (/api/v1/), through gunicorn, with a service token."""
+    return Kind(paths=paths, user=None, server=server, status=status, check=check, bearer=token)
 
 
 def bare(*paths: str) -> Kind:
@@ -260,6 +266,10 @@ class Deployment:
     def request(self, kind: Kind, path: str) -> httpx.Response:
         if kind.on_simulator:
             return self.simulator.get(path)
+        if kind.bearer is not None:
+            return self.browsers[kind.server, None].client.get(
+                path, headers={"Authorization": f"Bearer {kind.bearer}"}
+            )
         return self.browsers[kind.server, kind.user].request("GET", path)
 
     def measure(

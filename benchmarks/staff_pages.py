@@ -19,6 +19,11 @@ Every round measures each kind once, in a shuffled order, so all of them meet th
   password        GET /accounts/password/ (the password change form)
   two-factor      GET /accounts/two-factor/ (a local account's two-factor page)
   not-found       GET /calls/no-such-page/ (the 404 page, signed in: what any page pays)
+  api-tokens      GET /api/tokens/ (the tokens page, 20 tokens)
+  subscriptions   GET /subscriptions/1/ (a subscription with 2,000 deliveries in its log)
+  api-token       GET /api/v1/token (voxdash's own API: the token checked, its rate counted)
+  api-calls       GET /api/v1/calls?limit=20 (the mirror's newest calls, 2,000 mirrored)
+  api-placed      GET /api/v1/placed-calls?limit=20
 
 Prints the floor, each kind's median and p95, what each adds to the floor, and met / NOT met
 against issue 15's budget: < 6 ms added at the median, < 12 ms at p95. The staff pages ask Vox
@@ -38,10 +43,47 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from deployed import Budget, Deployment, bare, page, report
+from deployed import Budget, Deployment, api, bare, page, report
 
 # What each page may add to the floor (issue 15): milliseconds at the median and at p95.
 BUDGET = Budget(6, 12)
+
+
+# The API's token in the benchmark's own database (set by api_seed, like the demo's).
+API_TOKEN = "vxd_bench000_thisIsTheBenchmarksTokenNeverUseItAnywhereReal00"
+
+
+def api_seed(*, now, owner) -> None:
+    """Twenty tokens, one with API_TOKEN's value, 2,000 mirrored calls and a subscription with 2,000
+    deliveries: what the API's reads and the new staff pages show."""
+    from voxdash.api.models import ServiceToken
+    from voxdash.api.scopes import SCOPES
+    from voxdash.api.tokens import token_create, token_hash
+    from voxdash.calls.models import Call
+    from voxdash.subscriptions.models import Event, EventDelivery, Subscription
+
+    made = [
+        token_create(name=f"system {n}", scopes=list(SCOPES), created_by=owner, rate_per_minute=100_000)
+        for n in range(20)
+    ]
+    ServiceToken.objects.filter(pk=made[0].token.pk).update(
+        prefix="bench000", secret_hash=token_hash(API_TOKEN)
+    )
+    Call.objects.bulk_create(
+        Call(
+            vox_id=f"call_bench_{n}", direction="outbound", status="completed", customer_phone=f"+23480{n:08d}",
+            customer_name=f"Customer {n}", duration_seconds=60, created_at=now - timedelta(minutes=n),
+        )
+        for n in range(2000)
+    )  # fmt: skip
+    subscription = Subscription.objects.create(
+        name="CRM", url="http://127.0.0.1:9/", event_types=["call.status_changed"]
+    )
+    events = Event.objects.bulk_create(Event(type="call.status_changed", data={"n": n}) for n in range(2000))
+    EventDelivery.objects.bulk_create(
+        EventDelivery(event=e, subscription=subscription, state="delivered", attempts=1, last_status=200)
+        for e in events
+    )
 
 
 def seed(entries: int, alert_count: int) -> None:
@@ -56,6 +98,7 @@ def seed(entries: int, alert_count: int) -> None:
     rng = random.Random(1)
     now = timezone.now()
     users = [User.objects.create_user(f"user-{n}") for n in range(20)]
+    api_seed(now=now, owner=users[0])
     actions = [a for a, _ in AuditEntry.Action.choices]
     batch = []
     for n in range(entries):
@@ -126,6 +169,9 @@ def has(text: str):
     return check
 
 
+ISSUE_16 = {"api-tokens", "subscriptions", "api-token", "api-calls", "api-placed"}
+
+
 def page_kinds(args: argparse.Namespace, server: str, suffix: str) -> dict:
     """Every page's kind on one gunicorn (`suffix` tells the servers apart when there are two)."""
     week_from = time.strftime("%Y-%m-%d", time.localtime(time.time() - 60 * 86400))
@@ -153,7 +199,14 @@ def page_kinds(args: argparse.Namespace, server: str, suffix: str) -> dict:
         "password": page("/accounts/password/", user="staff", server=server),
         "two-factor": page("/accounts/two-factor/", user="staff", server=server),
         "not-found": page("/calls/no-such-page/", user="staff", server=server, status=404),
+        "api-tokens": page("/api/tokens/", user="staff", server=server, check=has("system 19")),
+        "subscriptions": page("/subscriptions/1/", user="staff", server=server, check=has("Delivered")),
+        "api-token": api("/api/v1/token", token=API_TOKEN, server=server, check=has("system 0")),
+        "api-calls": api("/api/v1/calls?limit=20", token=API_TOKEN, server=server, check=has("call_bench_0")),
+        "api-placed": api("/api/v1/placed-calls?limit=20", token=API_TOKEN, server=server),
     }
+    if server == "before":  # a checkout from before issue 16 has no API, tokens or subscriptions
+        kinds = {name: kind for name, kind in kinds.items() if name not in ISSUE_16}
     return {f"{name}{suffix}": kind for name, kind in kinds.items()}
 
 
@@ -197,7 +250,7 @@ def main() -> None:
     )
     if args.before:
         print(f"\nafter (this tree) − before ({args.before}), medians:")
-        for name in page_kinds(args, "web", ""):
+        for name in page_kinds(args, "before", ""):
             after, before = (
                 statistics.median(times[f"{name}@after"]),
                 statistics.median(times[f"{name}@before"]),
