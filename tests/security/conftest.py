@@ -70,6 +70,22 @@ def samples(db) -> Samples:
         window_days="mon,tue,wed,thu,fri",
         time_zone="Africa/Lagos",
     )
+    from voxdash.api.tokens import token_create
+    from voxdash.subscriptions.models import Event, EventDelivery, Subscription
+
+    token = token_create(name="Walk CRM", scopes=["calls:read"], created_by=someone).token
+    subscription = Subscription.objects.create(
+        name="Walk CRM", url="http://127.0.0.1:9/hook", event_types=["call.status_changed"]
+    )
+    # Of another subscription: the walk deletes the first before it reaches the re-send.
+    other = Subscription.objects.create(
+        name="Walk billing", url="http://127.0.0.1:9/billing", event_types=["call.status_changed"]
+    )
+    delivery = EventDelivery.objects.create(
+        event=Event.objects.create(type="call.status_changed", data={"vox_id": call.vox_id}),
+        subscription=other,
+        state=EventDelivery.State.FAILED,
+    )
     return Samples(
         vox_id=call.vox_id,
         placed_key=placed.idempotency_key,
@@ -87,6 +103,9 @@ def samples(db) -> Samples:
         content_type_id=ContentType.objects.get_for_model(Call).pk,
         user_pk=someone.pk,
         campaign_pk=campaign.pk,
+        token_pk=token.pk,
+        subscription_pk=subscription.pk,
+        delivery_pk=delivery.pk,
     )
 
 

@@ -52,6 +52,20 @@ class AnyStaffAnswer:
         return None
 
 
+@dataclass(frozen=True)
+class ApiError:
+    """voxdash's API answers in its one JSON error shape, never a page or a login redirect."""
+
+    status: int
+    error: str
+
+    def problem(self, response, url: str) -> str | None:
+        body = response.json() if response.headers.get("Content-Type") == "application/json" else {}
+        if response.status_code != self.status or body.get("error") != self.error:
+            return f"wanted {self.status} {self.error!r} as JSON, got {response.status_code} {body or response.content[:80]}"
+        return None
+
+
 LOGIN = Redirect("/accounts/login/", next_param=True)
 ADMIN_LOGIN = Redirect("/admin/login/", next_param=True)
 TO_OVERVIEW = Redirect("/")
@@ -80,6 +94,10 @@ def everyone(answer, method="GET") -> Rule:
 PAGE = Rule(LOGIN, 200, 200, 200, 200)
 CALLERS_ONLY = Rule(LOGIN, 403, 200, 403, 200)
 STAFF_ONLY = Rule(LOGIN, 403, 403, 200, 200)
+# voxdash's API signs in with a bearer token, never the session: everyone here, superusers too, has
+# only a cookie, so every endpoint answers 401 (before it reads a body or looks anything up).
+API_ENDPOINT = everyone(ApiError(401, "unauthorized"))
+API_POST_ENDPOINT = everyone(ApiError(401, "unauthorized"), method="POST")
 
 # name -> what each role gets. Unnamed patterns are listed as "route:<route>".
 TABLE: dict[str, Rule] = {
@@ -157,6 +175,43 @@ TABLE: dict[str, Rule] = {
     "alerts:rule_delete": Rule(LOGIN, 403, 403, Redirect("/alerts/rules/1/"), Redirect("/alerts/rules/1/")),
     # No channel in the samples: staff get the 404 of a missing one (the page's own tests send).
     "alerts:channel_test": Rule(LOGIN, 403, 403, 404, 404, method="POST"),
+    # Staff: the API's service tokens and the event subscriptions (secrets, other systems' URLs).
+    "api_tokens:list": STAFF_ONLY,
+    "api_tokens:revoke": Rule(LOGIN, 403, 403, Redirect("/api/tokens/"), Redirect("/api/tokens/"), method="POST"),
+    "subscriptions:list": STAFF_ONLY,
+    "subscriptions:detail": STAFF_ONLY,
+    "subscriptions:rotate": Rule(LOGIN, 403, 403, 302, 302, method="POST"),
+    "subscriptions:resend": Rule(LOGIN, 403, 403, 302, 302, method="POST"),
+    "subscriptions:delete": Rule(LOGIN, 403, 403, Redirect("/subscriptions/"), Redirect("/subscriptions/"), method="POST"),
+    # voxdash's API: the schema is public (it holds no data), its browsable docs are for staff.
+    "api:openapi-json": everyone(200),
+    "api:openapi-view": STAFF_ONLY,
+    "api:api-root": everyone(ApiError(404, "not_found")),
+    "route:api/v1/<path:rest>": everyone(ApiError(404, "not_found")),
+    "api:token_itself": API_ENDPOINT,
+    "api:calls_list": API_ENDPOINT,
+    "api:calls_detail": API_ENDPOINT,
+    "api:numbers_list": API_ENDPOINT,
+    "api:agents_list": API_ENDPOINT,
+    "api:stats_summary": API_ENDPOINT,
+    "api:place_call": API_POST_ENDPOINT,
+    "api:placed_call_list": API_ENDPOINT,
+    "api:placed_call_status": API_ENDPOINT,
+    "api:schedule_call": API_POST_ENDPOINT,
+    "api:scheduled_call_list": API_ENDPOINT,
+    "api:scheduled_call_cancel": API_POST_ENDPOINT,
+    "api:campaign_list": API_ENDPOINT,
+    "api:campaign_create": API_POST_ENDPOINT,
+    "api:campaign_detail": API_ENDPOINT,
+    "api:campaign_rows": API_ENDPOINT,
+    "api:campaign_upload": API_POST_ENDPOINT,
+    "api:campaign_start": API_POST_ENDPOINT,
+    "api:campaign_pause": API_POST_ENDPOINT,
+    "api:campaign_resume": API_POST_ENDPOINT,
+    "api:campaign_cancel": API_POST_ENDPOINT,
+    "api:dnc_list": API_ENDPOINT,
+    "api:dnc_add": API_POST_ENDPOINT,
+    "api:dnc_remove": everyone(ApiError(401, "unauthorized"), method="DELETE"),
 }
 
 # The admin's own rules, for the patterns it shows people who are not (yet) staff.
@@ -230,7 +285,9 @@ def test_each_role_gets_what_the_table_says(role, samples, vox_settings):
 
 def test_every_post_needs_the_csrf_token_except_the_signed_webhook(samples, vox_settings):
     """CSRF everywhere: a POST without the token is refused before any view (or its method check)
-    runs. Only Vox's webhook is exempt; its signature authenticates it (and it refuses this one)."""
+    runs. Only Vox's webhook is exempt; its signature authenticates it (and it refuses this one).
+    voxdash's API is exempt too: a bearer token, not the cookie, signs it in (a browser never adds
+    one on its own), so what matters there is that the superuser's session alone gets nothing."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("superuser"))
     problems = []
@@ -242,6 +299,10 @@ def test_every_post_needs_the_csrf_token_except_the_signed_webhook(samples, vox_
         if pattern.name == "webhooks:vox":
             if response.status_code != 400:
                 problems.append(f"{pattern.name}: an unsigned POST got {response.status_code}, not 400")
+        elif pattern.route.startswith("api/v1/") and pattern.name != "api:openapi-view":
+            is_json_error = response.headers.get("Content-Type") == "application/json" and "error" in response.json()
+            if response.status_code not in (401, 403, 404, 405) or not is_json_error:
+                problems.append(f"{pattern.name}: POST {url} with a session only got {response.status_code}")
         elif response.status_code != 403 or b"CSRF" not in response.content:
             problems.append(f"{pattern.name}: POST {url} without a CSRF token got {response.status_code}")
     for url in ("/accounts/logout/", "/admin/logout/"):

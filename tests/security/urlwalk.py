@@ -59,6 +59,9 @@ class Samples:
     content_type_id: int
     user_pk: int
     campaign_pk: int = 0  # a draft campaign
+    token_pk: int = 0  # a service token of voxdash's API
+    subscription_pk: int = 0  # an event subscription
+    delivery_pk: int = 0  # a failed delivery of one of its events
 
     def value(self, pattern: Pattern, argument: str, converter: str) -> str:
         admin_model = re.match(r"admin/(\w+)/(\w+)/", pattern.route)
@@ -68,6 +71,12 @@ class Samples:
             return str(self.placed_key)
         if pattern.route.startswith("campaigns/") and argument == "pk":
             return str(self.campaign_pk)
+        if pattern.route.startswith("api/tokens/") and argument == "token_id":
+            return str(self.token_pk)
+        if pattern.route.startswith("subscriptions/deliveries/") and argument == "pk":
+            return str(self.delivery_pk)
+        if pattern.route.startswith("subscriptions/") and argument == "pk":
+            return str(self.subscription_pk)
         if pattern.route.startswith("webhooks/") and argument == "pk":
             return str(self.webhook_event_pk)
         if argument == "object_id" and admin_model:

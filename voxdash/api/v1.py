@@ -158,12 +158,12 @@ def _no_such_endpoint(request, rest: str = ""):
 def urlpatterns():
     """The API's URLs: the endpoints and the schema are exempt from the pages' sign-in (a token is
     the endpoints' sign-in; the schema holds no data); the browsable docs are for signed-in staff.
-    Every other path under /api/v1/ is a JSON 404."""
+    /api/v1/ itself and every other path under it is a JSON 404, for everyone."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
         if pattern.name == "openapi-view":  # the docs page
             pattern.callback = staff_only(pattern.callback)
-        elif pattern.name != "api-root":
+        else:
             pattern.callback.login_required = False
     catch_all = path("<path:rest>", _no_such_endpoint)
     catch_all.callback.login_required = False
