@@ -177,12 +177,16 @@ TABLE: dict[str, Rule] = {
     "alerts:channel_test": Rule(LOGIN, 403, 403, 404, 404, method="POST"),
     # Staff: the API's service tokens and the event subscriptions (secrets, other systems' URLs).
     "api_tokens:list": STAFF_ONLY,
-    "api_tokens:revoke": Rule(LOGIN, 403, 403, Redirect("/api/tokens/"), Redirect("/api/tokens/"), method="POST"),
+    "api_tokens:revoke": Rule(
+        LOGIN, 403, 403, Redirect("/api/tokens/"), Redirect("/api/tokens/"), method="POST"
+    ),
     "subscriptions:list": STAFF_ONLY,
     "subscriptions:detail": STAFF_ONLY,
     "subscriptions:rotate": Rule(LOGIN, 403, 403, 302, 302, method="POST"),
     "subscriptions:resend": Rule(LOGIN, 403, 403, 302, 302, method="POST"),
-    "subscriptions:delete": Rule(LOGIN, 403, 403, Redirect("/subscriptions/"), Redirect("/subscriptions/"), method="POST"),
+    "subscriptions:delete": Rule(
+        LOGIN, 403, 403, Redirect("/subscriptions/"), Redirect("/subscriptions/"), method="POST"
+    ),
     # voxdash's API: the schema is public (it holds no data), its browsable docs are for staff.
     "api:openapi-json": everyone(200),
     "api:openapi-view": STAFF_ONLY,
@@ -300,7 +304,9 @@ def test_every_post_needs_the_csrf_token_except_the_signed_webhook(samples, vox_
             if response.status_code != 400:
                 problems.append(f"{pattern.name}: an unsigned POST got {response.status_code}, not 400")
         elif pattern.route.startswith("api/v1/") and pattern.name != "api:openapi-view":
-            is_json_error = response.headers.get("Content-Type") == "application/json" and "error" in response.json()
+            is_json_error = (
+                response.headers.get("Content-Type") == "application/json" and "error" in response.json()
+            )
             if response.status_code not in (401, 403, 404, 405) or not is_json_error:
                 problems.append(f"{pattern.name}: POST {url} with a session only got {response.status_code}")
         elif response.status_code != 403 or b"CSRF" not in response.content:
