@@ -155,3 +155,23 @@ def test_a_multipart_body_that_cannot_be_read_is_400_not_a_500(campaigns_api):
     )
     assert_error(response, 400, "bad_request")
     assert not Campaign.objects.exists()
+
+
+def test_the_same_file_again_under_one_key_makes_one_draft_another_file_is_409(campaigns_api, simulator):
+    content = google_sheets_csv(CELLS, header=HEADER)
+
+    def send(data: bytes):
+        file = SimpleUploadedFile("customers.csv", data, content_type="text/csv")
+        return campaigns_api.post(
+            "/campaigns/upload",
+            data={**settings_for(simulator), "file": file},
+            headers={"Idempotency-Key": "upload-1"},
+        )
+
+    first = send(content)
+    assert first.status_code == 201
+    again = send(content)
+    assert again.headers["Idempotency-Replayed"] == "true" and again.json() == first.json()
+    assert Campaign.objects.count() == 1
+    assert_error(send(google_sheets_csv(CELLS[:1], header=HEADER)), 409, "idempotency_key_reused")
+    assert Campaign.objects.count() == 1

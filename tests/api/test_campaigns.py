@@ -357,3 +357,31 @@ def test_ids_and_pages_past_what_the_database_holds_are_404_and_422(campaigns_ap
     assert_error(campaigns_api.get("/campaigns/abc"), 404, "not_found")
     assert_error(campaigns_api.get("/campaigns", {"page": 10**7}), 422, "validation_error")
     assert campaigns_api.get("/campaigns", {"page": 10**6}).json()["data"] == []
+
+
+def test_a_retried_create_with_the_same_key_makes_one_draft(campaigns_api, simulator):
+    """A CRM whose create timed out sends it again with the same key: one draft, the first answer."""
+    body = {**settings_for(simulator), "rows": ROWS}
+    key = {"Idempotency-Key": "crm-december-1"}
+    first = campaigns_api.post("/campaigns", json=body, headers=key)
+    assert first.status_code == 201 and "Idempotency-Replayed" not in first.headers
+    again = campaigns_api.post("/campaigns", json=body, headers=key)
+    assert again.status_code == 201 and again.headers["Idempotency-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Campaign.objects.count() == 1
+    # Another list under the same key is a mistake, not a new campaign.
+    other = {**body, "rows": ROWS[:1]}
+    assert_error(campaigns_api.post("/campaigns", json=other, headers=key), 409, "idempotency_key_reused")
+    # Without a key each request is its own draft, as before.
+    assert campaigns_api.post("/campaigns", json=body).status_code == 201
+    assert campaigns_api.post("/campaigns", json=body).status_code == 201
+    assert Campaign.objects.count() == 3
+
+
+def test_a_refused_create_frees_its_key_for_the_corrected_list(campaigns_api, simulator):
+    key = {"Idempotency-Key": "crm-december-2"}
+    body = {**settings_for(simulator, context="Remind {customer_name} about {missing}"), "rows": ROWS}
+    assert campaigns_api.post("/campaigns", json=body, headers=key).status_code == 422
+    corrected = {**settings_for(simulator), "rows": ROWS}
+    assert campaigns_api.post("/campaigns", json=corrected, headers=key).status_code == 201
+    assert Campaign.objects.count() == 1

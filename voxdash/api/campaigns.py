@@ -12,13 +12,14 @@ makes nothing. Nothing is dialled until the campaign is started.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -32,6 +33,7 @@ from voxdash.lib.window import DAY_CODES
 
 from .auth import TokenAuth
 from .errors import ApiError, form_error
+from .idempotency import HEADER, Claimed, idempotency_claim, idempotency_finish, idempotency_release
 from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of
 from .scopes import CAMPAIGNS
 
@@ -347,8 +349,32 @@ def _sheet_refusal(exc: SheetError, field: str) -> ApiError:
     )
 
 
-# 400: a body that is not JSON (or multipart) at all.
-CREATED = {201: CampaignOut, 400: ErrorOut, 413: ErrorOut, 503: ErrorOut, **COMMON_ERRORS}
+# 400: a body that is not JSON (or multipart) at all, or a bad key; 409: a key used for another list.
+CREATED = {201: CampaignOut, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 503: ErrorOut, **COMMON_ERRORS}
+KEY_HELP = (
+    "Optional: a key you make for this campaign, e.g. a UUID. A retry with the same key and body "
+    "(after a timeout, say) replays the first answer (Idempotency-Replayed: true) instead of making "
+    "a second draft; another body is 409. Without one, each request makes its own draft."
+)
+
+
+def _created(request, *, key: str | None, body: dict, make) -> object:
+    """`make()`'s campaign as the 201 answer, once per `Idempotency-Key` when one is sent."""
+    claimed = idempotency_claim(
+        token=request.auth, operation="campaign_create", key=key, body=body, required=False
+    )
+    if claimed is not None and not isinstance(claimed, Claimed):
+        return claimed  # the first answer to this key, replayed
+    try:
+        campaign = make()
+    except BaseException:
+        if claimed is not None:
+            idempotency_release(claimed)  # nothing was made: the key may be sent again
+        raise
+    if claimed is None:
+        return Status(201, _campaign(campaign))
+    answer = CampaignOut(**_campaign(campaign)).model_dump(mode="json")
+    return idempotency_finish(claimed, status=201, body=answer)
 
 
 @router.post(
@@ -356,15 +382,22 @@ CREATED = {201: CampaignOut, 400: ErrorOut, 413: ErrorOut, 503: ErrorOut, **COMM
     response=CREATED,
     summary="A draft campaign from rows sent as JSON (started by POST /campaigns/{id}/start)",
 )
-def campaign_create(request, payload: CampaignIn):
+def campaign_create(
+    request,
+    payload: CampaignIn,
+    idempotency_key: str | None = Header(None, alias=HEADER, description=KEY_HELP),
+):
     fields = _settings(payload)
-    try:
-        campaign = drafts.campaign_create_from_rows(
-            user=request.user, fields=fields, rows=payload.rows, request=request
-        )
-    except SheetError as exc:
-        raise _sheet_refusal(exc, "rows") from None
-    return Status(201, _campaign(campaign))
+
+    def make() -> Campaign:
+        try:
+            return drafts.campaign_create_from_rows(
+                user=request.user, fields=fields, rows=payload.rows, request=request
+            )
+        except SheetError as exc:
+            raise _sheet_refusal(exc, "rows") from None
+
+    return _created(request, key=idempotency_key, body=payload.model_dump(mode="json"), make=make)
 
 
 @router.post(
@@ -372,19 +405,38 @@ def campaign_create(request, payload: CampaignIn):
     response={**CREATED, 415: ErrorOut},
     summary="A draft campaign from an uploaded CSV or .xlsx file (multipart/form-data)",
 )
-def campaign_upload(request, payload: Form[CampaignSettingsIn], file: File[UploadedFile]):
+def campaign_upload(
+    request,
+    payload: Form[CampaignSettingsIn],
+    file: File[UploadedFile],
+    idempotency_key: str | None = Header(None, alias=HEADER, description=KEY_HELP),
+):
     try:
         sheet_check(size=file.size, filename=file.name or "")  # refused unread, as the page does
     except SheetError as exc:
         raise _sheet_refusal(exc, "file") from None
     fields = _settings(payload)
-    try:
-        campaign = drafts.campaign_create(
-            user=request.user, fields=fields, upload=file, filename=file.name, request=request
-        )
-    except SheetError as exc:
-        raise _sheet_refusal(exc, "file") from None
-    return Status(201, _campaign(campaign))
+
+    def make() -> Campaign:
+        try:
+            return drafts.campaign_create(
+                user=request.user, fields=fields, upload=file, filename=file.name, request=request
+            )
+        except SheetError as exc:
+            raise _sheet_refusal(exc, "file") from None
+
+    body = payload.model_dump(mode="json")
+    if idempotency_key:  # the same settings and the same file's bytes are the same request
+        body["file"] = {"name": file.name, "sha256": _sha256(file)}
+    return _created(request, key=idempotency_key, body=body, make=make)
+
+
+def _sha256(file: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)  # read again by the draft service
+    return digest.hexdigest()
 
 
 # --- running

@@ -5,7 +5,10 @@ answers the first answer again, status and body, with `Idempotency-Replayed: tru
 with another body is 409 `idempotency_key_reused`; a key whose first request is still being
 answered is 409 `idempotency_key_in_progress` (Retry-After: 1), never a second attempt beside it.
 
-Only a call placed (or scheduled) is remembered. Every other answer releases the key, as Vox
+Creating a campaign takes a key too, optionally (a retried create would otherwise leave a second
+draft): with one, the same rules hold; without one, each request makes its own draft.
+
+Only a call placed (or scheduled), or a campaign made, is remembered. Every other answer releases the key, as Vox
 releases the key of a request it refused with a 422: nothing was placed, so the same key may be
 sent again, corrected or, after an unknown outcome (a timeout, a lost response, Vox's 5xx), as it
 was. That retry cannot dial twice: the key voxdash sends Vox is derived from the token and the
@@ -49,11 +52,13 @@ class Claimed:
 
 
 def idempotency_claim(
-    *, token: ServiceToken, operation: str, key: str | None, body: dict
-) -> Claimed | JsonResponse:
-    """Claim `key` for this request (Claimed), or the first answer to replay (a JsonResponse), or
-    ApiError (no key, a bad key, another body, still in progress)."""
+    *, token: ServiceToken, operation: str, key: str | None, body: dict, required: bool = True
+) -> Claimed | HttpResponse | None:
+    """Claim `key` for this request (Claimed), or the first answer to replay (an HttpResponse), or
+    ApiError (no key, a bad key, another body, still in progress). None: no key, and none required."""
     key = (key or "").strip()
+    if not key and not required:
+        return None
     if not key:
         raise ApiError(
             400,
@@ -76,7 +81,7 @@ def idempotency_claim(
         pass
     row = IdempotentRequest.objects.filter(token=token, operation=operation, key=key).first()
     if row is None:  # released between our insert and this read: claim it afresh
-        return idempotency_claim(token=token, operation=operation, key=key, body=body)
+        return idempotency_claim(token=token, operation=operation, key=key, body=body, required=required)
     if row.fingerprint != fingerprint:
         raise ApiError(
             409,
