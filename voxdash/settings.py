@@ -423,6 +423,12 @@ def _beat_schedule() -> dict:
         "schedule": float(VOXDASH_EVENT_DELIVERIES_EVERY),
         "options": {"expires": VOXDASH_EVENT_DELIVERIES_EVERY},
     }
+    # Call changes a process died before announcing (subscriptions.receivers): at least once.
+    schedule["sweep-call-events"] = {
+        "task": "voxdash.subscriptions.tasks.call_changes_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    }
     if VOXDASH_AUDIT_RETENTION_DAYS:
         schedule["prune-audit-log"] = {
             "task": "voxdash.audit.tasks.audit_prune",

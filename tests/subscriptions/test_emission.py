@@ -98,3 +98,34 @@ def test_an_alert_opening_and_resolving_are_told(subscribed):
     alert.save(update_fields=["resolved_at"])
     assert [e.type for e in Event.objects.order_by("id")] == ["alert.opened", "alert.resolved"]
     assert Event.objects.first().data["summary"] == "Vox is unreachable"
+
+
+def test_a_change_whose_announcement_was_lost_is_told_by_the_sweep_once(
+    subscribed, django_capture_on_commit_callbacks
+):
+    """The process died between the mirror's commit and `calls_mirrored` (its after-commit
+    callbacks never ran): beat's sweep tells the change, once, and leaves fresh writes alone."""
+    from voxdash.subscriptions.receivers import call_changes_sweep
+
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        with django_capture_on_commit_callbacks(execute=False):  # lost with the process
+            apply(event("vox.call.completed", call_data(status="completed"), at=at(52)))
+    with time_machine.travel(T0 + timedelta(minutes=5, seconds=10), tick=False):
+        assert call_changes_sweep() == 0  # within the grace: its announcement may be on its way
+    with time_machine.travel(T0 + timedelta(minutes=6), tick=False):
+        assert call_changes_sweep() == 1
+        assert call_changes_sweep() == 0  # told: CallSeen has it
+    assert events() == [("call.status_changed", None, "completed")]
+    with time_machine.travel(T0 + timedelta(minutes=8), tick=False):
+        with django_capture_on_commit_callbacks(execute=False):
+            rec = "https://sim.example/recordings/call_1.wav"
+            apply(event("vox.recording.ready", call_data(status="completed", recordingUrl=rec), at=at(60)))
+    with time_machine.travel(T0 + timedelta(minutes=9), tick=False):
+        assert call_changes_sweep() == 1
+    assert events()[-1] == ("call.recording_ready", "completed", "completed")
+    # Beat runs it.
+    from django.conf import settings
+
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-call-events"]["task"] == (
+        "voxdash.subscriptions.tasks.call_changes_sweep"
+    )

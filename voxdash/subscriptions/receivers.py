@@ -1,13 +1,18 @@
 """What the subscriptions listen to, each told in the transaction that made the change where one
 exists: a campaign's recorded events and alerts (Django's post_save, inside the writer's
 transaction), and the mirror's announcement that calls changed (`calls_mirrored`, sent after its
-commit: the calls are read back and compared with what was last told, `CallSeen`)."""
+commit: the calls are read back and compared with what was last told, `CallSeen`).
+
+A process that dies between the mirror's commit and that announcement would leave a change
+untold; `call_changes_sweep` (beat, every minute) tells what the mirror holds and `CallSeen` does
+not yet, so every change is told at least once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -31,6 +36,13 @@ from .models import (
 
 # A call first seen older than this is history a sync filled in, not news: it is not told.
 NEWS_WITHIN = timedelta(days=1)
+# The sweep leaves alone what the mirror wrote this recently: its own announcement is on its way
+# (it follows the commit within milliseconds), and telling it twice would give the receiver one
+# change under two event ids.
+SWEEP_GRACE = timedelta(seconds=30)
+# What the sweep looks back over: a process lost mid-announcement is noticed within minutes.
+SWEEP_WITHIN = timedelta(hours=1)
+SWEEP_BATCH = 500
 
 
 def _wanted(*types: str) -> bool:
@@ -42,6 +54,33 @@ def _calls_mirrored(sender, created=(), updated=(), **kwargs):
     ids = [*created, *updated]
     if ids and _wanted(CALL_STATUS_CHANGED, CALL_RECORDING_READY):
         call_changes_emit(vox_ids=ids)
+
+
+def call_changes_sweep(*, now=None) -> int:
+    """Tell the changes of recently mirrored calls that no announcement told; how many events."""
+    if not _wanted(CALL_STATUS_CHANGED, CALL_RECORDING_READY):
+        return 0
+    now = now or timezone.now()
+    told = CallSeen.objects.filter(vox_id=OuterRef("vox_id"))
+    untold = (
+        # created_at first: its index narrows the look to a day's calls, however big the mirror.
+        Call.objects.filter(
+            created_at__gte=now - NEWS_WITHIN,
+            last_seen_at__gte=now - SWEEP_WITHIN,
+            last_seen_at__lt=now - SWEEP_GRACE,
+        )
+        .annotate(
+            told_status=Subquery(told.values("status")[:1]),
+            told_recording=Subquery(told.values("recording")[:1]),
+        )
+        .filter(
+            Q(told_status__isnull=True)
+            | ~Q(told_status=F("status"))
+            | (Q(told_recording=False) & ~Q(recording_url=""))
+        )
+    )
+    ids = list(untold.values_list("vox_id", flat=True)[:SWEEP_BATCH])
+    return call_changes_emit(vox_ids=ids) if ids else 0
 
 
 def call_changes_emit(*, vox_ids: list[str]) -> int:

@@ -2,9 +2,14 @@
 
 from celery import shared_task
 
-from . import delivery
+from . import delivery, receivers
 
 
 @shared_task
 def event_deliveries_send() -> None:
     delivery.event_deliveries_send()
+
+
+@shared_task
+def call_changes_sweep() -> None:
+    receivers.call_changes_sweep()
