@@ -73,3 +73,36 @@ def test_rotating_the_secret_and_deleting(staff_client):
     staff_client.post(f"/subscriptions/{subscription.pk}/delete/")
     assert Subscription.objects.count() == 0
     assert AuditEntry.objects.filter(action="subscription_deleted").count() == 1
+
+
+def test_the_delivery_log_is_paged_newest_first_and_offers_re_send_unless_sending(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from voxdash.subscriptions.models import Event
+
+    subscription = Subscription.objects.create(
+        name="CRM", url="http://127.0.0.1:9/", event_types=["alert.opened"]
+    )
+    start = timezone.now() - timedelta(hours=2)
+    for n in range(60):
+        EventDelivery.objects.create(
+            event=Event.objects.create(type="alert.opened", data={"n": n}),
+            subscription=subscription,
+            created_at=start + timedelta(minutes=n),
+            state=EventDelivery.State.SENDING if n == 59 else EventDelivery.State.RETRYING,
+            last_status=503,
+            attempts=2,
+        )
+    first = staff_client.get(f"/subscriptions/{subscription.pk}/").content.decode()
+    assert "60 deliveries · page 1 of 2." in first
+    assert first.count('class="delivery-row') == 50
+    assert first.count(">Re-send</button>") == 49  # the newest is being sent: nothing to re-send yet
+    assert "HTTP 503" in first and 'href="?page=2"' in first
+    newest = Event.objects.order_by("-id").first()
+    assert first.index(str(newest.uuid)) < first.index(str(Event.objects.order_by("-id")[1].uuid))
+    second = staff_client.get(f"/subscriptions/{subscription.pk}/?page=2").content.decode()
+    assert second.count('class="delivery-row') == 10
+    assert str(Event.objects.order_by("id").first().uuid) in second
+    assert staff_client.get(f"/subscriptions/{subscription.pk}/?page=zz").status_code == 200

@@ -7,18 +7,22 @@ Staff only: a subscription sends call data to another system. Changes go through
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from voxdash.lib.staff import staff_only
 
 from . import services
+from .selectors import delivery_log
 from .delivery import send_later_note
 from .forms import SubscriptionForm
 from .models import EVENT_TYPES, EventDelivery, Subscription
 
-DELIVERIES_PER_PAGE = 50
+
+def _page_number(request) -> int:
+    """?page=, 1 when missing or not a number (a hand-made address gets the first page)."""
+    value = request.GET.get("page", "")
+    return int(value) if value.isdecimal() and len(value) < 10 else 1
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -42,13 +46,13 @@ def subscription_detail(request, pk: int):
         services.subscription_save(form=form, user=request.user, request=request)
         messages.success(request, "Saved.")
         return redirect(subscription)
-    deliveries = Paginator(
-        EventDelivery.objects.filter(subscription=subscription).select_related("event"), DELIVERIES_PER_PAGE
-    ).get_page(request.GET.get("page"))
+    page, rows = delivery_log(subscription=subscription, number=_page_number(request), query=request.GET)
     context = {
         "subscription": subscription,
         "form": form,
-        "deliveries": deliveries,
+        "page": page,
+        "rows": rows,
+        "pager": page.pager,
         "later": send_later_note(),
     }
     return render(request, "subscriptions/detail.html", context, status=422 if form.errors else 200)
