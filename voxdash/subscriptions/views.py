@@ -13,10 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from voxdash.lib.staff import staff_only
 
 from . import services
-from .selectors import delivery_log
 from .delivery import send_later_note
 from .forms import SubscriptionForm
 from .models import EVENT_TYPES, EventDelivery, Subscription
+from .selectors import delivery_log
 
 
 def _page_number(request) -> int:
