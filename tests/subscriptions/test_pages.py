@@ -86,19 +86,19 @@ def test_the_delivery_log_is_paged_newest_first_and_offers_re_send_unless_sendin
         name="CRM", url="http://127.0.0.1:9/", event_types=["alert.opened"]
     )
     start = timezone.now() - timedelta(hours=2)
-    for n in range(60):
+    for n in range(30):
         EventDelivery.objects.create(
             event=Event.objects.create(type="alert.opened", data={"n": n}),
             subscription=subscription,
             created_at=start + timedelta(minutes=n),
-            state=EventDelivery.State.SENDING if n == 59 else EventDelivery.State.RETRYING,
+            state=EventDelivery.State.SENDING if n == 29 else EventDelivery.State.RETRYING,
             last_status=503,
             attempts=2,
         )
     first = staff_client.get(f"/subscriptions/{subscription.pk}/").content.decode()
-    assert "60 deliveries · page 1 of 2." in first
-    assert first.count('class="delivery-row') == 50
-    assert first.count(">Re-send</button>") == 49  # the newest is being sent: nothing to re-send yet
+    assert "30 deliveries · page 1 of 2." in first
+    assert first.count('class="delivery-row') == 20
+    assert first.count(">Re-send</button>") == 19  # the newest is being sent: nothing to re-send yet
     assert "HTTP 503" in first and 'href="?page=2"' in first
     newest = Event.objects.order_by("-id").first()
     assert first.index(str(newest.uuid)) < first.index(str(Event.objects.order_by("-id")[1].uuid))

@@ -3,7 +3,7 @@
 A busy subscription gains thousands of deliveries a day, so the log is counted no further than
 COUNT_CAP (lib.paging.capped_page, as the webhook log), and each row's text, times and re-send
 link are made here once rather than by `|date`, `{% url %}` and lookups through the event in the
-template (tens of µs each, fifty rows a page)."""
+template (tens of µs each)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from voxdash.lib.paging import CappedPage, capped_page
 
 from .models import EventDelivery, Subscription
 
-PAGE_SIZE = 50
+# As the history's first page: every row costs ~12 template variables (~0.2 ms through gunicorn).
+PAGE_SIZE = 20
 COUNT_CAP = 10_000
 _STATES = dict(EventDelivery.State.choices)
 _WAITING = {EventDelivery.State.PENDING, EventDelivery.State.RETRYING}
@@ -31,7 +32,7 @@ class DeliveryRow:
     made: Moment
     state: str  # EventDelivery.State's value, for the row's class
     state_label: str
-    attempts: int
+    attempts: str  # a str: the template would localize an int (~10 µs)
     last_status: str  # "HTTP 503", or ""
     last_error: str
     next_attempt: Moment | None  # while it waits to be sent (again)
@@ -59,7 +60,7 @@ def delivery_log(
             made=moment(d.created_at, tz, seconds=True),
             state=d.state,
             state_label=_STATES.get(d.state, d.state),
-            attempts=d.attempts,
+            attempts=str(d.attempts),
             last_status=f"HTTP {d.last_status}" if d.last_status else "",
             last_error=d.last_error,
             next_attempt=moment(d.next_attempt_at, tz, seconds=True) if d.state in _WAITING else None,
