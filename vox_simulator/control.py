@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from typing import TYPE_CHECKING
 
 from . import keys
@@ -19,6 +20,15 @@ if TYPE_CHECKING:
 def handle(sim: Simulator, request: Request, path: str) -> Response:
     route = path.removeprefix("/_simulator").strip("/")
     method = request.method
+    if route == "inbox" and method == "POST":  # any body: it is kept as received
+        sim.inbox.append(
+            {
+                "received_at": time.time(),
+                "headers": {name.lower(): value for name, value in request.headers.items()},
+                "body": request.body.decode("utf-8", "replace"),
+            }
+        )
+        return Response(204, b"", [])
     try:
         body = json.loads(request.body) if request.body.strip() else {}
         if not isinstance(body, dict):
@@ -36,6 +46,9 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
             return Response.json(200, [list(entry) for entry in list(sim.request_log)])
         if route == "events" and method == "GET":
             return Response.json(200, sim.events())
+        if route == "inbox" and method == "GET":
+            # [{"received_at", "headers" (lower-cased), "body"}, ...] in arrival order
+            return Response.json(200, list(sim.inbox))
         if route == "reset" and method == "POST":
             sim.reset()
             return Response.json(200, {"ok": True})
@@ -71,6 +84,7 @@ def handle(sim: Simulator, request: Request, path: str) -> Response:
         "deliveries",
         "requests",
         "events",
+        "inbox",
         "reset",
         "faults",
         "advance",
@@ -104,7 +118,8 @@ def index(sim: Simulator) -> Response:
 <code>/v1/vox/calls</code> (GET, POST), <code>/v1/vox/numbers</code>, <code>/v1/vox/agents</code>,
 with <code>Authorization: Bearer &lt;key&gt;</code> and a real User-Agent.</p>
 <p>Webhooks: {html.escape(sim.webhook_url or "off")}.
-Control: <a href="/_simulator/state">/_simulator/state</a>.</p>
+Control: <a href="/_simulator/state">/_simulator/state</a>.
+What voxdash's event subscriptions sent here: <a href="/_simulator/inbox">/_simulator/inbox</a>.</p>
 <table><tr><th>key</th><th>value</th></tr>{rows}</table></body></html>
 """
     return Response(200, page.encode("utf-8"), [("Content-Type", "text/html; charset=utf-8")])

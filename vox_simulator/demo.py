@@ -42,6 +42,8 @@ DEMO_DO_NOT_CALL = (
 # it with a curl line, and seed() makes the token (every scope) and gives it this value.
 DEMO_API_TOKEN = "vxd_demo0000_thisIsTheDemoTokenNeverUseItAnywhereReal0000"
 DEMO_API_TOKEN_NAME = "Demo CRM"
+# The demo's event subscription: every event type, to the simulator's inbox (a stand-in for the CRM).
+DEMO_SUBSCRIPTION_NAME = "Demo CRM (the simulator's inbox)"
 CAMPAIGN_SECONDS = 120  # how long the start waits for the demo campaign to finish
 HOST = "127.0.0.1"
 WEB_PORT = int(os.environ.get("DEMO_PORT", "8000"))
@@ -226,6 +228,8 @@ def main() -> None:
             "  voxdash's API:        http://{host}:{web}/api/v1/docs  (sign in as admin; tokens at /api/tokens/)\n"
             "    The demo's token ({token_name}, every scope), e.g.:\n"
             "      curl -H 'Authorization: Bearer {token}' 'http://{host}:{web}/api/v1/calls?limit=3'\n"
+            "    Events out: http://{host}:{web}/subscriptions/ sends every event to the simulator's\n"
+            "    inbox (a stand-in for the CRM): http://{host}:{sim}/_simulator/inbox\n"
             "  Alerts:               http://{host}:{web}/alerts/  (sign in as admin; audit log at /audit/)\n"
             "    Notices go to {alerts} (tail -f it). To see one fire and resolve, make Vox fail:\n"
             "      curl -d '{{\"error_rate\": 1}}' http://{host}:{sim}/_simulator/faults\n"
@@ -331,6 +335,7 @@ def seed() -> None:
 
     caller = User.objects.get(username="caller")  # made by demo_users just before
     demo_api_token(created_by=User.objects.get(username="admin"))
+    demo_subscription(created_by=User.objects.get(username="admin"))  # before the campaign: it is told
     for phone, reason in DEMO_DO_NOT_CALL:
         dnc_add(phone=phone, reason=reason, user=caller)
 
@@ -373,6 +378,23 @@ def seed() -> None:
         print(
             f"(“{campaign.name}” is {campaign.get_state_display().lower()}: watch it at /campaigns/{campaign.pk}/)"
         )
+
+
+def demo_subscription(*, created_by) -> None:
+    """Every event type, to the simulator's inbox, so the delivery log has deliveries to show."""
+    from django.conf import settings
+
+    from voxdash.subscriptions.models import EVENT_TYPES, Subscription
+
+    Subscription.objects.update_or_create(
+        name=DEMO_SUBSCRIPTION_NAME,
+        defaults={
+            "url": f"{settings.VOX_API_BASE_URL}/_simulator/inbox",
+            "event_types": list(EVENT_TYPES),
+            "active": True,
+            "created_by": created_by,
+        },
+    )
 
 
 def demo_api_token(*, created_by) -> None:

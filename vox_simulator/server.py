@@ -140,6 +140,9 @@ class Simulator:
         self.rate_limiter = RateLimiter(rate_limit, rate_limit_window_seconds)
         # (unix time, method, path, status) of each API request, newest last; bounded for long runs.
         self.request_log: deque[tuple[float, str, str, int]] = deque(maxlen=500_000)
+        # What other systems POST to /_simulator/inbox (the demo points voxdash's event
+        # subscription here, a stand-in for a CRM): newest last, bounded.
+        self.inbox: deque[dict[str, Any]] = deque(maxlen=1_000)
         self.dispatcher = Dispatcher(
             backoff=tuple(webhook_backoff),
             timeout=webhook_timeout,
@@ -277,6 +280,7 @@ class Simulator:
         self.faults.clear()
         self.rate_limiter.clear()
         self.request_log.clear()
+        self.inbox.clear()
         self.dispatcher.clear()
         with self._events_lock:
             self._events.clear()

@@ -54,6 +54,16 @@ def sign_in_with_the_identity_provider(base: str, issuer: str, username: str) ->
         return http.post(issuer + action, data={"login": username, "password": username})
 
 
+def verify_delivery(received: dict, secret: str) -> bool:
+    """The receiver's check (docs/api.md): HMAC-SHA256 of "{t}." + body with the secret."""
+    import hashlib
+    import hmac
+
+    parts = dict(p.split("=", 1) for p in received["headers"]["voxdash-signature"].split(","))
+    expected = hmac.new(secret.encode(), f"{parts['t']}.{received['body']}".encode(), hashlib.sha256)
+    return hmac.compare_digest(expected.hexdigest(), parts["v1"])
+
+
 def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop_everything(tmp_path):
     marker = f"VOXDASH_DEMO_TEST={uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
@@ -148,6 +158,20 @@ def test_demo_starts_prints_logins_shows_a_finished_campaign_and_two_ctrl_c_stop
         notices = alerts.read_text().splitlines()
         assert [line for line in notices if "Campaign finished" in line][:1], notices
         assert len([line for line in notices if "Campaign finished" in line]) == 1, notices
+        # Events out: the demo's subscription has told the simulator's inbox (the stand-in CRM)
+        # that the campaign finished, signed with the subscription's secret, and its page says so.
+        assert "/_simulator/inbox" in text
+        inbox_url = f"http://127.0.0.1:{env['DEMO_SIMULATOR_PORT']}/_simulator/inbox"
+        deadline = time.monotonic() + 30
+        finished = []
+        while not finished and time.monotonic() < deadline:
+            received = httpx.get(inbox_url).json()
+            finished = [e for e in received if '"action":"finished"' in e["body"]]
+            time.sleep(0.5)
+        assert finished, received
+        with contextlib.closing(sqlite3.connect(tmp_path / "voxdash.sqlite3")) as db:
+            secret = db.execute("SELECT secret FROM subscriptions_subscription").fetchone()[0]
+        assert verify_delivery(finished[0], secret)
     finally:
         # Ctrl-C pressed again and again while it stops: none of it may abandon a child.
         for _ in range(40):

@@ -89,6 +89,19 @@ def test_control_api_needs_no_key_and_ignores_user_agent(simulator):
     assert response.status_code == 200
 
 
+def test_the_inbox_keeps_what_is_posted_to_it_until_a_reset(simulator):
+    """A stand-in receiver for voxdash's event subscriptions (the demo's "CRM")."""
+    inbox = f"{simulator.base_url}/_simulator/inbox"
+    sent = httpx.post(inbox, content=b'{"id":"e1"}', headers={"Voxdash-Event-Id": "e1"})
+    assert sent.status_code == 204
+    assert httpx.post(inbox, content=b"not json").status_code == 204  # kept as received
+    kept = httpx.get(inbox).json()
+    assert [entry["body"] for entry in kept] == ['{"id":"e1"}', "not json"]
+    assert kept[0]["headers"]["voxdash-event-id"] == "e1"
+    httpx.post(f"{simulator.base_url}/_simulator/reset")
+    assert httpx.get(inbox).json() == []
+
+
 def test_add_key_over_http(simulator, api):
     new_key = "clv_live_sk_" + "Z9" * 16
     api.post("/_simulator/keys", json={"key": new_key, "scopes": ["vox:read"]})
