@@ -157,6 +157,18 @@ def test_a_multipart_body_that_cannot_be_read_is_400_not_a_500(campaigns_api):
     assert not Campaign.objects.exists()
 
 
+def test_more_fields_than_django_reads_is_400_not_a_500(campaigns_api, simulator, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
+    fields = {**settings_for(simulator), **{f"extra{n}": "x" for n in range(60)}}
+    file = SimpleUploadedFile(
+        "customers.csv", google_sheets_csv(CELLS, header=HEADER), content_type="text/csv"
+    )
+    response = campaigns_api.post("/campaigns/upload", data={**fields, "file": file})
+    refused = assert_error(response, 400, "bad_request")
+    assert "does not read" in refused["message"]
+    assert not Campaign.objects.exists()
+
+
 def test_the_same_file_again_under_one_key_makes_one_draft_another_file_is_409(campaigns_api, simulator):
     content = google_sheets_csv(CELLS, header=HEADER)
 

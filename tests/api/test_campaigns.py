@@ -378,6 +378,20 @@ def test_a_retried_create_with_the_same_key_makes_one_draft(campaigns_api, simul
     assert Campaign.objects.count() == 3
 
 
+def test_a_retried_create_is_replayed_even_when_vox_has_gone_away(campaigns_api, simulator, vox_settings):
+    """The key is looked up before the settings are judged (which asks Vox)."""
+    body = {**settings_for(simulator), "rows": ROWS}
+    key = {"Idempotency-Key": "crm-december-3"}
+    first = campaigns_api.post("/campaigns", json=body, headers=key)
+    assert first.status_code == 201
+    vox_settings.VOX_MAX_RETRIES = 0
+    reset_client()
+    simulator.faults.queue(503, count=10)
+    again = campaigns_api.post("/campaigns", json=body, headers=key)
+    assert again.status_code == 201 and again.headers["Idempotency-Replayed"] == "true"
+    assert again.json() == first.json() and Campaign.objects.count() == 1
+
+
 def test_a_refused_create_frees_its_key_for_the_corrected_list(campaigns_api, simulator):
     key = {"Idempotency-Key": "crm-december-2"}
     body = {**settings_for(simulator, context="Remind {customer_name} about {missing}"), "rows": ROWS}

@@ -6,7 +6,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from voxdash.api.idempotency import vox_key
+from voxdash.api.idempotency import (
+    Claimed,
+    idempotency_claim,
+    idempotency_finish,
+    idempotency_release,
+    vox_key,
+)
 from voxdash.api.models import IdempotentRequest
 from voxdash.placements.models import PlacedCall, payload_fingerprint
 from voxdash.placements.scheduled import send_lease
@@ -35,6 +41,34 @@ def test_a_key_still_being_answered_is_409_with_retry_after_and_dials_nothing(ap
     assert_error(response, 409, "idempotency_key_in_progress")
     assert response["Retry-After"] == "1"
     assert simulator.stats()["dialed"] == 0 and not PlacedCall.objects.exists()
+
+
+def test_a_claim_older_than_a_request_takes_is_told_when_its_lease_ends(api, simulator):
+    """Its process most likely died: knocking every second until the lease ends would only spend
+    the token's rate limit, so Retry-After says when a retry can take it over."""
+    body = call_body(simulator)
+    _claim(api, body, age=timedelta(seconds=30))
+    response = place(api, body)
+    assert_error(response, 409, "idempotency_key_in_progress")
+    left = (send_lease() - timedelta(seconds=30)).total_seconds()
+    assert left - 2 <= int(response["Retry-After"]) <= left + 1
+
+
+def test_a_request_whose_claim_was_taken_over_neither_answers_nor_frees_the_key(make_token):
+    """The slow first request ends after another took its claim over: the new claimant's answer
+    stands (finish), and its claim stays (release)."""
+    token = make_token().token
+    slow = idempotency_claim(token=token, operation="place", key="k", body={"a": 1})
+    assert isinstance(slow, Claimed)
+    IdempotentRequest.objects.filter(pk=slow.row.pk).update(claimed_at=timezone.now() - send_lease() * 2)
+    stale = Claimed(IdempotentRequest.objects.get(pk=slow.row.pk))
+    taker = idempotency_claim(token=token, operation="place", key="k", body={"a": 1})
+    assert isinstance(taker, Claimed)
+    idempotency_release(stale)
+    assert IdempotentRequest.objects.filter(pk=slow.row.pk).exists()
+    idempotency_finish(stale, status=201, body={"who": "stale"})
+    idempotency_finish(taker, status=201, body={"who": "taker"})
+    assert IdempotentRequest.objects.get().response_body == '{"who": "taker"}'
 
 
 def test_a_claim_left_past_the_lease_is_taken_over_and_answered_once(api, simulator):

@@ -117,6 +117,18 @@ def test_a_lost_response_then_the_same_key_dials_once(api, simulator, settings):
     assert place(api, call_body(simulator))["Idempotency-Replayed"] == "true"
 
 
+def test_after_a_lost_response_another_body_under_the_key_is_409_not_a_vox_error(api, simulator, settings):
+    """The unknown outcome released the key here (no fingerprint kept), but Vox holds it: its
+    "key reused" is the client's mistake, told as the API's own 409, and nothing more is dialled."""
+    settings.VOX_MAX_RETRIES = 0
+    reset_client()
+    simulator.faults.lose_response_next()
+    assert place(api, call_body(simulator)).json()["error"] == "outcome_unknown"
+    other = place(api, call_body(simulator, context="Something else"))
+    assert_error(other, 409, "idempotency_key_reused")
+    assert simulator.stats()["dialed"] == 1
+
+
 def test_vox_down_is_a_clear_answer_never_a_500(api, simulator, settings):
     settings.VOX_MAX_RETRIES = 0
     reset_client()

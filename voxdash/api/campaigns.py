@@ -16,6 +16,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -358,23 +359,28 @@ KEY_HELP = (
 )
 
 
-def _created(request, *, key: str | None, body: dict, make) -> object:
-    """`make()`'s campaign as the 201 answer, once per `Idempotency-Key` when one is sent."""
+def _created(request, *, key: str | None, body: dict, payload: CampaignSettingsIn, make) -> object:
+    """The campaign `make(fields)` makes as the 201 answer, once per `Idempotency-Key` when one is
+    sent. The key is claimed before anything is judged, so a retry after a timeout replays the
+    first answer even if Vox has gone away since; the draft and the remembered answer are written
+    in one transaction, so a process lost between them leaves neither (the retry makes the one)."""
     claimed = idempotency_claim(
         token=request.auth, operation="campaign_create", key=key, body=body, required=False
     )
     if claimed is not None and not isinstance(claimed, Claimed):
         return claimed  # the first answer to this key, replayed
     try:
-        campaign = make()
+        fields = _settings(payload)  # asks Vox which numbers and agents exist: not in the transaction
+        with transaction.atomic():
+            campaign = make(fields)
+            if claimed is None:
+                return Status(201, _campaign(campaign))
+            answer = CampaignOut(**_campaign(campaign)).model_dump(mode="json")
+            return idempotency_finish(claimed, status=201, body=answer)
     except BaseException:
         if claimed is not None:
             idempotency_release(claimed)  # nothing was made: the key may be sent again
         raise
-    if claimed is None:
-        return Status(201, _campaign(campaign))
-    answer = CampaignOut(**_campaign(campaign)).model_dump(mode="json")
-    return idempotency_finish(claimed, status=201, body=answer)
 
 
 @router.post(
@@ -387,9 +393,8 @@ def campaign_create(
     payload: CampaignIn,
     idempotency_key: str | None = Header(None, alias=HEADER, description=KEY_HELP),
 ):
-    fields = _settings(payload)
 
-    def make() -> Campaign:
+    def make(fields: dict) -> Campaign:
         try:
             return drafts.campaign_create_from_rows(
                 user=request.user, fields=fields, rows=payload.rows, request=request
@@ -397,7 +402,9 @@ def campaign_create(
         except SheetError as exc:
             raise _sheet_refusal(exc, "rows") from None
 
-    return _created(request, key=idempotency_key, body=payload.model_dump(mode="json"), make=make)
+    return _created(
+        request, key=idempotency_key, body=payload.model_dump(mode="json"), payload=payload, make=make
+    )
 
 
 @router.post(
@@ -415,9 +422,8 @@ def campaign_upload(
         sheet_check(size=file.size, filename=file.name or "")  # refused unread, as the page does
     except SheetError as exc:
         raise _sheet_refusal(exc, "file") from None
-    fields = _settings(payload)
 
-    def make() -> Campaign:
+    def make(fields: dict) -> Campaign:
         try:
             return drafts.campaign_create(
                 user=request.user, fields=fields, upload=file, filename=file.name, request=request
@@ -428,7 +434,7 @@ def campaign_upload(
     body = payload.model_dump(mode="json")
     if idempotency_key:  # the same settings and the same file's bytes are the same request
         body["file"] = {"name": file.name, "sha256": _sha256(file)}
-    return _created(request, key=idempotency_key, body=body, make=make)
+    return _created(request, key=idempotency_key, body=body, payload=payload, make=make)
 
 
 def _sha256(file: UploadedFile) -> str:

@@ -21,8 +21,10 @@ placement's send lease (the process died mid-answer) is taken over by one condit
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
@@ -37,6 +39,28 @@ from .models import IdempotentRequest, ServiceToken
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotency-Replayed"
 KEY_MAX = 255
+# A first request younger than this is most likely still being answered: ask again in a second.
+# An older one may be a process that died mid-answer, whose claim lasts until the send lease ends:
+# the client is told when that is rather than to knock every second until then.
+STILL_ANSWERING = timedelta(seconds=10)
+
+
+def key_reused() -> ApiError:
+    """The same key with another body (found here, or told by Vox after a released key)."""
+    return ApiError(
+        409,
+        "idempotency_key_reused",
+        f"This {HEADER} was used for a different request. Use a new key for a new call.",
+    )
+
+
+def key_in_progress(*, retry_after: int = 1) -> ApiError:
+    return ApiError(
+        409,
+        "idempotency_key_in_progress",
+        "A request with this key is still being answered. Ask again in a moment with the same key.",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def vox_key(*, token: ServiceToken, operation: str, key: str) -> uuid.UUID:
@@ -83,40 +107,42 @@ def idempotency_claim(
     if row is None:  # released between our insert and this read: claim it afresh
         return idempotency_claim(token=token, operation=operation, key=key, body=body, required=required)
     if row.fingerprint != fingerprint:
-        raise ApiError(
-            409,
-            "idempotency_key_reused",
-            f"This {HEADER} was used for a different request. Use a new key for a new call.",
-        )
+        raise key_reused()
     if row.state == IdempotentRequest.State.DONE:
         response = HttpResponse(row.response_body, status=row.status_code, content_type="application/json")
         response[REPLAYED] = "true"
         return response
-    stale = timezone.now() - send_lease()
-    if row.claimed_at < stale:
+    now = timezone.now()
+    lease_ends = row.claimed_at + send_lease()
+    if lease_ends < now:
         taken = IdempotentRequest.objects.filter(
             pk=row.pk, state=IdempotentRequest.State.IN_PROGRESS, claimed_at=row.claimed_at
-        ).update(claimed_at=timezone.now())
+        ).update(claimed_at=now)
         if taken:
             row.refresh_from_db()
             return Claimed(row)
-    raise ApiError(
-        409,
-        "idempotency_key_in_progress",
-        "A request with this key is still being answered. Ask again in a moment with the same key.",
-        headers={"Retry-After": "1"},
+    if now - row.claimed_at < STILL_ANSWERING:
+        raise key_in_progress()
+    raise key_in_progress(retry_after=max(1, math.ceil((lease_ends - now).total_seconds())))
+
+
+def _still_mine(claimed: Claimed):
+    """The claim's row while this request holds it: a takeover (after the lease) moves claimed_at,
+    and the request it was taken from must then neither overwrite nor delete the new claimant's."""
+    return IdempotentRequest.objects.filter(
+        pk=claimed.row.pk, state=IdempotentRequest.State.IN_PROGRESS, claimed_at=claimed.row.claimed_at
     )
 
 
 def idempotency_finish(claimed: Claimed, *, status: int, body: dict) -> JsonResponse:
     """Remember the answer for the key's repeats, and answer it."""
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
-    IdempotentRequest.objects.filter(pk=claimed.row.pk).update(
+    _still_mine(claimed).update(
         state=IdempotentRequest.State.DONE, status_code=status, response_body=response.content.decode()
     )
     return response
 
 
 def idempotency_release(claimed: Claimed) -> None:
-    """Nothing was placed: the key may be sent again."""
-    IdempotentRequest.objects.filter(pk=claimed.row.pk, state=IdempotentRequest.State.IN_PROGRESS).delete()
+    """Nothing was placed (or made): the key may be sent again."""
+    _still_mine(claimed).delete()

@@ -26,7 +26,16 @@ from voxdash.vox import errors
 
 from .auth import TokenAuth
 from .errors import ApiError, form_error
-from .idempotency import HEADER, Claimed, idempotency_claim, idempotency_finish, idempotency_release, vox_key
+from .idempotency import (
+    HEADER,
+    Claimed,
+    idempotency_claim,
+    idempotency_finish,
+    idempotency_release,
+    key_in_progress,
+    key_reused,
+    vox_key,
+)
 from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of
 from .scopes import CALLS_PLACE, CALLS_READ
 
@@ -172,6 +181,12 @@ def _refused(refusal: Refusal) -> ApiError:
 
 def _vox_refused(exc: errors.VoxError) -> ApiError:
     """What Vox's answer means for the client, and whether retrying the same key is safe."""
+    # Vox knows the key (it was released here after an unknown outcome, so no fingerprint is
+    # kept): another body is the client's mistake, the same one still being answered a wait.
+    if isinstance(exc, errors.IdempotencyKeyReused):
+        return key_reused()
+    if isinstance(exc, errors.RequestInProgress):
+        return key_in_progress()
     if isinstance(exc, errors.VoxBudgetExhausted):
         wait = max(1, round(exc.retry_after or 1))
         return ApiError(
@@ -234,8 +249,6 @@ def place_call(
             raise _refused(Refusal("throttled", record.error_message))
         if attempt.error is not None:
             raise _vox_refused(attempt.error)
-        if record.origin == PlacedCall.Origin.SCHEDULED:  # this key scheduled the call before
-            raise ApiError(409, "idempotency_key_reused", f"This {HEADER} scheduled a call; use a new key.")
     except BaseException:
         idempotency_release(claimed)
         raise

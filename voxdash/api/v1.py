@@ -10,7 +10,7 @@ import json
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from django.urls import path
@@ -102,6 +102,13 @@ def _too_big(request, exc):
         f"The request body is over the {limit:g} MB voxdash reads. "
         "A long list of customers goes as a file: POST /api/v1/campaigns/upload.",
     )
+
+
+# Django's other limits on what it reads (more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields or
+# DATA_UPLOAD_MAX_NUMBER_FILES files): the client's request, never voxdash's failure.
+@api.exception_handler(SuspiciousOperation)
+def _refused_request(request, exc):
+    return error_response(400, "bad_request", f"voxdash does not read this request: {exc}.")
 
 
 @api.exception_handler(MultiPartParserError)
