@@ -106,6 +106,28 @@ def test_two_senders_at_once_send_each_attempt_once():
         assert set(EventDelivery.objects.values_list("state", flat=True)) == {"delivered"}
 
 
+def test_a_run_stops_claiming_in_time_and_leaves_the_rest_due_not_claimed(monkeypatch):
+    """A slow receiver: rows are claimed as a thread frees, and none after CLAIM_WITHIN, so no
+    claim can outlive its lease (and be sent again by another run) while this run still waits."""
+    from voxdash.subscriptions import delivery
+
+    monkeypatch.setattr(delivery, "PARALLEL", 1)
+    monkeypatch.setattr(delivery, "CLAIM_WITHIN", timedelta(seconds=0.5))
+    with http_receiver() as hook:
+        subscribe(hook.url)
+        hook.delay = 0.3
+        for _ in range(6):
+            event_emit(type=CALL_STATUS_CHANGED, data={})
+        first_run = event_deliveries_send()
+        assert 1 <= first_run <= 3  # ~0.3 s each, claimed one at a time within 0.5 s
+        states = list(EventDelivery.objects.values_list("state", "attempts"))
+        assert states.count(("delivered", 1)) == first_run
+        assert states.count(("pending", 0)) == 6 - first_run  # untouched: due for the next run
+        hook.delay = 0
+        assert event_deliveries_send() == 6 - first_run
+        assert len(hook.requests) == 6
+
+
 def test_only_subscriptions_that_want_the_type_and_are_active_get_it():
     with http_receiver() as hook:
         subscribe(hook.url, name="calls")

@@ -10,7 +10,10 @@
 - Anything but 2xx, or no answer, is retried after BACKOFF (10 s, 1, 5, 15, 30 min, then hourly)
   until GIVE_UP_AFTER (a day) since the event: then FAILED. Re-send (the page) makes it due now.
 - Sent in threads, a few at a time, so one hung receiver costs its own timeout (10 s), not each of
-  the others' in turn.
+  the others' in turn. Each row is claimed only when a thread is free to send it, and its result
+  is written as soon as it is in; a run stops claiming at CLAIM_WITHIN, so every claim it makes is
+  answered long before SEND_LEASE would let another run take it over (and send it twice). What
+  it leaves is still due: beat's next run, 10 s later, sends it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +41,9 @@ SEND_LEASE = timedelta(minutes=2)  # far longer than one send (10 s) can take
 BACKOFF = (timedelta(seconds=10), *(timedelta(minutes=m) for m in (1, 5, 15, 30, 60)))
 GIVE_UP_AFTER = timedelta(hours=24)
 PARALLEL = 8
+# A run claims no more rows after this long: a claim made then is answered (or timed out) within
+# half the lease.
+CLAIM_WITHIN = SEND_LEASE / 2 - timedelta(seconds=SEND_TIMEOUT_SECONDS)
 USER_AGENT = "voxdash-events/1.0"
 ERROR_CHARS = 300
 
@@ -63,21 +69,35 @@ def _due(now: datetime) -> Q:
 def event_deliveries_send(*, now: datetime | None = None, limit: int = 200) -> int:
     """Send what is due; return how many attempts were made."""
     now = now or timezone.now()
-    due = (
+    started = time.monotonic()
+    due = iter(
         EventDelivery.objects.filter(_due(now))
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
-    claims = [claim for pk in due if (claim := _claim(pk, now))]
-    if not claims:
-        return 0
-    # The threads only talk HTTP; the results are written here, on this thread's connection (a
-    # thread of its own would hold a second connection, and SQLite one writer at a time).
-    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(claims)), thread_name_prefix="events") as pool:
-        results = list(pool.map(_attempt, claims))
-    for claim, (status, error) in zip(claims, results, strict=True):
-        _record(claim, status=status, error=error)
-    return len(claims)
+    sent = 0
+    # The threads only talk HTTP; claims and results are written here, on this thread's
+    # connection (a thread of its own would hold a second connection, and SQLite one writer).
+    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="events") as pool:
+        sending: dict[Future, _Claim] = {}
+
+        def claim_more() -> None:
+            while len(sending) < PARALLEL:
+                elapsed = timedelta(seconds=time.monotonic() - started)
+                if elapsed >= CLAIM_WITHIN or (pk := next(due, None)) is None:
+                    return
+                if claim := _claim(pk, due_at=now, claimed_at=now + elapsed):
+                    sending[pool.submit(_attempt, claim)] = claim
+
+        claim_more()
+        while sending:
+            done, _ = wait(sending, return_when=FIRST_COMPLETED)
+            for future in done:
+                status, error = future.result()  # _attempt answers every failure itself
+                _record(sending.pop(future), status=status, error=error)
+                sent += 1
+            claim_more()
+    return sent
 
 
 @dataclass
@@ -92,9 +112,9 @@ class _Claim:
         )
 
 
-def _claim(pk: int, now: datetime) -> _Claim | None:
-    won = EventDelivery.objects.filter(_due(now), pk=pk).update(
-        state=State.SENDING, sending_since=now, attempts=F("attempts") + 1
+def _claim(pk: int, *, due_at: datetime, claimed_at: datetime) -> _Claim | None:
+    won = EventDelivery.objects.filter(_due(due_at), pk=pk).update(
+        state=State.SENDING, sending_since=claimed_at, attempts=F("attempts") + 1
     )
     if not won:
         return None
