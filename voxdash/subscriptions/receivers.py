@@ -9,9 +9,10 @@ not yet, so every change is told at least once."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -34,6 +35,8 @@ from .models import (
     Subscription,
 )
 
+logger = logging.getLogger("voxdash.subscriptions")
+
 # A call first seen older than this is history a sync filled in, not news: it is not told.
 NEWS_WITHIN = timedelta(days=1)
 # The sweep leaves alone what the mirror wrote this recently: its own announcement is on its way
@@ -43,6 +46,8 @@ SWEEP_GRACE = timedelta(seconds=30)
 # What the sweep looks back over: a process lost mid-announcement is noticed within minutes.
 SWEEP_WITHIN = timedelta(hours=1)
 SWEEP_BATCH = 500
+# CallSeen's status before the call's first telling (the row exists to be locked).
+NOT_TOLD = ""
 
 
 def _wanted(*types: str) -> bool:
@@ -52,8 +57,14 @@ def _wanted(*types: str) -> bool:
 @receiver(calls_mirrored, dispatch_uid="subscriptions-calls")
 def _calls_mirrored(sender, created=(), updated=(), **kwargs):
     ids = [*created, *updated]
-    if ids and _wanted(CALL_STATUS_CHANGED, CALL_RECORDING_READY):
+    if not ids or not _wanted(CALL_STATUS_CHANGED, CALL_RECORDING_READY):
+        return
+    try:
         call_changes_emit(vox_ids=ids)
+    except DatabaseError:
+        # The mirror's write is committed and its caller (a webhook, a sync page) must not fail
+        # for this: the sweep tells these changes within a minute or two.
+        logger.exception("calls %s… changed but were not told to subscribers yet", ids[:3])
 
 
 def call_changes_sweep(*, now=None) -> int:
@@ -86,20 +97,32 @@ def call_changes_sweep(*, now=None) -> int:
 def call_changes_emit(*, vox_ids: list[str]) -> int:
     """Tell each change of these calls' status or recording once; how many events were made."""
     made = 0
+    recent = timezone.now() - NEWS_WITHIN
     with transaction.atomic():
-        seen = {s.vox_id: s for s in CallSeen.objects.select_for_update().filter(vox_id__in=vox_ids)}
-        calls = list(Call.objects.filter(vox_id__in=vox_ids))
+        news = Call.objects.filter(vox_id__in=vox_ids, created_at__gte=recent).values_list(
+            "vox_id", flat=True
+        )
+        # A row for each recent call never told, made before the lock: two writers telling one
+        # new call at once (its webhook and a sync page) then wait on the same row, and the second
+        # finds it told, instead of both telling it under two event ids.
+        CallSeen.objects.bulk_create(
+            [CallSeen(vox_id=vox_id, status=NOT_TOLD) for vox_id in news], ignore_conflicts=True
+        )
+        # In one order, so two writers' locks cannot deadlock; the calls are read after the lock,
+        # so what is compared is the newest of both writers' (PostgreSQL reads what committed).
+        seen = {
+            s.vox_id: s
+            for s in CallSeen.objects.select_for_update().filter(vox_id__in=vox_ids).order_by("vox_id")
+        }
+        calls = list(Call.objects.filter(vox_id__in=list(seen)))
         placed = dict(
             PlacedCall.objects.filter(
                 listed_call_id__in=[c.vox_id for c in calls], outcome=PlacedCall.Outcome.QUEUED
             ).values_list("listed_call_id", "idempotency_key")
         )
-        recent = timezone.now() - NEWS_WITHIN
         for call in calls:
-            before = seen.get(call.vox_id)
-            if before is None and call.created_at < recent:
-                continue
-            previous = before.status if before else None
+            before = seen[call.vox_id]
+            previous = before.status or None  # NOT_TOLD: the first time
             data = {
                 "call_id": call.vox_id,
                 "status": call.status,
@@ -114,19 +137,11 @@ def call_changes_emit(*, vox_ids: list[str]) -> int:
             }
             if previous != call.status:
                 made += bool(event_emit(type=CALL_STATUS_CHANGED, data=data))
-            if call.recording_url and not (before and before.recording):
+            if call.recording_url and not before.recording:
                 made += bool(
                     event_emit(type=CALL_RECORDING_READY, data={**data, "recording_url": call.recording_url})
                 )
-            if before is None:
-                try:
-                    with transaction.atomic():
-                        CallSeen.objects.create(
-                            vox_id=call.vox_id, status=call.status, recording=bool(call.recording_url)
-                        )
-                except IntegrityError:  # another writer told it first: theirs stands
-                    pass
-            elif (before.status, before.recording) != (call.status, bool(call.recording_url)):
+            if (before.status, before.recording) != (call.status, bool(call.recording_url)):
                 before.status, before.recording = call.status, bool(call.recording_url)
                 before.save(update_fields=["status", "recording"])
     return made
