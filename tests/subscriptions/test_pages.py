@@ -106,3 +106,16 @@ def test_the_delivery_log_is_paged_newest_first_and_offers_re_send_unless_sendin
     assert second.count('class="delivery-row') == 10
     assert str(Event.objects.order_by("id").first().uuid) in second
     assert staff_client.get(f"/subscriptions/{subscription.pk}/?page=zz").status_code == 200
+
+
+def test_the_admin_shows_subscriptions_but_changes_go_through_the_audited_page(staff_client):
+    subscription = Subscription.objects.create(
+        name="CRM", url="http://127.0.0.1:9/", event_types=["alert.opened"]
+    )
+    change = f"/admin/subscriptions/subscription/{subscription.pk}/change/"
+    page = staff_client.get(change)
+    assert page.status_code == 200 and subscription.secret.encode() not in page.content
+    assert staff_client.post(change, {"name": "x", "url": "ftp://x", "event_types": "[]"}).status_code == 403
+    assert staff_client.get("/admin/subscriptions/subscription/add/").status_code == 403
+    subscription.refresh_from_db()
+    assert subscription.name == "CRM"

@@ -32,7 +32,8 @@ class TokenForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if ServiceToken.objects.filter(name__iexact=name).exists():
             raise forms.ValidationError(
-                "A token has this name already: pick another, or revoke that one first."
+                "A token has this name already (a revoked one keeps its name, so the audit log "
+                "still says whose its entries were): pick another, e.g. “CRM 2”."
             )
         return name
 

@@ -6,9 +6,12 @@ from .models import EventDelivery, Subscription
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ReadOnlyAdmin):
+    """Shown, not changed: /subscriptions/ checks the URL and the event types, makes and rotates
+    the secret, and writes every change to the audit log; a second way past all that would not."""
+
     list_display = ["name", "url", "active", "created_at"]
-    readonly_fields = ["secret", "created_by", "created_at"]
+    exclude = ["secret"]  # shown once a subscriber needs it, on its page
 
 
 @admin.register(EventDelivery)
