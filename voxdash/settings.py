@@ -372,6 +372,9 @@ VOX_SYNC_PENDING_MAX_AGE = env_int("VOX_SYNC_PENDING_MAX_AGE", 86_400)
 # Event subscriptions (voxdash.subscriptions): how often beat sends the deliveries that are due
 # (retries, and what a lost queue message left); new events are queued at once.
 VOXDASH_EVENT_DELIVERIES_EVERY = env_int("VOXDASH_EVENT_DELIVERIES_EVERY", 10)
+# The API's idempotency keys and the subscriptions' events (with their delivery log) are kept this
+# many days, then pruned nightly by beat (0: kept for ever).
+VOXDASH_API_RETENTION_DAYS = env_int("VOXDASH_API_RETENTION_DAYS", 30)
 
 
 def _beat_schedule() -> dict:
@@ -433,6 +436,17 @@ def _beat_schedule() -> dict:
         schedule["prune-audit-log"] = {
             "task": "voxdash.audit.tasks.audit_prune",
             "schedule": crontab(hour=4, minute=15),
+            "options": {"expires": 3600},
+        }
+    if VOXDASH_API_RETENTION_DAYS:
+        schedule["prune-api-keys"] = {
+            "task": "voxdash.api.tasks.idempotent_requests_prune",
+            "schedule": crontab(hour=4, minute=20),
+            "options": {"expires": 3600},
+        }
+        schedule["prune-events"] = {
+            "task": "voxdash.subscriptions.tasks.events_prune",
+            "schedule": crontab(hour=4, minute=25),
             "options": {"expires": 3600},
         }
     if VOX_SYNC_FULL_AT:

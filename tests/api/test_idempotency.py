@@ -1,5 +1,5 @@
 """The Idempotency-Key guard's own cases: a key still being answered, a claim its process left
-behind, and a key per endpoint (voxdash.api.idempotency)."""
+behind, a key per endpoint, and keys forgotten after the retention (voxdash.api.idempotency)."""
 
 from datetime import timedelta
 
@@ -11,6 +11,7 @@ from voxdash.api.idempotency import (
     idempotency_claim,
     idempotency_finish,
     idempotency_release,
+    idempotent_requests_prune,
     vox_key,
 )
 from voxdash.api.models import IdempotentRequest
@@ -97,3 +98,18 @@ def test_the_vox_key_is_the_same_for_the_same_token_and_key_only(make_token):
         token=billing, operation="place", key="k"
     )
     assert vox_key(token=crm, operation="place", key="k") != vox_key(token=crm, operation="schedule", key="k")
+
+
+def test_keys_are_forgotten_after_the_retention(make_token, settings):
+    settings.VOXDASH_API_RETENTION_DAYS = 30
+    token = make_token().token
+    for key, age in (("old", 31), ("recent", 1)):
+        IdempotentRequest.objects.create(
+            token=token,
+            operation="place",
+            key=key,
+            fingerprint="f",
+            claimed_at=timezone.now() - timedelta(days=age),
+        )
+    assert idempotent_requests_prune() == 1
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["recent"]

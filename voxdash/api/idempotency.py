@@ -24,8 +24,9 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -146,3 +147,14 @@ def idempotency_finish(claimed: Claimed, *, status: int, body: dict) -> JsonResp
 def idempotency_release(claimed: Claimed) -> None:
     """Nothing was placed (or made): the key may be sent again."""
     _still_mine(claimed).delete()
+
+
+def idempotent_requests_prune(*, now: datetime | None = None) -> int:
+    """Forget the keys first sent more than VOXDASH_API_RETENTION_DAYS ago (0: never); how many.
+    (Vox keeps its own keys at least a day, CONTRACT.md: a month here is well past any retry.)"""
+    days = settings.VOXDASH_API_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = IdempotentRequest.objects.filter(claimed_at__lt=cutoff).delete()
+    return deleted

@@ -1,8 +1,8 @@
-"""Thin Celery task, named as the service it runs (beat runs it too: settings._beat_schedule)."""
+"""Thin Celery tasks, named as the services they run (beat runs them: settings._beat_schedule)."""
 
 from celery import shared_task
 
-from . import delivery, receivers
+from . import delivery, receivers, retention
 
 
 @shared_task
@@ -13,3 +13,9 @@ def event_deliveries_send() -> None:
 @shared_task
 def call_changes_sweep() -> None:
     receivers.call_changes_sweep()
+
+
+@shared_task
+def events_prune() -> int:
+    # No retries: a prune that fails is done by the next night's.
+    return retention.events_prune()
