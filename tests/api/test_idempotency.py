@@ -65,10 +65,10 @@ def test_a_request_whose_claim_was_taken_over_neither_answers_nor_frees_the_key(
     stale = Claimed(IdempotentRequest.objects.get(pk=slow.row.pk))
     taker = idempotency_claim(token=token, operation="place", key="k", body={"a": 1})
     assert isinstance(taker, Claimed)
-    idempotency_release(stale)
+    idempotency_release(claimed=stale)
     assert IdempotentRequest.objects.filter(pk=slow.row.pk).exists()
-    idempotency_finish(stale, status=201, body={"who": "stale"})
-    idempotency_finish(taker, status=201, body={"who": "taker"})
+    idempotency_finish(claimed=stale, status=201, body={"who": "stale"})
+    idempotency_finish(claimed=taker, status=201, body={"who": "taker"})
     assert IdempotentRequest.objects.get().response_body == '{"who": "taker"}'
 
 

@@ -29,13 +29,13 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ServiceToken:
         try:
-            found = token_authenticate(token)
+            found = token_authenticate(raw=token)
         except TokenRefused as refused:
             raise ApiError(
                 401, refused.code, refused.message, headers={"WWW-Authenticate": "Bearer"}
             ) from None
         # Counted before the scope check, as Vox counts a request refused for its scope.
-        rate = rate_take(found)
+        rate = rate_take(token=found)
         request.api_rate = rate
         if not rate.allowed:
             raise ApiError(

@@ -376,10 +376,10 @@ def _created(request, *, key: str | None, body: dict, payload: CampaignSettingsI
             if claimed is None:
                 return Status(201, _campaign(campaign))
             answer = CampaignOut(**_campaign(campaign)).model_dump(mode="json")
-            return idempotency_finish(claimed, status=201, body=answer)
+            return idempotency_finish(claimed=claimed, status=201, body=answer)
     except BaseException:
         if claimed is not None:
-            idempotency_release(claimed)  # nothing was made: the key may be sent again
+            idempotency_release(claimed=claimed)  # nothing was made: the key may be sent again
         raise
 
 

@@ -135,7 +135,7 @@ def _still_mine(claimed: Claimed):
     )
 
 
-def idempotency_finish(claimed: Claimed, *, status: int, body: dict) -> JsonResponse:
+def idempotency_finish(*, claimed: Claimed, status: int, body: dict) -> JsonResponse:
     """Remember the answer for the key's repeats, and answer it."""
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     _still_mine(claimed).update(
@@ -144,7 +144,7 @@ def idempotency_finish(claimed: Claimed, *, status: int, body: dict) -> JsonResp
     return response
 
 
-def idempotency_release(claimed: Claimed) -> None:
+def idempotency_release(*, claimed: Claimed) -> None:
     """Nothing was placed (or made): the key may be sent again."""
     _still_mine(claimed).delete()
 

@@ -70,7 +70,7 @@ class ScheduledCallIn(CallIn):
 
 
 class PlacedCallsQuery(Schema):
-    origin: str | None = Field(None, description="form, scheduled or campaign")
+    origin: str | None = Field(None, description=", ".join(PlacedCall.Origin.values))
     outcome: str | None = Field(None, description="e.g. queued, replayed, rejected, scheduled")
     mine: bool = Field(False, description="Only this token's")
     page: int = Field(1, ge=1, le=MAX_PAGE)
@@ -80,7 +80,7 @@ class PlacedCallsQuery(Schema):
 # --- what it answers
 class PlacedCallOut(Schema):
     key: uuid.UUID = Field(description="voxdash's key for this call: GET /placed-calls/{key} follows it")
-    origin: str = Field(description="form, scheduled or campaign")
+    origin: str = Field(description=", ".join(PlacedCall.Origin.values))
     outcome: str = Field(description="queued, replayed, rejected, unknown, throttled, scheduled, cancelled…")
     customer_phone: str
     customer_name: str | None
@@ -250,7 +250,7 @@ def place_call(
         if attempt.error is not None:
             raise _vox_refused(attempt.error)
     except BaseException:
-        idempotency_release(claimed)
+        idempotency_release(claimed=claimed)
         raise
     if record.outcome == PlacedCall.Outcome.QUEUED:
         # The placement itself, once (as the page records it): repeats are REPLAYED.
@@ -260,7 +260,7 @@ def place_call(
             target=services.placed_call_target(record),
             detail={"window_confirmed": True} if body.confirm_outside_hours else None,
         )
-    return idempotency_finish(claimed, status=201, body=_as_json(record))
+    return idempotency_finish(claimed=claimed, status=201, body=_as_json(record))
 
 
 @router.get(
@@ -276,7 +276,7 @@ def placed_call_list(request, query: Query[PlacedCallsQuery]):
             422,
             "validation_error",
             "Unknown origin.",
-            details=[{"field": "origin", "message": "form, scheduled or campaign"}],
+            details=[{"field": "origin", "message": "one of " + ", ".join(PlacedCall.Origin.values)}],
         )
     if query.outcome:
         if query.outcome not in PlacedCall.Outcome.values:
@@ -353,9 +353,9 @@ def schedule_call(
         if attempt.refusal is not None:
             raise _refused(attempt.refusal)
     except BaseException:
-        idempotency_release(claimed)
+        idempotency_release(claimed=claimed)
         raise
-    return idempotency_finish(claimed, status=201, body=_as_json(attempt.record))
+    return idempotency_finish(claimed=claimed, status=201, body=_as_json(attempt.record))
 
 
 @router.get(

@@ -26,7 +26,7 @@ class RateState:
         return self.remaining >= 0
 
 
-def rate_take(token: ServiceToken, *, now: float | None = None) -> RateState:
+def rate_take(*, token: ServiceToken, now: float | None = None) -> RateState:
     """Count one request against the token's minute; `allowed` False once the minute is spent."""
     now = time.time() if now is None else now
     minute = int(now // 60)

@@ -92,7 +92,7 @@ class TokenRefused(Exception):
         self.code, self.message = code, message
 
 
-def token_authenticate(raw: str, *, now: datetime | None = None) -> ServiceToken:
+def token_authenticate(*, raw: str, now: datetime | None = None) -> ServiceToken:
     """The active token `raw` is, or TokenRefused saying why not (the answer's code and words)."""
     now = now or timezone.now()
     start, _, rest = raw.partition(TOKEN_START)

@@ -173,6 +173,16 @@ def event_delivery_resend(*, delivery: EventDelivery) -> None:
     )
 
 
+def _words(wait: timedelta) -> str:
+    seconds = int(wait.total_seconds())
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min"
+
+
 def send_later_note() -> str:
-    """How retries go, in words, for the delivery log."""
-    return "Failed attempts are retried after 10 s, 1, 5, 15 and 30 minutes, then hourly, for a day."
+    """How retries go, in words, for the delivery log (made from BACKOFF, so it cannot go stale)."""
+    *first, last = BACKOFF
+    hours = GIVE_UP_AFTER.total_seconds() / 3600
+    return (
+        f"Failed attempts are retried after {', '.join(_words(w) for w in first)}, then every "
+        f"{_words(last)}, for {hours:g} hours; then it is given up."
+    )

@@ -88,8 +88,8 @@ REFUSALS_LIFETIME = (REFUSALS_KEPT_MINUTES + 60) * 60  # seconds: an hour's hash
 INTERACTIVE = "interactive"
 BACKGROUND = "background"
 PLACEMENT = "place"
-PRIORITIES = (INTERACTIVE, BACKGROUND, PLACEMENT)
 # Each priority's log is its own sorted set, named after it (the order is the Lua script's KEYS).
+PRIORITIES = (INTERACTIVE, BACKGROUND, PLACEMENT)
 API = "api"
 # Every priority a request may ask for: the API's requests are written in the pages' log (they are
 # pages' requests made on another system's behalf), only its allowance is smaller.
