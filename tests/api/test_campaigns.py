@@ -371,7 +371,10 @@ def test_a_retried_create_with_the_same_key_makes_one_draft(campaigns_api, simul
     assert Campaign.objects.count() == 1
     # Another list under the same key is a mistake, not a new campaign.
     other = {**body, "rows": ROWS[:1]}
-    assert_error(campaigns_api.post("/campaigns", json=other, headers=key), 409, "idempotency_key_reused")
+    reused = assert_error(
+        campaigns_api.post("/campaigns", json=other, headers=key), 409, "idempotency_key_reused"
+    )
+    assert reused["message"].endswith("Use a new key for a new campaign.")
     # Without a key each request is its own draft, as before.
     assert campaigns_api.post("/campaigns", json=body).status_code == 201
     assert campaigns_api.post("/campaigns", json=body).status_code == 201
@@ -399,3 +402,11 @@ def test_a_refused_create_frees_its_key_for_the_corrected_list(campaigns_api, si
     corrected = {**settings_for(simulator), "rows": ROWS}
     assert campaigns_api.post("/campaigns", json=corrected, headers=key).status_code == 201
     assert Campaign.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_misspelt_setting_is_422_not_its_default(campaigns_api, simulator):
+    body = {**settings_for(simulator), "window_strat": "10:00", "rows": ROWS}
+    refused = assert_error(campaigns_api.post("/campaigns", json=body), 422, "validation_error")
+    assert [d["field"] for d in refused["details"]] == ["window_strat"]
+    assert not Campaign.objects.exists()

@@ -187,3 +187,15 @@ def test_what_it_asks_vox_is_behind_the_pages(api, simulator, settings):
     from voxdash.vox import get_client  # (the page's own client: interactive)
 
     assert get_client().list_calls(limit=1).calls  # a page still gets its request
+
+
+def test_a_misspelt_field_is_422_naming_it_and_places_nothing(api, simulator):
+    body = {**call_body(simulator), "confirm_outside_hour": True}
+    refused = assert_error(place(api, body), 422, "validation_error")
+    assert refused["details"] == [
+        {
+            "field": "confirm_outside_hour",
+            "message": "Not a field this endpoint takes (a misspelt name?): nothing was done.",
+        }
+    ]
+    assert simulator.stats()["dialed"] == 0

@@ -70,5 +70,11 @@ def test_a_token_cancels_its_own_scheduled_call_once(api_for, vox_settings, simu
     assert AuditEntry.objects.filter(action="call_cancelled", via="api").count() == 1
 
 
+def test_a_scheduled_call_is_cancelled_by_the_idempotency_key_that_scheduled_it(api, simulator):
+    assert schedule(api, simulator, key="crm-later-7").status_code == 201
+    cancelled = api.post("/scheduled-calls/crm-later-7/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["outcome"] == "cancelled"
+
+
 def test_an_unknown_key_is_404(api):
     assert_error(api.post("/scheduled-calls/6f1c2f0e-1b7e-4d1e-9a55-1d2e3f4a5b6c/cancel"), 404, "not_found")

@@ -210,3 +210,23 @@ def test_the_admin_judges_a_name_as_the_page_does(client, admin_user, make_token
     assert "A token has this name already" in response.content.decode()
     assert not MADE.search(response.content.decode())
     assert ServiceToken.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "fields, words",
+    [({"rate_per_minute": "0"}, "greater than or equal to 1"),
+     ({"expires_at_0": "2020-01-01", "expires_at_1": "00:00"}, "That time has passed")],
+    ids=["no-requests", "expired-already"],
+)  # fmt: skip
+def test_the_admin_refuses_a_token_that_could_never_work(client, admin_user, fields, words):
+    client.force_login(admin_user)
+    form = {
+        "name": "Billing",
+        "scopes": ["dnc"],
+        "rate_per_minute": "60",
+        "expires_at_0": "",
+        "expires_at_1": "",
+    }
+    response = client.post("/admin/api/servicetoken/add/", {**form, **fields})
+    assert words in response.content.decode() and not MADE.search(response.content.decode())
+    assert not ServiceToken.objects.exists()

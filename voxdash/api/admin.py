@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from .forms import TokenForm
 from .models import ServiceToken
@@ -23,8 +24,16 @@ class ServiceTokenAddForm(forms.ModelForm):
         model = ServiceToken
         fields = ["name", "scopes", "rate_per_minute", "expires_at"]
 
-    # The tokens page's rule for a name (trimmed, unique whatever its case), not the column's.
+    # The tokens page's rules for a name (trimmed, unique whatever its case) and a rate (1 to
+    # 6,000 a minute: 0 would refuse every request), not the columns'.
     clean_name = TokenForm.clean_name
+    rate_per_minute = TokenForm.base_fields["rate_per_minute"]
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("That time has passed: the token would never work.")
+        return expires_at
 
 
 @admin.register(ServiceToken)

@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from voxdash.campaigns import drafts, progress, running
 from voxdash.campaigns.actions import campaign_press
@@ -60,6 +60,9 @@ def _initial(name: str):
 
 # --- what a client sends
 class CampaignSettingsIn(Schema):
+    # A misspelt setting (`window_strat`) is refused, not dropped for its default.
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(description="For people, e.g. December reminders")
     business_voice_number_id: str = Field(description="The number to call from (GET /numbers)")
     ai_agent_id: str = Field(description="The agent that talks (GET /agents)")
@@ -365,7 +368,7 @@ def _created(request, *, key: str | None, body: dict, payload: CampaignSettingsI
     first answer even if Vox has gone away since; the draft and the remembered answer are written
     in one transaction, so a process lost between them leaves neither (the retry makes the one)."""
     claimed = idempotency_claim(
-        token=request.auth, operation="campaign_create", key=key, body=body, required=False
+        token=request.auth, operation="campaign_create", key=key, body=body, required=False, noun="campaign"
     )
     if claimed is not None and not isinstance(claimed, Claimed):
         return claimed  # the first answer to this key, replayed

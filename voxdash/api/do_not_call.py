@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from voxdash.directory import do_not_call as dnc
 from voxdash.directory.forms_dnc import DncAddForm, DncSearchForm
@@ -34,6 +34,8 @@ class DncEntryOut(Schema):
 
 
 class DncAddIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # a misspelt `reason` is refused, not dropped
+
     phone: str = Field(
         description="International (+234 801 234 5678) or national form for voxdash's default region"
     )

@@ -80,8 +80,9 @@ def from_api_error(exc: ApiError) -> JsonResponse:
 
 
 def field_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """pydantic's errors as `{"field": "customer_phone", "message": ...}`; the location's first
-    part (body, query, path) is kept only where it is not the body."""
+    """pydantic's errors as `{"field": "customer_phone", "message": ...}`: named as the client
+    sent them, whether in the body, the query or the path (an endpoint's names do not clash), as
+    the page forms' errors (`form_error`) name them."""
     details = []
     for error in errors:
         loc = [str(p) for p in error.get("loc", ())]
@@ -90,9 +91,12 @@ def field_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             # ninja names the body parameter itself as the next part (`payload`): not a field
             if len(loc) > 1:
                 loc = loc[1:]
-        elif loc and loc[0] in ("form", "file"):  # a multipart body's fields: named alone, as JSON's
+        elif loc and loc[0] in ("query", "path", "header", "form", "file"):
             loc = loc[1:]
-        details.append({"field": ".".join(loc), "message": str(error.get("msg", "invalid"))})
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "extra_forbidden":
+            message = "Not a field this endpoint takes (a misspelt name?): nothing was done."
+        details.append({"field": ".".join(loc), "message": message})
     return details
 
 

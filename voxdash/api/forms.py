@@ -6,7 +6,14 @@ from django.utils import timezone
 from .models import ServiceToken
 from .scopes import CHOICES
 
-EXPIRY_CHOICES = [("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"), ("never", "Never")]
+EXPIRY_CHOICES = [
+    ("1", "Tomorrow"),
+    ("7", "In a week"),
+    ("30", "In 30 days"),
+    ("90", "In 90 days"),
+    ("365", "In a year"),
+    ("never", "Never"),
+]
 
 
 class TokenForm(forms.Form):

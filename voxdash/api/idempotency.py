@@ -46,12 +46,12 @@ KEY_MAX = 255
 STILL_ANSWERING = timedelta(seconds=10)
 
 
-def key_reused() -> ApiError:
+def key_reused(*, noun: str = "call") -> ApiError:
     """The same key with another body (found here, or told by Vox after a released key)."""
     return ApiError(
         409,
         "idempotency_key_reused",
-        f"This {HEADER} was used for a different request. Use a new key for a new call.",
+        f"This {HEADER} was used for a different request. Use a new key for a new {noun}.",
     )
 
 
@@ -77,7 +77,13 @@ class Claimed:
 
 
 def idempotency_claim(
-    *, token: ServiceToken, operation: str, key: str | None, body: dict, required: bool = True
+    *,
+    token: ServiceToken,
+    operation: str,
+    key: str | None,
+    body: dict,
+    required: bool = True,
+    noun: str = "call",
 ) -> Claimed | HttpResponse | None:
     """Claim `key` for this request (Claimed), or the first answer to replay (an HttpResponse), or
     ApiError (no key, a bad key, another body, still in progress). None: no key, and none required."""
@@ -106,9 +112,11 @@ def idempotency_claim(
         pass
     row = IdempotentRequest.objects.filter(token=token, operation=operation, key=key).first()
     if row is None:  # released between our insert and this read: claim it afresh
-        return idempotency_claim(token=token, operation=operation, key=key, body=body, required=required)
+        return idempotency_claim(
+            token=token, operation=operation, key=key, body=body, required=required, noun=noun
+        )
     if row.fingerprint != fingerprint:
-        raise key_reused()
+        raise key_reused(noun=noun)
     if row.state == IdempotentRequest.State.DONE:
         response = HttpResponse(row.response_body, status=row.status_code, content_type="application/json")
         response[REPLAYED] = "true"

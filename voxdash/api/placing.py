@@ -13,8 +13,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from ninja import Header, Query, Router, Schema
-from pydantic import Field
+from ninja import Header, Path, Query, Router, Schema
+from pydantic import ConfigDict, Field
 
 from voxdash.audit.log import Action, audit_record
 from voxdash.directory import selectors as directory
@@ -36,7 +36,7 @@ from .idempotency import (
     key_reused,
     vox_key,
 )
-from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of
+from .schemas import COMMON_ERRORS, MAX_LIMIT, MAX_PAGE, ErrorOut, PageOut, page_of, page_of_capped
 from .scopes import CALLS_PLACE, CALLS_READ
 
 router = Router(tags=["placing"])
@@ -51,6 +51,10 @@ READ = TokenAuth(CALLS_READ)
 # --- what a client sends
 class CallIn(Schema):
     """The call, as the place-a-call form takes it (and Vox's POST /v1/vox/calls)."""
+
+    # A misspelt field (`confirm_outside_hour`) is refused, not dropped: a call placed without
+    # what the client meant to say is worse than a 422.
+    model_config = ConfigDict(extra="forbid")
 
     customer_phone: str = Field(
         description="International (+2348012345678) or national for the default region"
@@ -125,6 +129,29 @@ def _placed_call(record: PlacedCall) -> dict:
 def _as_json(record: PlacedCall) -> dict:
     """The answer as stored for replays: JSON values (uuid and times as strings)."""
     return PlacedCallOut(**_placed_call(record)).model_dump(mode="json")
+
+
+# --- following
+KEY_PATH_HELP = (
+    "The `key` of the answer that placed (or scheduled) it, or the Idempotency-Key this token sent"
+)
+NO_SUCH_KEY = (
+    "No call was placed with this key. Send the `key` of the answer, or the Idempotency-Key this "
+    "token sent (a key of another token is not found). Do not place the call again with a new key: "
+    "send the same request with the same Idempotency-Key, which cannot dial twice."
+)
+
+
+def _placed_key(request, key: str, *, operation: str) -> uuid.UUID:
+    """The placed call's key from either what the answer said (`key`, voxdash's UUID) or the
+    client's own Idempotency-Key (what a client keeps, and the key voxdash derived from it)."""
+    try:
+        found = uuid.UUID(key)
+    except ValueError:
+        found = None
+    if found is not None and PlacedCall.objects.filter(idempotency_key=found).exists():
+        return found
+    return vox_key(token=request.auth, operation=operation, key=key.strip())
 
 
 # --- placing
@@ -289,14 +316,8 @@ def placed_call_list(request, query: Query[PlacedCallsQuery]):
         attempts = attempts.filter(outcome=query.outcome)
     if query.mine:
         attempts = attempts.filter(user=request.user)
-    start = (query.page - 1) * query.limit
-    rows = list(attempts[start : start + query.limit + 1])
-    items = [_placed_call(r) for r in rows[: query.limit]]
-    # Counted only as far as needed: a busy list has hundreds of thousands of attempts.
-    total = start + len(rows)
-    return page_of(
-        items, page=query.page, limit=query.limit, total=total, lower_bound=len(rows) > query.limit
-    )
+    # Counted no further than the cap: a busy list has hundreds of thousands of attempts.
+    return page_of_capped(attempts, page=query.page, limit=query.limit, shape=_placed_call)
 
 
 @router.get(
@@ -305,10 +326,11 @@ def placed_call_list(request, query: Query[PlacedCallsQuery]):
     response={200: PlacedCallStatusOut, 404: ErrorOut, **COMMON_ERRORS},
     summary="Where a placed call stands: follow it until `final`",
 )
-def placed_call_status(request, key: uuid.UUID):
+def placed_call_status(request, key: str = Path(description=KEY_PATH_HELP)):
+    key = _placed_key(request, key, operation="place")
     record = PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id").first()
     if record is None:
-        raise ApiError(404, "not_found", "No call was placed with this key.")
+        raise ApiError(404, "not_found", NO_SUCH_KEY)
     progress = services.placed_call_progress(key)
     accepted = PlacedCall.objects.filter(idempotency_key=key, outcome=PlacedCall.Outcome.QUEUED).first()
     shown = (
@@ -382,10 +404,11 @@ def scheduled_call_list(
     response={200: PlacedCallOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, **COMMON_ERRORS},
     summary="Cancel a scheduled call this token scheduled, while it waits",
 )
-def scheduled_call_cancel(request, key: uuid.UUID):
+def scheduled_call_cancel(request, key: str = Path(description=KEY_PATH_HELP)):
+    key = _placed_key(request, key, operation="schedule")
     record = PlacedCall.objects.filter(idempotency_key=key, origin=PlacedCall.Origin.SCHEDULED).first()
     if record is None:
-        raise ApiError(404, "not_found", "No call was scheduled with this key.")
+        raise ApiError(404, "not_found", NO_SUCH_KEY.replace("placed", "scheduled"))
     if record.user_id != request.user.pk:
         # The service lets staff cancel anyone's; a token is not staff: only its own.
         raise ApiError(403, "forbidden", "A token may cancel only the calls it scheduled.")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import Field
+
+from voxdash.lib.paging import capped_count
 
 T = TypeVar("T")
 
 MAX_LIMIT = 100
+# A list that may be long is counted no further than this ("10,000+": total_is_lower_bound).
+COUNT_CAP = 10_000
 # Past this a page number is a probe, not a reader: refused (422) before it reaches an OFFSET.
 MAX_PAGE = 1_000_000
 
@@ -32,6 +37,15 @@ class PageOut(Schema, Generic[T]):
     total: int = Field(description="Items in all; a lower bound when `total_is_lower_bound`")
     total_is_lower_bound: bool = False
     has_more: bool
+
+
+def page_of_capped(rows: QuerySet, *, page: int, limit: int, shape) -> dict:
+    """Page `page` of `rows` (ordered), each made by `shape`, counted no further than COUNT_CAP."""
+    found = capped_count(rows, cap=COUNT_CAP)
+    start = (page - 1) * limit
+    beyond = start >= found and found <= COUNT_CAP  # past the last page of an exact count: no query
+    items = [] if beyond else [shape(row) for row in rows[start : start + limit]]
+    return page_of(items, page=page, limit=limit, total=min(found, COUNT_CAP), lower_bound=found > COUNT_CAP)
 
 
 def page_of(items: list[Any], *, page: int, limit: int, total: int, lower_bound: bool = False) -> dict:
