@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from tests.fixtures.concurrency import at_once
 from tests.fixtures.receivers import http_receiver
 from voxdash.subscriptions.delivery import BACKOFF, event_deliveries_send
 from voxdash.subscriptions.emit import event_emit
@@ -85,23 +86,11 @@ def test_an_unreachable_receiver_is_an_error_kept_not_a_crash():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_senders_at_once_send_each_attempt_once():
-    import threading
-
     with http_receiver() as hook:
         subscribe(hook.url)
         for _ in range(5):
             event_emit(type=CALL_STATUS_CHANGED, data={})
-        start = threading.Barrier(2)
-
-        def run():
-            start.wait()
-            event_deliveries_send()
-
-        threads = [threading.Thread(target=run) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        at_once(event_deliveries_send)
         assert len(hook.requests) == 5
         assert set(EventDelivery.objects.values_list("state", flat=True)) == {"delivered"}
 

@@ -2,12 +2,11 @@
 commit) tell it once: the CallSeen row is made before the lock, so the second waits and finds it
 told. PostgreSQL only (SQLite has one writer at a time, so the race cannot happen there)."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.fixtures.concurrency import at_once
 from voxdash.calls.models import Call
 from voxdash.subscriptions.models import CALL_STATUS_CHANGED, Event, Subscription
 from voxdash.subscriptions.receivers import call_changes_emit
@@ -25,21 +24,6 @@ def test_two_writers_telling_one_new_call_at_once_tell_it_once(transactional_db)
             vox_id=vox_id, direction="outbound", status="completed", customer_phone="+2348012345678",
             created_at=timezone.now(),
         )  # fmt: skip
-        start, made, errors = threading.Barrier(2), [], []
-
-        def tell(vox_id=vox_id, start=start, made=made, errors=errors):
-            try:
-                start.wait()
-                made.append(call_changes_emit(vox_ids=[vox_id]))
-            except Exception as exc:  # a deadlock or an integrity error would be a failure too
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=tell) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert not errors and sorted(made) == [0, 1], (errors, made)
+        made = at_once(lambda vox_id=vox_id: call_changes_emit(vox_ids=[vox_id]))
+        assert sorted(made) == [0, 1], made
     assert Event.objects.count() == 20

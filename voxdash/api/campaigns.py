@@ -362,9 +362,11 @@ KEY_HELP = (
 )
 
 
-def _created(request, *, key: str | None, body: dict, payload: CampaignSettingsIn, make) -> object:
+def _created(
+    request, *, key: str | None, body: dict, payload: CampaignSettingsIn, make, list_field: str
+) -> object:
     """The campaign `make(fields)` makes as the 201 answer, once per `Idempotency-Key` when one is
-    sent. The key is claimed before anything is judged, so a retry after a timeout replays the
+    sent; a list it cannot use is refused naming `list_field`. The key is claimed before anything is judged, so a retry after a timeout replays the
     first answer even if Vox has gone away since; the draft and the remembered answer are written
     in one transaction, so a process lost between them leaves neither (the retry makes the one)."""
     claimed = idempotency_claim(
@@ -375,7 +377,10 @@ def _created(request, *, key: str | None, body: dict, payload: CampaignSettingsI
     try:
         fields = _settings(payload)  # asks Vox which numbers and agents exist: not in the transaction
         with transaction.atomic():
-            campaign = make(fields)
+            try:
+                campaign = make(fields)
+            except SheetError as exc:
+                raise _sheet_refusal(exc, list_field) from None
             if claimed is None:
                 return Status(201, _campaign(campaign))
             answer = CampaignOut(**_campaign(campaign)).model_dump(mode="json")
@@ -398,16 +403,12 @@ def campaign_create(
 ):
 
     def make(fields: dict) -> Campaign:
-        try:
-            return drafts.campaign_create_from_rows(
-                user=request.user, fields=fields, rows=payload.rows, request=request
-            )
-        except SheetError as exc:
-            raise _sheet_refusal(exc, "rows") from None
+        return drafts.campaign_create_from_rows(
+            user=request.user, fields=fields, rows=payload.rows, request=request
+        )
 
-    return _created(
-        request, key=idempotency_key, body=payload.model_dump(mode="json"), payload=payload, make=make
-    )
+    body = payload.model_dump(mode="json")
+    return _created(request, key=idempotency_key, body=body, payload=payload, make=make, list_field="rows")
 
 
 @router.post(
@@ -427,17 +428,14 @@ def campaign_upload(
         raise _sheet_refusal(exc, "file") from None
 
     def make(fields: dict) -> Campaign:
-        try:
-            return drafts.campaign_create(
-                user=request.user, fields=fields, upload=file, filename=file.name, request=request
-            )
-        except SheetError as exc:
-            raise _sheet_refusal(exc, "file") from None
+        return drafts.campaign_create(
+            user=request.user, fields=fields, upload=file, filename=file.name, request=request
+        )
 
     body = payload.model_dump(mode="json")
     if idempotency_key:  # the same settings and the same file's bytes are the same request
         body["file"] = {"name": file.name, "sha256": _sha256(file)}
-    return _created(request, key=idempotency_key, body=body, payload=payload, make=make)
+    return _created(request, key=idempotency_key, body=body, payload=payload, make=make, list_field="file")
 
 
 def _sha256(file: UploadedFile) -> str:

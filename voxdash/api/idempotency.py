@@ -8,9 +8,9 @@ answered is 409 `idempotency_key_in_progress` (Retry-After: 1), never a second a
 Creating a campaign takes a key too, optionally (a retried create would otherwise leave a second
 draft): with one, the same rules hold; without one, each request makes its own draft.
 
-Only a call placed (or scheduled), or a campaign made, is remembered. Every other answer releases the key, as Vox
-releases the key of a request it refused with a 422: nothing was placed, so the same key may be
-sent again, corrected or, after an unknown outcome (a timeout, a lost response, Vox's 5xx), as it
+Only a call placed (or scheduled), or a campaign made, is remembered. Every other answer releases
+the key, as Vox releases the key of a request it refused with a 422: nothing was placed, so the
+same key may be sent again, corrected or, after an unknown outcome (a timeout, a lost response, Vox's 5xx), as it
 was. That retry cannot dial twice: the key voxdash sends Vox is derived from the token and the
 client's key (`vox_key`), so every process answering it sends Vox the same key, and the placed
 call's record answers a key whose outcome is known without asking Vox again.

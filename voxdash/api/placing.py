@@ -135,11 +135,14 @@ def _as_json(record: PlacedCall) -> dict:
 KEY_PATH_HELP = (
     "The `key` of the answer that placed (or scheduled) it, or the Idempotency-Key this token sent"
 )
-NO_SUCH_KEY = (
-    "No call was placed with this key. Send the `key` of the answer, or the Idempotency-Key this "
-    "token sent (a key of another token is not found). Do not place the call again with a new key: "
-    "send the same request with the same Idempotency-Key, which cannot dial twice."
-)
+
+
+def no_such_key(*, done: str) -> str:
+    return (
+        f"No call was {done} with this key. Send the `key` of the answer, or the Idempotency-Key this "
+        "token sent (a key of another token is not found). Do not place the call again with a new "
+        "key: send the same request with the same Idempotency-Key, which cannot dial twice."
+    )
 
 
 def _placed_key(request, key: str, *, operation: str) -> uuid.UUID:
@@ -330,7 +333,7 @@ def placed_call_status(request, key: str = Path(description=KEY_PATH_HELP)):
     key = _placed_key(request, key, operation="place")
     record = PlacedCall.objects.filter(idempotency_key=key).order_by("attempted_at", "id").first()
     if record is None:
-        raise ApiError(404, "not_found", NO_SUCH_KEY)
+        raise ApiError(404, "not_found", no_such_key(done="placed"))
     progress = services.placed_call_progress(key)
     accepted = PlacedCall.objects.filter(idempotency_key=key, outcome=PlacedCall.Outcome.QUEUED).first()
     shown = (
@@ -408,7 +411,7 @@ def scheduled_call_cancel(request, key: str = Path(description=KEY_PATH_HELP)):
     key = _placed_key(request, key, operation="schedule")
     record = PlacedCall.objects.filter(idempotency_key=key, origin=PlacedCall.Origin.SCHEDULED).first()
     if record is None:
-        raise ApiError(404, "not_found", NO_SUCH_KEY.replace("placed", "scheduled"))
+        raise ApiError(404, "not_found", no_such_key(done="scheduled"))
     if record.user_id != request.user.pk:
         # The service lets staff cancel anyone's; a token is not staff: only its own.
         raise ApiError(403, "forbidden", "A token may cancel only the calls it scheduled.")

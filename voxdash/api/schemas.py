@@ -8,13 +8,11 @@ from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import Field
 
-from voxdash.lib.paging import capped_count
+from voxdash.lib.paging import COUNT_CAP, capped_count
 
 T = TypeVar("T")
 
 MAX_LIMIT = 100
-# A list that may be long is counted no further than this ("10,000+": total_is_lower_bound).
-COUNT_CAP = 10_000
 # Past this a page number is a probe, not a reader: refused (422) before it reaches an OFFSET.
 MAX_PAGE = 1_000_000
 

@@ -85,6 +85,12 @@ def pager(
     )
 
 
+# How far a list that may be long is counted ("10,000+" past it), for the lists that import it (the
+# API's, the delivery log). The audit log, the placed calls and the webhook log name theirs beside
+# the measurement that chose it.
+COUNT_CAP = 10_000
+
+
 def capped_count(rows: QuerySet, *, cap: int) -> int:
     """How many rows the queryset holds, counting no further than cap + 1, so that "more than the
     cap" ("10,000+": `open_ended`) is known without counting them all:

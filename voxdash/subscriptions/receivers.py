@@ -10,7 +10,7 @@ not yet, so every change is told at least once."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
 from django.db.models import F, OuterRef, Q, Subquery
@@ -67,7 +67,7 @@ def _calls_mirrored(sender, created=(), updated=(), **kwargs):
         logger.exception("calls %s… changed but were not told to subscribers yet", ids[:3])
 
 
-def call_changes_sweep(*, now=None) -> int:
+def call_changes_sweep(*, now: datetime | None = None) -> int:
     """Tell the changes of recently mirrored calls that no announcement told; how many events."""
     if not _wanted(CALL_STATUS_CHANGED, CALL_RECORDING_READY):
         return 0
