@@ -13,12 +13,15 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from voxdash.lib.caching import cache_key, cached_or_fetch
 from voxdash.lib.formatting import duration_text, moment, phone_display
 from voxdash.lib.links import RowLinks
 from voxdash.lib.paging import Pager, pager
+from voxdash.lib.rows import html_format, html_lines
 from voxdash.vox import errors, get_client
+from voxdash.vox.statuses import status_badge
 from voxdash.vox.types import Call, PageMeta
 
 from . import models
@@ -144,7 +147,7 @@ class CallRow(TypedDict):
     customer: str  # the name, or "—"
     phone: str  # international format, or "—"
     direction: str  # "Inbound"
-    status: str  # as Vox sent it: the template's status_badge draws it
+    status: str  # as Vox sent it (the badge is drawn from it)
     duration: str  # "2:02", or "—"
 
 
@@ -169,6 +172,24 @@ def call_rows(*, calls: Sequence[Call]) -> list[CallRow]:
             )
         )
     return rows
+
+
+# A row of the table, written as HTML here once a row (lib.rows says why), up to 100 a page.
+CALL_ROW_HTML = (
+    '<tr class="call-row">'
+    '<td class="nowrap"><time datetime="{created_iso}">{created_text}</time></td>'
+    '<td><a href="{url}">{customer}</a></td>'
+    '<td class="nowrap">{phone}</td>'
+    "<td>{direction}</td>"
+    "<td>{badge}</td>"
+    '<td class="numeric">{duration}</td>'
+    "</tr>"
+)
+
+
+def call_rows_html(*, rows: Sequence[CallRow]) -> SafeString:
+    """The table's body: CALL_ROW_HTML for each row."""
+    return html_lines(html_format(CALL_ROW_HTML, **row, badge=status_badge(row["status"])) for row in rows)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from voxdash.placements.forms import call_again_url
 
 from .export import csv_chunks, export_filename
 from .forms import PAGE_SIZES, CallFiltersForm
-from .history import call_history, call_rows, history_pager, mirror_facts
+from .history import call_history, call_rows, call_rows_html, history_pager, mirror_facts
 from .mirror_query import mirror_calls, mirror_exact_count, mirror_synced_at
 from .queue import calls_sync_request
 from .selectors import call_detail as get_call
@@ -55,7 +55,7 @@ def call_list(request):
         "mirror_panel": form.mirror_panel(),
         "mirror_is_empty": history.source != "mirror" and not facts.has_calls,
         "history": history,
-        "rows": call_rows(calls=history.calls),
+        "rows_html": call_rows_html(rows=call_rows(calls=history.calls)),
         "list_url": reverse("calls:list"),
         "export_url": reverse("calls:export") + filters_query,
         # A capped count of the mirror ("10,000+") is followed by the exact one, asked for by the

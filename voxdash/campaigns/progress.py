@@ -20,6 +20,7 @@ from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 from django.utils import dateformat, timezone
 from django.utils.functional import cached_property
+from django.utils.safestring import SafeString
 from django.utils.text import slugify
 
 from voxdash.calls.export import E164, phone_cell
@@ -28,9 +29,11 @@ from voxdash.lib.filter_links import FilterChoice, filter_choices
 from voxdash.lib.formatting import Moment, moment, phone_display
 from voxdash.lib.links import RowLinks
 from voxdash.lib.paging import Pager, pager
+from voxdash.lib.rows import html_format, html_lines
 from voxdash.lib.spreadsheet import neutralise
 from voxdash.placements.forms import agent_label, number_label
 from voxdash.placements.models import PlacedCall
+from voxdash.vox.statuses import status_badge
 
 from .models import OPEN_ROW_STATES, Campaign, CampaignEvent, CampaignRow, CampaignRowCount, attempt_key
 
@@ -335,12 +338,59 @@ class _KnownCountPaginator(Paginator):
         return self._known
 
 
+# A line of the rows table, written as HTML here once a row (lib.rows says why).
+_ROW_HTML = (
+    '<tr class="campaign-row-line" data-row="{number}" data-state="{state}">'
+    '<td class="numeric">{number}</td>'
+    '<td class="nowrap">{phone}</td>'
+    "<td>{name}</td>"
+    '<td><span class="row-state row-state-{state}">{state_label}</span></td>'
+    '<td class="numeric">{attempts}</td>'
+    "<td>{last_status}</td>"
+    "<td>{reason}</td>"
+    '<td class="nowrap">{calls}</td>'
+    "</tr>"
+)
+_ATTEMPT_LINK_HTML = (
+    '<a href="{url}" class="attempt-link" aria-label="Attempt {n} of row {row}">attempt {n}</a>'
+)
+_CALL_LINK_HTML = '<a href="{url}" class="call-link">call</a>'
+_LINKS_SEPARATOR = " · "
+
+
+def row_views_html(rows: list[RowView]) -> SafeString:
+    """The rows table's body: _ROW_HTML for each row."""
+    return html_lines(_row_view_html(row) for row in rows)
+
+
+def _row_view_html(row: RowView) -> SafeString:
+    links = [html_format(_ATTEMPT_LINK_HTML, url=href, n=n, row=row.number) for n, href in row.attempt_links]
+    if row.call_href:
+        links.append(html_format(_CALL_LINK_HTML, url=row.call_href))
+    return html_format(
+        _ROW_HTML,
+        number=row.number,
+        state=row.state,
+        phone=row.phone,
+        name=row.name or "—",
+        state_label=row.state_label,
+        attempts=row.attempts,
+        last_status=status_badge(row.last_status) if row.last_status else "—",
+        reason=row.reason,
+        calls=SafeString(_LINKS_SEPARATOR.join(links)) if links else "—",  # each link is safe HTML
+    )
+
+
 @dataclass
 class RowsTable:
     state: str  # the filter ("" for every row)
     page: Page
     pager: Pager
     rows: list[RowView] = field(default_factory=list)
+
+    @property
+    def rows_html(self) -> SafeString:
+        return row_views_html(self.rows)
 
 
 def campaign_rows(
