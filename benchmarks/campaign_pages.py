@@ -20,7 +20,10 @@ Targets (issue 15): the list adds < 6 ms to the floor (it asks Vox nothing: its 
 what voxdash adds, so its median is compared with 6 ms over the floor); the campaign page, its
 poll and its rows table < 30 ms (median).
 
-    .venv/bin/python benchmarks/campaign_pages.py [--rounds 200] [--rows 100000]
+    .venv/bin/python benchmarks/campaign_pages.py [--rounds 200] [--rows 100000] [--before PATH]
+
+--before PATH runs the same pages on a second gunicorn from another checkout (`git worktree add
+PATH <commit>`), interleaved in the same rounds on the same database: before and after at once.
 
 Seeding 100,000 rows and their attempts takes about two minutes here.
 --profile measures in this process instead (Django's test client, the same database, no
@@ -191,16 +194,29 @@ def run_server(args) -> None:
         found.update(campaign=big.pk, last_page=-(-completed // ROWS_PER_PAGE))
         print(f"  {args.rows:,} rows in campaign {big.pk} and 49 smaller campaigns", flush=True)
 
+    # --before: the same kinds on a second gunicorn from another tree, in the same rounds.
+    servers, checkouts = {"web": {}}, {}
+    if args.before:
+        servers, checkouts = {"after": {}, "before": {}}, {"before": Path(args.before)}
+    suffixes = {server: "" if len(servers) == 1 else f"@{server}" for server in servers}
     with CampaignDeployment(
-        database_url=args.database_url, redis_url=args.redis_url, seed=seed_campaigns, name="campaign-pages"
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        seed=seed_campaigns,
+        servers=servers,
+        checkouts=checkouts,
+        name="campaign-pages",
     ) as run:
         # The history page beside them, no target here: what the machine does to a page whose
         # figures are known (docs/benchmarks.md), so a loaded machine shows as such.
-        measured = {"bare": bare("/v1/vox/calls"), "history": page("/calls/")}
-        for kind, (path, headers) in kinds(found["campaign"], found["last_page"]).items():
-            measured[kind] = (
-                HtmxKind(paths=(path,), headers=tuple(headers.items())) if headers else page(path)
-            )
+        measured = {"bare": bare("/v1/vox/calls"), "history": page("/calls/", server=next(iter(servers)))}
+        for server, suffix in suffixes.items():
+            for kind, (path, headers) in kinds(found["campaign"], found["last_page"]).items():
+                measured[kind + suffix] = (
+                    HtmxKind(paths=(path,), headers=tuple(headers.items()), server=server)
+                    if headers
+                    else page(path, server=server)
+                )
         times = run.measure(measured, rounds=args.rounds)
     print(
         "\nproduction settings, gunicorn (2 workers, gunicorn.conf.py), PostgreSQL, Redis; signed in as a Viewer"
@@ -208,17 +224,22 @@ def run_server(args) -> None:
     met = deployed_report(
         times,
         floor="bare",
-        budgets={"list": Budget(LIST_BUDGET_MS, 2 * LIST_BUDGET_MS)},
+        budgets={"list" + suffix: Budget(LIST_BUDGET_MS, 2 * LIST_BUDGET_MS) for suffix in suffixes.values()},
         labels={"bare": "bare (GET /v1/vox/calls from the simulator)"},
     )
     print(
         f"\nthe campaign page, its poll and its rows table: median < {PAGE_TARGET_MS:g} ms (the whole request)"
     )
-    for kind in ("campaign", "poll", "rows", "rows-deep", "rows-last"):
-        median = statistics.median(times[kind])
-        verdict = "met" if median < PAGE_TARGET_MS else "NOT met"
-        met &= median < PAGE_TARGET_MS
-        print(f"  {kind:10} {median:6.2f} ms: {verdict}")
+    for suffix in suffixes.values():
+        for kind in ("campaign", "poll", "rows", "rows-deep", "rows-last"):
+            median = statistics.median(times[kind + suffix])
+            verdict = "met" if median < PAGE_TARGET_MS else "NOT met"
+            met &= median < PAGE_TARGET_MS
+            print(f"  {kind + suffix:17} {median:6.2f} ms: {verdict}")
+    if args.before:  # after − before, in the same rounds
+        for kind in ("list", "campaign", "poll", "rows", "rows-deep", "rows-last"):
+            change = statistics.median(times[kind + "@after"]) - statistics.median(times[kind + "@before"])
+            print(f"  {kind:10} after − before: {change:+6.2f} ms at the median")
     print("all targets: " + ("met" if met else "NOT met"))
 
 
@@ -275,6 +296,11 @@ def main() -> None:
         "--database-url", default="postgres://postgres@127.0.0.1:5432/voxdash_bench_campaigns"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6", help="a db of its own: flushed")
+    parser.add_argument(
+        "--before",
+        metavar="PATH",
+        help="also run the pages from another tree (`git worktree add PATH <commit>`)",
+    )
     args = parser.parse_args()
     (run_profile if args.profile else run_server)(args)
 

@@ -338,6 +338,9 @@ class _KnownCountPaginator(Paginator):
         return self._known
 
 
+# get_state_display() rebuilds a dict of the field's choices at every call (~5 µs), once a row.
+_STATE_LABELS = dict(CampaignRow.State.choices)
+
 # A line of the rows table, written as HTML here once a row (lib.rows says why).
 _ROW_HTML = (
     '<tr class="campaign-row-line" data-row="{number}" data-state="{state}">'
@@ -433,7 +436,7 @@ def campaign_rows(
             phone=phone_display(r.customer_phone),
             name=r.customer_name,
             state=r.state,
-            state_label=r.get_state_display(),
+            state_label=_STATE_LABELS.get(r.state, r.state),
             attempts=str(r.attempts),
             last_status=r.last_status,
             reason=r.reason,
