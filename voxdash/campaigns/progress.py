@@ -305,6 +305,49 @@ def campaign_list(
     return page, pager(paginator, page.number, query=query), items
 
 
+# A row of /campaigns/, written as HTML here once a row (lib.rows says why).
+_LIST_ROW_HTML = (
+    '<tr class="campaign-row" data-campaign="{pk}">'
+    '<td><a href="{href}">{name}</a></td>'
+    '<td><span class="campaign-state campaign-state-{state}">{state_label}</span></td>'
+    '<td class="campaign-progress-cell">{bar}<span class="progress-summary">{summary}</span></td>'
+    "<td>{created_by}</td>"
+    '<td class="nowrap">{created}</td>'
+    '<td class="nowrap">{finished}</td>'
+    "</tr>"
+)
+_PROGRESS_BAR_HTML = (
+    '<progress max="{total}" value="{done}" aria-label="Progress of {name}">{percent}%</progress> '
+)
+_TIME_HTML = '<time datetime="{iso}">{text}</time>'
+
+
+def campaign_list_html(items: list[CampaignListItem]) -> SafeString:
+    """The list's body: _LIST_ROW_HTML for each campaign."""
+    return html_lines(
+        html_format(
+            _LIST_ROW_HTML,
+            pk=item.pk,
+            href=item.href,
+            name=item.name,
+            state=item.state,
+            state_label=item.state_label,
+            bar=""
+            if item.is_draft
+            else html_format(
+                _PROGRESS_BAR_HTML, total=item.total, done=item.done, name=item.name, percent=item.percent
+            ),
+            summary=item.summary,
+            created_by=item.created_by,
+            created=html_format(_TIME_HTML, iso=item.created.iso, text=item.created.text),
+            finished=html_format(_TIME_HTML, iso=item.finished.iso, text=item.finished.text)
+            if item.finished
+            else "—",
+        )
+        for item in items
+    )
+
+
 @dataclass(frozen=True)
 class RowView:
     """One line of the rows table, formatted: text and links, so the template only writes them."""

@@ -35,7 +35,8 @@ ROWS_TARGET = "campaign-rows"
 def campaign_list(request):
     """Every campaign, newest first, with its state and progress."""
     page, pager, items = progress.campaign_list(page_number=request.GET.get("page"), query=request.GET)
-    return render(request, "campaigns/list.html", {"page": page, "pager": pager, "items": items})
+    context = {"page": page, "pager": pager, "items": items, "rows_html": progress.campaign_list_html(items)}
+    return render(request, "campaigns/list.html", context)
 
 
 def _form(request, data=None, files=None):
