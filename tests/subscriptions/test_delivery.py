@@ -113,6 +113,8 @@ def test_a_run_stops_claiming_in_time_and_leaves_the_rest_due_not_claimed(monkey
         assert states.count(("delivered", 1)) == first_run
         assert states.count(("pending", 0)) == 6 - first_run  # untouched: due for the next run
         hook.delay = 0
+        # The next run has time for all of them: on a loaded machine five claims may not fit in 0.5 s.
+        monkeypatch.setattr(delivery, "CLAIM_WITHIN", timedelta(seconds=30))
         assert event_deliveries_send() == 6 - first_run
         assert len(hook.requests) == 6
 
