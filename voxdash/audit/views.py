@@ -18,7 +18,7 @@ from voxdash.lib.staff import staff_only
 
 from .forms import AuditFiltersForm
 from .log import Action, audit_record
-from .selectors import audit_csv, audit_entries, audit_page
+from .selectors import audit_csv, audit_entries, audit_page, audit_rows_html
 
 
 @require_safe
@@ -35,6 +35,7 @@ def audit_list(request):
         "form": form,
         "filters": filters,
         "page": page,
+        "rows_html": audit_rows_html(page.object_list),
         "pager": page.pager,
         "export_url": reverse("audit:export") + QueryString(request.GET).href({"page": None}),
     }
