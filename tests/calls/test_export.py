@@ -224,6 +224,10 @@ UTC_TIMES = [
     datetime(2026, 11, 21, 13, 0, 0, 1, tzinfo=UTC),
     datetime(2026, 11, 21, 13, 0, 0, 123000, tzinfo=UTC),  # trailing zeros stay: .123000
     datetime(2026, 11, 21, 13, 0, 0, 500000, tzinfo=UTC),
+    # The database writes times of 1 to 5 digits of microseconds one way, others another.
+    datetime(2026, 11, 21, 13, 0, 0, 10, tzinfo=UTC),
+    datetime(2026, 11, 21, 13, 0, 0, 123450, tzinfo=UTC),
+    datetime(2026, 11, 21, 13, 0, 0, 123456, tzinfo=UTC),
     datetime(2026, 11, 21, 23, 59, 59, 999999, tzinfo=UTC),
     # Either side of daylight-saving changes: Europe, North America, Lord Howe's half hour.
     datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC),
