@@ -354,6 +354,28 @@ def test_postgresql_export_leaves_the_connection_as_it_found_it(hostile_calls, m
 
 
 @pytest.mark.postgres
+def test_postgresql_error_part_way_through_the_copy_is_raised(hostile_calls, monkeypatch):
+    # The rows are read from libpq directly until it reports the COPY's end, whose result is
+    # then read by export.py itself: a query that fails after some rows must still raise, and
+    # leave the connection usable.
+    postgresql_only()
+    import psycopg
+    from django.db import connection
+    from django.db.models import F, Func, IntegerField
+
+    failing = Func(F("duration_seconds"), template="1 / (%(expressions)s - 59)", output_field=IntegerField())
+    cells = list(export._COPY_CELLS)
+    cells[export.FIELDS.index("duration_seconds")] = failing
+    monkeypatch.setattr(export, "_COPY_CELLS", tuple(cells))
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        b"".join(export._copy_chunks(hostile_calls, "Asia/Kathmandu"))
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW TimeZone")
+        assert cursor.fetchone()[0] == "UTC"
+    assert Call.objects.count() == hostile_calls.count()
+
+
+@pytest.mark.postgres
 def test_postgresql_pieces_hold_whole_rows_a_piece_at_a_time(hostile_calls, monkeypatch):
     # Memory stays flat: each piece is CHUNK_ROWS whole rows (the header travels with the first),
     # ended by their "\r\n", however many newlines the names inside hold.
