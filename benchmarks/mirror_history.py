@@ -133,6 +133,7 @@ def generated_vox_id(i: int) -> str:
 def fill(calls: int) -> None:
     """The generated calls, and PLACED placements linked to calls spread over the whole mirror."""
     from voxdash.directory.models import Agent, VoiceNumber
+    from voxdash.mirror.placements import placements_follow
     from voxdash.placements.models import PlacedCall
 
     fill_calls(calls, GENERATE)
@@ -148,7 +149,7 @@ def fill(calls: int) -> None:
         return
     PlacedCall.objects.all().delete()
     step = max(calls // PLACED, 1)
-    PlacedCall.objects.bulk_create(
+    placed = PlacedCall.objects.bulk_create(
         PlacedCall(
             username=PLACERS[n % len(PLACERS)],
             payload={
@@ -163,6 +164,8 @@ def fill(calls: int) -> None:
         )
         for n in range(PLACED)
     )
+    # Linked as the mirror links them: each placed call keeps its mirrored call's key and time.
+    placements_follow(p.listed_call_id for p in placed)
 
 
 # --- as users meet it ------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ parameters for what only the mirror can apply.
 """
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import ClassVar
 from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from voxdash.lib.formatting import local_day_start
@@ -24,7 +24,7 @@ from voxdash.placements.models import PlacedCall
 class CallFilters:
     """Every field None means unset (0 is a real duration and a real hour). Dates are whole days
     in the active time zone, both ends included. Agent, from-number and "placed by" are known only
-    for calls placed through voxdash: they select through PlacedCall.listed_call_id."""
+    for calls placed through voxdash: they select through PlacedCall.mirrored_call."""
 
     direction: str | None = None
     status: str | None = None
@@ -106,29 +106,40 @@ class CallFilters:
             q &= Q(created_at__hour=self.hour)  # in the active zone, as USE_TZ makes lookups
         placed = self.placed_calls()
         if placed is not None:
-            q &= Q(vox_id__in=placed)
+            # By the mirrored row's key: a look-up of the primary key per placed call, not of the
+            # 36-character vox_id.
+            q &= Q(pk__in=placed.values("mirrored_call"))
         return q
 
-    def placed_calls(self):
-        """The listed-call ids of the placed calls these filters select (by agent, number or user);
-        None when they select none of those ways."""
-        return placed_call_ids(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
+    def placed_calls(self) -> QuerySet[PlacedCall] | None:
+        """The placed calls these filters select (by agent, number or user) that the mirror has
+        the call of; None when they select none of those ways."""
+        return placed_calls_mirrored(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
+
+    @property
+    def only_placed_calls(self) -> bool:
+        """True when the filters select by placed calls (agent, number, placed by) and nothing
+        else: then the placed calls alone say which calls match, and in which order."""
+        return self.placed_calls() is not None and not replace(
+            self, agent=None, from_number=None, placed_by=None
+        )
 
 
-def placed_call_ids(
+def placed_calls_mirrored(
     *, agent: str | None = None, from_number: str | None = None, placed_by: str | None = None
-):
-    """The listed-call ids of voxdash's placed calls with this agent/number/user; None: no filter."""
+) -> QuerySet[PlacedCall] | None:
+    """voxdash's placed calls with this agent/number/user whose call the mirror has (their
+    `mirrored_call`); None: no filter."""
     if not (agent or from_number or placed_by):
         return None
-    placed = PlacedCall.objects.exclude(listed_call_id="")
+    placed = PlacedCall.objects.filter(mirrored_call__isnull=False)
     if agent:
         placed = placed.filter(payload__ai_agent_id=agent)
     if from_number:
         placed = placed.filter(payload__business_voice_number_id=from_number)
     if placed_by:
         placed = placed.filter(username=placed_by)
-    return placed.values("listed_call_id")
+    return placed
 
 
 def search_q(search: str) -> Q:

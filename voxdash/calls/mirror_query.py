@@ -53,9 +53,15 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
     cap = MIRROR_COUNT_CAP
     offset = (page - 1) * limit
     newest_ids = None  # every match's id, newest first, once listed (only ever at most cap + 1)
-    if _few_placed_calls(filters, cap=cap):
+    if filters.only_placed_calls:
+        # The placed calls alone say which calls match and in which order (each keeps its
+        # mirrored call's key and created_at): a read of that small table is the count and the
+        # list, and the mirror is read only for the page's rows.
+        newest_ids = _placed_newest_ids(filters, start=0, stop=cap + 1)
+        counted = len(newest_ids)
+    elif _few_placed_calls(filters, cap=cap):
         # No more matches than those placed calls: listing their ids is the count as well (one
-        # look-up of each placed call's listed call, where a count and then a page would be two).
+        # look-up of each placed call's mirrored call, where a count and then a page would be two).
         newest_ids = _newest_ids(calls, cap=cap)
         counted = len(newest_ids)
     else:
@@ -73,9 +79,13 @@ def mirror_page(*, filters: CallFilters, page: int, limit: int) -> tuple[list[Ca
         )
     else:
         # More than the cap: matches this common are found within a few rows of any point of the
-        # newest-first index. Where they end is not known, so one row more than the page says
-        # whether another page follows (past the cap, "Next" goes on while it does).
-        rows = list(calls.values(*_ROW_FIELDS)[offset : offset + limit + 1])
+        # newest-first index (or, for placed calls alone, of theirs). Where they end is not known,
+        # so one row more than the page says whether another page follows (past the cap, "Next"
+        # goes on while it does).
+        if filters.only_placed_calls:
+            rows = _rows_by_id(_placed_newest_ids(filters, start=offset, stop=offset + limit + 1))
+        else:
+            rows = list(calls.values(*_ROW_FIELDS)[offset : offset + limit + 1])
         meta = PageMeta(
             total=cap,
             page=page,
@@ -114,6 +124,18 @@ def _newest_ids(calls: QuerySet, *, cap: int) -> list[int]:
     finds them through the filter's own index and sorts at most cap + 1 keys: about what
     counting them cost, however thinly they are spread."""
     return list(calls.values_list("pk", flat=True)[: cap + 1])
+
+
+def _placed_newest_ids(filters: CallFilters, *, start: int, stop: int) -> list[int]:
+    """The ids of the mirrored calls that the filters' placed calls became, newest first, from
+    `start` to `stop` (only_placed_calls filters). Attempts sharing a key share their call: listed once."""
+    placed = filters.placed_calls()
+    pairs = (
+        placed.order_by("-mirrored_call_created_at", "-mirrored_call_id")
+        .values_list("mirrored_call_created_at", "mirrored_call_id")
+        .distinct()[start:stop]
+    )
+    return list(dict.fromkeys(key for _, key in pairs))
 
 
 def _matched_off_the_page_order(filters: CallFilters) -> bool:

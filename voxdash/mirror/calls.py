@@ -17,6 +17,7 @@ from voxdash.calls.models import Call, SyncState
 from voxdash.vox import statuses, types
 
 from .fields import fitted
+from .placements import placements_follow
 from .rollup import ROLLUP_FIELDS, RollupDelta, rollup_apply
 from .signals import calls_mirrored
 from .sync import CREATED, UNCHANGED, UPDATED
@@ -150,7 +151,7 @@ def call_merge_listing(
     """
     with transaction.atomic():
         while True:
-            outcomes, new, changed, delta = _listing_changes(calls)
+            outcomes, new, changed, moved, delta = _listing_changes(calls)
             try:
                 # A savepoint: a webhook may have created one of the new calls since the read
                 # (no row to lock then). Its row and rollup count are committed, so the page is
@@ -169,6 +170,10 @@ def call_merge_listing(
                 update_fields=[*LISTED_FIELDS, "last_seen_at"],
             )
         rollup_apply(delta)
+        # Placed calls keep their call's key and createdAt (the history's placed-call filters
+        # order by them): a new call may be one a placement was linked to by id, and a call
+        # first known from a webhook is listed with Vox's own createdAt.
+        placements_follow([*new, *moved])
         if state is not None:
             state.last_page_at = timezone.now()
             state.save(update_fields=["last_page_at", *state_fields])
@@ -179,12 +184,13 @@ def call_merge_listing(
 
 def _listing_changes(
     calls: Sequence[types.Call],
-) -> tuple[list[str], dict[str, Call], dict[str, Call], RollupDelta]:
-    """The page merged into the stored rows (read locked): outcomes, new and changed rows, and
-    the rollup's difference."""
+) -> tuple[list[str], dict[str, Call], dict[str, Call], list[str], RollupDelta]:
+    """The page merged into the stored rows (read locked): outcomes, new and changed rows, the
+    ids of the changed ones whose createdAt moved, and the rollup's difference."""
     outcomes: list[str] = []
     new: dict[str, Call] = {}
     changed: dict[str, Call] = {}
+    moved: list[str] = []
     delta = RollupDelta()
     stored = {
         row["vox_id"]: row
@@ -209,9 +215,11 @@ def _listing_changes(
             continue
         merged = {**{f: old[f] for f in LISTED_FIELDS}, **changes}
         changed[call.id] = Call(vox_id=call.id, **merged)
+        if "created_at" in changes:
+            moved.append(call.id)
         delta.change(old, merged)
         outcomes.append(UPDATED)
-    return outcomes, new, changed, delta
+    return outcomes, new, changed, moved, delta
 
 
 # --- webhook events
@@ -285,6 +293,7 @@ def call_merge_event(event: CallEvent) -> Merged:
         rollup_apply(delta)
     if created:
         call.save()
+        placements_follow([call_id])  # a placement may be linked to this id already
         transaction.on_commit(lambda: calls_mirrored.send(sender=Call, created=[call_id], updated=[]))
         return Merged(True, tuple(changes), f"created call {call_id} as {call.status}")
     if not changes:

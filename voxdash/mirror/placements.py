@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from voxdash.calls.models import Call
@@ -60,10 +60,42 @@ def placement_match(placed: PlacedCall, candidates: Iterable[ListedCall]):
 
 
 def placement_link(placed: PlacedCall, call: ListedCall) -> None:
-    """Record that `placed` (and every attempt of its key) became `call`."""
+    """Record that `placed` (and every attempt of its key) became `call`, and which mirrored call
+    that is when the mirror has it (else `placements_follow` says so once the mirror gains it)."""
     listed_call_id = _vox_id(call)
-    PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(listed_call_id=listed_call_id)
+    if isinstance(call, Call):
+        mirrored = (call.pk, call.created_at)
+    else:  # found in the API's list: the mirror may have it already
+        mirrored = Call.objects.filter(vox_id=listed_call_id).values_list("pk", "created_at").first()
+    key, created_at = mirrored or (None, None)
+    PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(
+        listed_call_id=listed_call_id, mirrored_call_id=key, mirrored_call_created_at=created_at
+    )
     placed.listed_call_id = listed_call_id
+    placed.mirrored_call_id, placed.mirrored_call_created_at = key, created_at
+
+
+def placements_follow(call_ids: Iterable[str]) -> int:
+    """The placed calls linked to these calls (by Vox id) take their mirrored row's key and
+    created_at; return how many placed calls were written.
+
+    The mirror's writers call it in their transaction for the calls they create and for those
+    whose createdAt they move (a call first known from a webhook, created at the event's time,
+    then listed with Vox's own), so the history's placed-call filters, which order by the copy,
+    never lag the mirror. One UPDATE, through the placed calls' listed_call_id index: nothing is
+    written unless a placed call is linked to one of the calls."""
+    call_ids = list(call_ids)
+    if not call_ids:
+        return 0
+    return _follow(PlacedCall.objects.filter(listed_call_id__in=call_ids))
+
+
+def _follow(placed: QuerySet[PlacedCall]) -> int:
+    mirrored = Call.objects.filter(vox_id=OuterRef("listed_call_id"))
+    return placed.update(
+        mirrored_call=Subquery(mirrored.values("pk")[:1]),
+        mirrored_call_created_at=Subquery(mirrored.values("created_at")[:1]),
+    )
 
 
 def placement_mirrored_call(placed: PlacedCall) -> Call | None:
@@ -89,12 +121,17 @@ def placements_link(call_ids: Iterable[str] | None = None) -> int:
     candidates: the same id, or the same phone) are tried: a campaign keeps hundreds of placements
     unlinked at once, and trying them all for every webhook cost seconds each.
     """
+    if call_ids is not None:
+        call_ids = list(call_ids)
+        # A placement linked by id while its call was being mirrored, in another transaction,
+        # may have missed the mirrored row (neither saw the other's uncommitted write): both
+        # are committed now.
+        _follow(PlacedCall.objects.filter(listed_call_id__in=call_ids, mirrored_call__isnull=True))
     since = timezone.now() - LINK_WINDOW
     unlinked = PlacedCall.objects.filter(
         listed_call_id="", attempted_at__gte=since, outcome__in=ACCEPTED_OUTCOMES
     ).order_by("attempted_at", "id")
     if call_ids is not None:
-        call_ids = list(call_ids)
         phones = set(
             Call.objects.filter(vox_id__in=call_ids)
             .exclude(customer_phone="")

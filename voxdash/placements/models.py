@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from voxdash.calls.models import Call
+
 
 def payload_fingerprint(payload: dict) -> str:
     """The same body gives the same fingerprint, whatever the key order."""
@@ -57,6 +59,25 @@ class PlacedCall(models.Model):
     error_fields = models.JSONField(default=dict, blank=True)
     # The call in the history, once found (by id, or by phone and time when the ids differ).
     listed_call_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # That call's row in the mirror and its created_at, once the mirror has it: the history's
+    # agent, number and "placed by" filters list and order their calls from this table alone, and
+    # read only the page's rows from the mirror (by key), where matching listed_call_id meant one
+    # look-up by a 36-character id per placed call. voxdash.mirror keeps both current (with
+    # listed_call_id, and when the mirror gains the call or Vox moves its createdAt); save() fills
+    # them for a record written with listed_call_id alone. No constraint: nothing deletes mirrored
+    # calls, and a constraint would refuse the mirror's rebuild (TRUNCATE) and the bulk loads.
+    mirrored_call = models.ForeignKey(
+        "calls.Call",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        # Nothing looks placed calls up by it (they are found by listed_call_id, and read in full
+        # for a filter): an index would only cost writes.
+        db_index=False,
+        related_name="+",
+    )
+    mirrored_call_created_at = models.DateTimeField(null=True, blank=True)
     answered_locally = models.BooleanField(
         default=False, help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox"
     )
@@ -110,6 +131,19 @@ class PlacedCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_phone} by {self.username} ({self.get_outcome_display()})"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        linking = update_fields is None or "listed_call_id" in update_fields
+        if linking and self.listed_call_id and self.mirrored_call_id is None:
+            # Linked by id alone (a record made by hand, a repeat copied before its call was
+            # mirrored): the mirror's row, if it has it yet, so that the filters find this call.
+            found = Call.objects.filter(vox_id=self.listed_call_id).values_list("pk", "created_at").first()
+            if found is not None:
+                self.mirrored_call_id, self.mirrored_call_created_at = found
+                if update_fields is not None:
+                    kwargs["update_fields"] = [*update_fields, "mirrored_call", "mirrored_call_created_at"]
+        super().save(*args, **kwargs)
 
     @classmethod
     def for_body(cls, *, user, idempotency_key, payload: dict, **fields) -> PlacedCall:

@@ -165,6 +165,8 @@ def _answer_from(settled: PlacedCall, record: PlacedCall) -> Attempt:
         record.vox_placement_id = settled.vox_placement_id
         record.vox_created_at = settled.vox_created_at
         record.listed_call_id = settled.listed_call_id
+        record.mirrored_call_id = settled.mirrored_call_id
+        record.mirrored_call_created_at = settled.mirrored_call_created_at
         record.save()
         return Attempt(record)
     record.outcome = PlacedCall.Outcome.REJECTED

@@ -1,0 +1,192 @@
+"""The history's agent, number and "placed by" filters select through each placed call's copy of
+its mirrored call (PlacedCall.mirrored_call and its created_at): the right calls, newest first,
+counted once, however the placement and the call met (linked before or after the mirror had the
+call, a webhook first and the list later, repeats of one key), and for records made before the
+copy existed (the migration fills it). And a text search counts to its own, lower cap."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from voxdash.calls import mirror_query
+from voxdash.calls.filters import CallFilters
+from voxdash.calls.mirror_query import mirror_exact_count, mirror_page
+from voxdash.calls.models import Call
+from voxdash.mirror.calls import CallEvent, call_merge_event, call_merge_listing
+from voxdash.mirror.placements import placement_link
+from voxdash.placements.models import PlacedCall
+from voxdash.vox import types
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+PHONE = "+2348012345678"
+
+
+def listed(call_id: str, minutes: int, **changes) -> types.Call:
+    data = {
+        "id": call_id,
+        "businessId": "biz_1",
+        "direction": "outbound",
+        "status": "completed",
+        "customerPhone": PHONE,
+        "customerName": "Adaeze Okonkwo",
+        "durationSeconds": 60,
+        "startedAt": None,
+        "endedAt": None,
+        "createdAt": (T0 + timedelta(minutes=minutes)).isoformat(),
+    }
+    data.update(changes)
+    return types.Call.from_api(data)
+
+
+def placement(call_id: str, *, agent: str = "agent-a", username: str = "ada", key=None) -> PlacedCall:
+    """An accepted placement Vox answered with `call_id`, not linked to any call yet."""
+    return PlacedCall.objects.create(
+        username=username,
+        idempotency_key=key or uuid.uuid4(),
+        payload={"customer_phone": PHONE, "ai_agent_id": agent, "business_voice_number_id": "num-1"},
+        payload_fingerprint="f",
+        customer_phone=PHONE,
+        outcome=PlacedCall.Outcome.QUEUED,
+        vox_placement_id=call_id,
+        vox_created_at=T0,
+    )
+
+
+def page_of(filters: CallFilters, page: int = 1, limit: int = 20) -> tuple[list[str], int, bool]:
+    calls, meta = mirror_page(filters=filters, page=page, limit=limit)
+    return [c.id for c in calls], meta.total, meta.total_is_lower_bound
+
+
+@pytest.mark.django_db
+def test_a_placement_linked_from_the_apis_list_is_found_once_the_mirror_has_its_call():
+    placed = placement("c1")
+    placement_link(placed, listed("c1", 5))  # found in the API's list: the mirror lacks it yet
+    placed.refresh_from_db()
+    assert placed.listed_call_id == "c1" and placed.mirrored_call_id is None
+    assert page_of(CallFilters(agent="agent-a")) == ([], 0, False)
+
+    call_merge_listing([listed("c1", 5), listed("other", 6)])
+
+    placed.refresh_from_db()
+    call = Call.objects.get(vox_id="c1")
+    assert placed.mirrored_call_id == call.pk and placed.mirrored_call_created_at == call.created_at
+    assert page_of(CallFilters(agent="agent-a")) == (["c1"], 1, False)
+    assert page_of(CallFilters(placed_by="ada", status="completed")) == (["c1"], 1, False)
+    assert page_of(CallFilters(agent="agent-b")) == ([], 0, False)
+
+
+@pytest.mark.django_db
+def test_a_call_first_known_from_a_webhook_is_reordered_when_the_list_moves_its_created_at():
+    for n, call_id in enumerate(("early", "late")):
+        call_merge_listing([listed(call_id, 10 + n)])
+        placement_link(placement(call_id), Call.objects.get(vox_id=call_id))
+    # The webhook comes first: the call is created at the event's time, the newest of the three.
+    call_merge_event(CallEvent(call_id="hooked", type="vox.call.started", at=T0 + timedelta(minutes=30)))
+    hooked = placement("hooked")
+    placement_link(hooked, Call.objects.get(vox_id="hooked"))
+    assert page_of(CallFilters(agent="agent-a")) == (["hooked", "late", "early"], 3, False)
+
+    # Vox's list says it was created first of all: the placed call's copy follows, and the order.
+    call_merge_listing([listed("hooked", 0)])
+
+    hooked.refresh_from_db()
+    assert hooked.mirrored_call_created_at == T0 == Call.objects.get(vox_id="hooked").created_at
+    assert page_of(CallFilters(agent="agent-a")) == (["late", "early", "hooked"], 3, False)
+    assert page_of(CallFilters(agent="agent-a"), page=2, limit=2) == (["hooked"], 3, False)
+
+
+@pytest.mark.django_db
+def test_repeats_of_one_key_are_one_call_and_a_call_the_mirror_lacks_is_not_counted():
+    call_merge_listing([listed("c1", 1), listed("c2", 2)])
+    key = uuid.uuid4()
+    first = placement("c1", key=key)
+    placement_link(first, Call.objects.get(vox_id="c1"))
+    # A repeat answered from the first attempt (placements.services._answer_from) copies its link.
+    PlacedCall.objects.create(
+        username="ada",
+        idempotency_key=key,
+        payload=first.payload,
+        payload_fingerprint="f",
+        customer_phone=PHONE,
+        outcome=PlacedCall.Outcome.REPLAYED,
+        vox_placement_id="c1",
+        listed_call_id="c1",
+    )
+    placement_link(placement("c2"), Call.objects.get(vox_id="c2"))
+    placement_link(placement("c9"), listed("c9", 9))  # listed by the API, never mirrored
+    assert PlacedCall.objects.filter(mirrored_call__isnull=False).count() == 3
+    assert page_of(CallFilters(placed_by="ada")) == (["c2", "c1"], 2, False)
+    assert mirror_exact_count(filters=CallFilters(placed_by="ada")) == 2
+
+
+@pytest.mark.django_db
+def test_past_the_cap_placed_calls_alone_page_on_newest_first(monkeypatch):
+    call_merge_listing([listed(f"c{n}", n) for n in range(7)])
+    for n in range(7):
+        placement_link(placement(f"c{n}"), Call.objects.get(vox_id=f"c{n}"))
+    monkeypatch.setattr(mirror_query, "MIRROR_COUNT_CAP", 4)
+    newest = [f"c{n}" for n in reversed(range(7))]
+    assert page_of(CallFilters(agent="agent-a"), page=1, limit=3) == (newest[:3], 4, True)
+    assert page_of(CallFilters(agent="agent-a"), page=3, limit=3) == (newest[6:], 4, True)
+    calls, meta = mirror_page(filters=CallFilters(agent="agent-a"), page=2, limit=3)
+    assert [c.id for c in calls] == newest[3:6] and meta.has_more
+    assert mirror_exact_count(filters=CallFilters(agent="agent-a")) == 7
+
+
+@pytest.mark.django_db
+def test_a_record_linked_by_id_alone_finds_its_mirrored_call_when_saved():
+    call_merge_listing([listed("c1", 1)])
+    record = placement("c1")
+    record.listed_call_id = "c1"
+    record.save(update_fields=["listed_call_id"])
+    record.refresh_from_db()
+    assert record.mirrored_call_id == Call.objects.get(vox_id="c1").pk
+    assert page_of(CallFilters(agent="agent-a")) == (["c1"], 1, False)
+
+
+BEFORE = [("placements", "0006_list_order_indexes"), ("calls", "0006_local_hour_newest")]
+AFTER = [("placements", "0007_mirrored_call")]
+
+
+@pytest.fixture
+def back_to_latest():
+    yield
+    call_command("migrate", "placements", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_latest")
+def test_the_migration_fills_the_copy_for_placed_calls_already_linked():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    OldCall, OldPlaced = old.get_model("calls", "Call"), old.get_model("placements", "PlacedCall")
+    call = OldCall.objects.create(
+        vox_id="c1", direction="outbound", status="completed", customer_phone=PHONE, created_at=T0
+    )
+    for listed_call_id in ("c1", "c1", "not-mirrored", ""):
+        OldPlaced.objects.create(
+            username="ada",
+            payload={"ai_agent_id": "agent-a"},
+            payload_fingerprint="f",
+            customer_phone=PHONE,
+            outcome="queued",
+            listed_call_id=listed_call_id,
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+    New = executor.loader.project_state(AFTER).apps.get_model("placements", "PlacedCall")
+    copies = sorted(
+        New.objects.values_list("listed_call_id", "mirrored_call_id", "mirrored_call_created_at"),
+        key=lambda row: row[0],
+    )
+    assert copies == [
+        ("", None, None),
+        ("c1", call.pk, T0),
+        ("c1", call.pk, T0),
+        ("not-mirrored", None, None),
+    ]
