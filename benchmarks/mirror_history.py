@@ -264,6 +264,7 @@ def profile(args) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from voxdash.calls import mirror_query
+    from voxdash.calls.filters import CallFilters
     from voxdash.calls.forms import CallFiltersForm
     from voxdash.lib.paging import capped_count
 
@@ -276,7 +277,10 @@ def profile(args) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('calls_call'))")
         size = cursor.fetchone()[0]
-    print(f"calls_call: {args.calls:,} rows, {size} with indexes; cap {mirror_query.MIRROR_COUNT_CAP:,}")
+    print(
+        f"calls_call: {args.calls:,} rows, {size} with indexes; cap {mirror_query.MIRROR_COUNT_CAP:,}"
+        f" (a search: {mirror_query.mirror_count_cap(CallFilters(search='x')):,})"
+    )
 
     def explain(sql: str) -> tuple[float, int, str]:
         """EXPLAIN ANALYZE of one query: ms, pages touched (the top node's buffers: the same on any
@@ -309,7 +313,7 @@ def profile(args) -> None:
         chosen = form.call_filters()
         page, limit = form.paging()
         calls = mirror_query.mirror_calls(chosen)
-        cap = mirror_query.MIRROR_COUNT_CAP
+        cap = mirror_query.mirror_count_cap(chosen)
         page_ms = median_ms(lambda: first_view(chosen, page, limit), args.repeat)
         count_ms = median_ms(lambda: capped_count(calls, cap=cap), args.repeat)
         counted = capped_count(calls, cap=cap)

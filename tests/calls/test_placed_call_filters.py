@@ -190,3 +190,23 @@ def test_the_migration_fills_the_copy_for_placed_calls_already_linked():
         ("c1", call.pk, T0),
         ("not-mirrored", None, None),
     ]
+
+
+@pytest.mark.django_db
+def test_a_search_counts_to_its_own_cap_and_lists_the_right_calls_newest_first(monkeypatch):
+    call_merge_listing(
+        [listed(f"ok{n}", n) for n in range(6)]
+        + [
+            listed(f"zz{n}", 10 + n, customerName="Zoë Müller", customerPhone="+2348090000000")
+            for n in range(3)
+        ]
+    )
+    monkeypatch.setattr(mirror_query, "MIRROR_SEARCH_COUNT_CAP", 4)
+    okonkwo = [f"ok{n}" for n in reversed(range(6))]
+    assert page_of(CallFilters(search="okonkwo"), limit=4) == (okonkwo[:4], 4, True)
+    assert page_of(CallFilters(search="okonkwo"), page=2, limit=4) == (okonkwo[4:], 4, True)
+    assert mirror_exact_count(filters=CallFilters(search="okonkwo")) == 6
+    # Under the search's cap, exact; filters without a search still count to MIRROR_COUNT_CAP.
+    assert page_of(CallFilters(search="müller")) == (["zz2", "zz1", "zz0"], 3, False)
+    assert page_of(CallFilters(search="8090000")) == (["zz2", "zz1", "zz0"], 3, False)
+    assert page_of(CallFilters(status="completed"), limit=4)[1:] == (9, False)
