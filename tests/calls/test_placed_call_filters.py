@@ -137,6 +137,22 @@ def test_past_the_cap_placed_calls_alone_page_on_newest_first(monkeypatch):
     assert mirror_exact_count(filters=CallFilters(agent="agent-a")) == 7
 
 
+@pytest.mark.django_db(transaction=True)  # the mirror's signal is sent on commit
+def test_a_link_that_missed_its_mirrored_call_is_mended_when_the_mirror_next_writes_the_call():
+    call_merge_listing([listed("c1", 1, status="ringing")])
+    placed = placement("c1")
+    placement_link(placed, Call.objects.get(vox_id="c1"))
+    # As when the link and the mirror's insert ran at once, neither seeing the other's write.
+    PlacedCall.objects.filter(pk=placed.pk).update(mirrored_call=None, mirrored_call_created_at=None)
+    assert page_of(CallFilters(agent="agent-a")) == ([], 0, False)
+
+    call_merge_listing([listed("c1", 1, status="completed")])  # any change to the call
+
+    placed.refresh_from_db()
+    assert placed.mirrored_call_id == Call.objects.get(vox_id="c1").pk
+    assert page_of(CallFilters(agent="agent-a")) == (["c1"], 1, False)
+
+
 @pytest.mark.django_db
 def test_a_record_linked_by_id_alone_finds_its_mirrored_call_when_saved():
     call_merge_listing([listed("c1", 1)])
