@@ -7,8 +7,6 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from voxdash.calls.models import Call
-
 
 def payload_fingerprint(payload: dict) -> str:
     """The same body gives the same fingerprint, whatever the key order."""
@@ -138,7 +136,9 @@ class PlacedCall(models.Model):
         if linking and self.listed_call_id and self.mirrored_call_id is None:
             # Linked by id alone (a record made by hand, a repeat copied before its call was
             # mirrored): the mirror's row, if it has it yet, so that the filters find this call.
-            found = Call.objects.filter(vox_id=self.listed_call_id).values_list("pk", "created_at").first()
+            # The model through the relation: placements does not import calls (tests/test_dependencies).
+            mirrored = self._meta.get_field("mirrored_call").related_model._default_manager
+            found = mirrored.filter(vox_id=self.listed_call_id).values_list("pk", "created_at").first()
             if found is not None:
                 self.mirrored_call_id, self.mirrored_call_created_at = found
                 if update_fields is not None:
