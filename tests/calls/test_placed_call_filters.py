@@ -17,7 +17,7 @@ from voxdash.calls.filters import CallFilters
 from voxdash.calls.mirror_query import mirror_exact_count, mirror_page
 from voxdash.calls.models import Call
 from voxdash.mirror.calls import CallEvent, call_merge_event, call_merge_listing
-from voxdash.mirror.placements import placement_link
+from voxdash.mirror.placements import placement_link, placement_mirrored_call, placements_mend
 from voxdash.placements.models import PlacedCall
 from voxdash.vox import types
 
@@ -226,3 +226,60 @@ def test_a_search_counts_to_its_own_cap_and_lists_the_right_calls_newest_first(m
     assert page_of(CallFilters(search="müller")) == (["zz2", "zz1", "zz0"], 3, False)
     assert page_of(CallFilters(search="8090000")) == (["zz2", "zz1", "zz0"], 3, False)
     assert page_of(CallFilters(status="completed"), limit=4)[1:] == (9, False)
+
+
+def unlink_copy(placed: PlacedCall) -> None:
+    """The link without its copy: what a link that raced the mirror's insert, or a worker of a
+    version before placements 0007, leaves behind."""
+    PlacedCall.objects.filter(pk=placed.pk).update(mirrored_call=None, mirrored_call_created_at=None)
+
+
+@pytest.mark.django_db
+def test_a_linked_placement_missing_its_copy_is_mended_when_its_call_is_read():
+    call_merge_listing([listed("c1", 1)])
+    placed = placement("c1")
+    placement_link(placed, Call.objects.get(vox_id="c1"))
+    unlink_copy(placed)
+    call_merge_listing([listed("c1", 1)])  # a re-sync: the call is unchanged, nothing follows it
+    assert page_of(CallFilters(agent="agent-a")) == ([], 0, False)
+
+    placement_mirrored_call(PlacedCall.objects.get(pk=placed.pk))  # its page, or its progress poll
+
+    assert page_of(CallFilters(agent="agent-a")) == (["c1"], 1, False)
+
+
+@pytest.mark.django_db
+def test_the_sweep_mends_missing_and_old_copies_and_leaves_the_right_ones():
+    call_merge_listing([listed("c1", 1), listed("c2", 2), listed("c3", 3)])
+    placed = {}
+    for vox_id in ("c1", "c2", "c3"):
+        placed[vox_id] = placement(vox_id)
+        placement_link(placed[vox_id], Call.objects.get(vox_id=vox_id))
+    unlink_copy(placed["c1"])
+    # c2's copy of created_at is old (Vox's createdAt moved while another transaction linked it).
+    PlacedCall.objects.filter(pk=placed["c2"].pk).update(mirrored_call_created_at=T0 - timedelta(days=1))
+    placement("unlisted")  # never linked: nothing to mend
+
+    assert placements_mend() == 2
+
+    for vox_id in ("c1", "c2", "c3"):
+        record, call = PlacedCall.objects.get(pk=placed[vox_id].pk), Call.objects.get(vox_id=vox_id)
+        assert (record.mirrored_call_id, record.mirrored_call_created_at) == (call.pk, call.created_at)
+    assert page_of(CallFilters(agent="agent-a")) == (["c3", "c2", "c1"], 3, False)
+    assert placements_mend() == 0  # nothing left to write
+
+
+@pytest.mark.django_db
+def test_a_full_sync_mends_the_copies(vox_settings):
+    from voxdash.calls.sync import calls_sync
+
+    calls_sync(full=True)
+    call = Call.objects.order_by("-created_at").first()
+    placed = placement(call.vox_id)
+    placement_link(placed, call)
+    unlink_copy(placed)
+
+    calls_sync(full=True)  # every call unchanged: only the sweep can mend it
+
+    placed.refresh_from_db()
+    assert (placed.mirrored_call_id, placed.mirrored_call_created_at) == (call.pk, call.created_at)

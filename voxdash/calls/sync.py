@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from voxdash.mirror.calls import call_merge_listing
 from voxdash.mirror.lock import Lock, SyncAlreadyRunning
+from voxdash.mirror.placements import placements_mend
 from voxdash.mirror.sync import UNCHANGED, SyncSummary, report_progress, sync_run
 from voxdash.vox import VoxClient, get_client, types
 from voxdash.vox.budget import BACKGROUND
@@ -59,6 +60,10 @@ def calls_sync(
     with sync_run("calls", summary) as (state, lock):
         walk = _full_walk if full else _incremental_walk
         walk(client, state, summary, lambda: _after_page(summary, lock, progress))
+        if full:  # the placed calls' copy of their calls' keys, checked once the mirror is whole
+            mended = placements_mend()
+            if mended:
+                logger.info("calls sync: %d placed calls took their mirrored call's key again", mended)
     logger.info("calls sync done: %s", summary)
     return summary
 

@@ -98,10 +98,44 @@ def _follow(placed: QuerySet[PlacedCall]) -> int:
     )
 
 
+# The sweep reads the linked placed calls in pages of this many (a few columns each).
+MEND_BATCH = 5_000
+
+
+def placements_mend() -> int:
+    """Every linked placed call whose copy of its mirrored call's key or created_at is missing or
+    old takes it again; return how many were written. Run after each full sync (calls.sync): the
+    writers keep the copy current as they go, and this catches what they cannot see (a link that
+    raced the mirror's insert of a call that then never changes, a link written by a worker of a
+    version before placements 0007, a mirror emptied and filled again under new keys)."""
+    mirrored = Call.objects.filter(vox_id=OuterRef("listed_call_id"))
+    linked = (
+        PlacedCall.objects.exclude(listed_call_id="")
+        .annotate(key=Subquery(mirrored.values("pk")[:1]), at=Subquery(mirrored.values("created_at")[:1]))
+        .order_by("pk")
+        .values_list("pk", "mirrored_call_id", "mirrored_call_created_at", "key", "at")
+    )
+    written, after = 0, 0
+    while batch := list(linked.filter(pk__gt=after)[:MEND_BATCH]):
+        stale = [pk for pk, key, at, found_key, found_at in batch if (key, at) != (found_key, found_at)]
+        if stale:
+            written += _follow(PlacedCall.objects.filter(pk__in=stale))
+        after = batch[-1][0]
+    return written
+
+
 def placement_mirrored_call(placed: PlacedCall) -> Call | None:
-    """The mirrored call this placement became (linking it when it is newly found), or None."""
+    """The mirrored call this placement became (linking it when it is newly found), or None. A
+    linked placement whose copy of the call's key and created_at is missing or old (a link that
+    raced the mirror's insert, a worker of an older version) takes it again here."""
     if placed.listed_call_id:
-        return Call.objects.filter(vox_id=placed.listed_call_id).first()
+        call = Call.objects.filter(vox_id=placed.listed_call_id).first()
+        if call is not None and (placed.mirrored_call_id, placed.mirrored_call_created_at) != (
+            call.pk,
+            call.created_at,
+        ):
+            placement_link(placed, call)
+        return call
     # The rule's candidates, narrowed by the database: the placement's id, or its phone since then.
     near = Q(vox_id=placed.vox_placement_id)
     if placed.vox_created_at:
