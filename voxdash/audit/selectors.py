@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 from voxdash.lib.formatting import Moment, local_day_start, moment
 from voxdash.lib.paging import CappedPage, capped_page
 from voxdash.lib.querystring import QueryString
-from voxdash.lib.rows import html_format, html_lines
+from voxdash.lib.rows import LINK_HTML, html_format, html_lines
 from voxdash.lib.spreadsheet import neutralise
 
 from .describe import detail_words
@@ -80,8 +80,7 @@ DEEP_AFTER = 2_000
 
 @dataclass(frozen=True)
 class AuditRow:
-    """One entry as a row of /audit/: plain values, worked out here once (the template only writes
-    them out; per-row filters and tags cost more than the rest of the page)."""
+    """One entry as a row of /audit/: plain values, worked out here once, which _ROW_HTML writes."""
 
     action: str  # the code, for the row's class
     at: Moment
@@ -162,7 +161,6 @@ _ROW_HTML = (
     "<td>{detail}</td>"
     "</tr>"
 )
-_LINK_HTML = '<a href="{url}">{text}</a>'
 _VIA_HTML = ' <span class="help">({via})</span>'
 _OBJECT_HTML = '{label} <span class="help">{type}</span>'
 
@@ -173,10 +171,10 @@ def audit_rows_html(rows: list[AuditRow]) -> SafeString:
 
 
 def _row_html(row: AuditRow) -> SafeString:
-    who = html_format(_LINK_HTML, url=row.who_href, text=row.who) if row.who_href else row.who or "—"
+    who = html_format(LINK_HTML, url=row.who_href, text=row.who) if row.who_href else row.who or "—"
     if row.object_text:
         label = (
-            html_format(_LINK_HTML, url=row.object_url, text=row.object_text)
+            html_format(LINK_HTML, url=row.object_url, text=row.object_text)
             if row.object_url
             else row.object_text
         )

@@ -137,9 +137,8 @@ def history_pager(
 
 
 class CallRow(TypedDict):
-    """One call as the history's table shows it. Formatted here once per row: the template's
-    `{% url %}`, `|date` and other filters cost tens of µs each, on up to 100 rows. A dict, as
-    Django's templates look up a dict's keys faster than an object's attributes."""
+    """One call as the history's table shows it, formatted here once per row (no `{% url %}` or
+    `|date` a row); CALL_ROW_HTML writes it. A dict: it fills the format string as it is."""
 
     url: str  # the call's page
     created_iso: str  # <time datetime="…">

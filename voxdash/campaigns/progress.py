@@ -246,9 +246,8 @@ def campaign_dial_rate(*, campaign: Campaign, now: datetime) -> float:
 
 @dataclass(frozen=True)
 class CampaignListItem:
-    """A campaign as a row of /campaigns/: plain values made here once, which the template only
-    writes out (a method such as get_state_display, or a lookup through the campaign and its
-    progress, costs more a row than the text it gives)."""
+    """A campaign as a row of /campaigns/: plain values made here once, which _LIST_ROW_HTML
+    writes (no get_state_display or lookup through the campaign and its progress a row)."""
 
     pk: int
     name: str
@@ -350,7 +349,7 @@ def campaign_list_html(items: list[CampaignListItem]) -> SafeString:
 
 @dataclass(frozen=True)
 class RowView:
-    """One line of the rows table, formatted: text and links, so the template only writes them."""
+    """One line of the rows table, formatted: text and links, which _ROW_HTML writes."""
 
     number: str
     phone: str

@@ -9,6 +9,9 @@ from collections.abc import Iterable
 
 from django.utils.safestring import SafeData, SafeString
 
+# A plain link inside a row's cell (html_format(LINK_HTML, url=…, text=…)).
+LINK_HTML = '<a href="{url}">{text}</a>'
+
 
 def html_format(template: str, /, **values) -> SafeString:
     """format_html(template, **values): every value escaped unless already safe HTML. Without
