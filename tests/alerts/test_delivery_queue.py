@@ -7,18 +7,23 @@ from tests.alerts.delivering import make_alert, make_channel, notify, only_chann
 from voxdash.alerts.models import AlertDelivery
 
 
+def sending_runs(callbacks) -> list[str]:
+    """The on-commit callbacks but the menu's open count being forgotten (alerts.selectors)."""
+    return [c.__qualname__ for c in callbacks if not c.__qualname__.startswith("open_alert_count")]
+
+
 def test_a_sending_run_is_queued_on_commit_and_not_before(db, tmp_path, django_capture_on_commit_callbacks):
     only_channels(make_channel("File", f"file://{tmp_path}/a.log"))
     with django_capture_on_commit_callbacks() as callbacks:
         notify(make_alert())
-    assert [c.__qualname__ for c in callbacks] == ["_queue"]
+    assert sending_runs(callbacks) == ["_queue"]
 
 
 def test_nothing_is_queued_when_no_channel_is_told(db, django_capture_on_commit_callbacks):
     only_channels()
     with django_capture_on_commit_callbacks() as callbacks:
         assert notify(make_alert()) == []
-    assert callbacks == []
+    assert sending_runs(callbacks) == []
 
 
 def test_the_worker_sends_the_notice_after_commit(celery_worker, tmp_path):

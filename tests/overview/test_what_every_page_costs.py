@@ -10,6 +10,7 @@ cache's Redis client (tests/lib/test_cache.py), the menu's links (tests/overview
 
 import pytest
 import redis
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -48,4 +49,18 @@ def test_a_viewer_s_page_costs_one_query_and_one_redis_round_trip(client, viewer
     assert [q["sql"].split(" FROM ")[1].split()[0] for q in page.captured_queries] == ['"auth_user"']
     # The session. The header's connection status comes from this process's memory (it keeps
     # the shared answer a few seconds: lib.caching's kept_here).
+    assert redis_commands == ["GET"]
+
+
+def test_a_staff_page_costs_the_same(client, db, redis_commands):
+    # Staff see more: the Admin link, the menu's staff entries and its count of open alerts,
+    # which comes from this process's memory as the connection status does.
+    client.force_login(User.objects.create_user("stan", password="pw-stan-123", is_staff=True))
+    for _ in range(2):
+        body = client.get(PAGE).content.decode()
+    assert ">Alerts</a>" in body  # the staff menu is on the page, with nothing open
+    redis_commands.clear()
+    with CaptureQueriesContext(connection) as page:
+        assert client.get(PAGE).status_code == 200
+    assert [q["sql"].split(" FROM ")[1].split()[0] for q in page.captured_queries] == ['"auth_user"']
     assert redis_commands == ["GET"]

@@ -80,6 +80,16 @@ def cached_or_fetch[T](
     return value
 
 
+def cached_forget(key: str) -> None:
+    """Drop the value cached under `key`, for everyone and from this process's own copy: what it
+    counted has changed. Other processes' own copies (kept_here) live out their few seconds."""
+    _forget_here(key)
+    try:
+        cache.delete(key)
+    except OUTAGE_ERRORS as exc:
+        logger.warning("cache unreachable, not forgetting", extra={"fields": {"error": type(exc).__name__}})
+
+
 def forget_here() -> None:
     """Drop every value this process keeps (kept_here). For tests: another process's view."""
     with _here_lock:
