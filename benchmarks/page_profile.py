@@ -122,6 +122,12 @@ def main() -> None:
     parser.add_argument("--user", default="viewer", choices=sorted(USERS))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--functions", action="store_true", help="cProfile's functions by own time")
+    parser.add_argument(
+        "--sort",
+        default="tottime",
+        choices=("tottime", "cumulative"),
+        help="with --functions: by own time, or by time including what they call",
+    )
     parser.add_argument("--nodes", action="store_true", help="template nodes by own time")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voxdash_bench_profile")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12", help="a db of its own: flushed")
@@ -131,7 +137,7 @@ def main() -> None:
         database_url=args.database_url,
         redis_url=args.redis_url,
         seed=seed_mirror,
-        users=(args.user,),
+        users=tuple({"viewer", args.user}),  # the seed places calls as the viewer
         name="page-profile",
     ):
         # Imported here: the Deployment has set Django up with the production settings.
@@ -174,9 +180,11 @@ def main() -> None:
                 f" Vox client {timings.median('vox'):.2f} ms ({len(timings.spent['vox']) / args.requests:g} a request)"
             )
             if profile:
-                print("  functions by their own time (profiled):")
+                print(
+                    f"  functions by {'their own time' if args.sort == 'tottime' else 'time with what they call'} (profiled):"
+                )
                 stats = pstats.Stats(profile, stream=sys.stdout)
-                stats.sort_stats("tottime").print_stats(25)
+                stats.sort_stats(args.sort).print_stats(25 if args.sort == "tottime" else 60)
             if args.nodes:
                 nodes.report(args.requests)
 
