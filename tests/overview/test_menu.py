@@ -7,6 +7,7 @@ from django.urls import clear_script_prefix, reverse, set_script_prefix
 
 from voxdash.overview import context_processors
 from voxdash.overview.context_processors import MENU_URLS
+from voxdash.overview.menu import MenuEntry, main_menu_html
 
 PAGE = reverse("placements:list")
 
@@ -117,3 +118,20 @@ def test_the_entry_of_the_page_shown_is_current_and_no_other(client, db):
     # A page no URL matched (a 404 of the resolver) has no current entry, and still a menu.
     entries = _menu(client.get("/no-such-page/").content.decode())
     assert entries and not [entry for entry, current in entries if current]
+
+
+def test_the_links_are_written_escaped_with_the_current_one_and_the_open_count():
+    entries = [
+        MenuEntry("Calls & more", "/calls/?a=1&b=<2>", current=True),
+        MenuEntry("Place a call", "/place/", css_class="nav-action"),
+        MenuEntry("Alerts", "/alerts/", shows_open_alerts=True),
+    ]
+    assert main_menu_html(entries, open_alert_count=3).split("\n") == [
+        '<a href="/calls/?a=1&amp;b=&lt;2&gt;" aria-current="page">Calls &amp; more</a>',
+        '<a href="/place/" class="nav-action">Place a call</a>',
+        '<a href="/alerts/">Alerts <span class="badge badge-failed" title="Open alerts">3'
+        '<span class="visually-hidden"> open</span></span></a>',
+    ]
+    # Nothing open, or no count in the context (a Viewer's page): no badge.
+    assert main_menu_html(entries[2:], open_alert_count=0) == '<a href="/alerts/">Alerts</a>'
+    assert main_menu_html(entries[2:]) == '<a href="/alerts/">Alerts</a>'
