@@ -55,6 +55,11 @@ else:
 # (the deadline bounds what a page waits for Vox; sync workers are aborted after this long).
 timeout = _whole_number("GUNICORN_TIMEOUT", 60, 1)
 graceful_timeout = 30
+# Each worker touches a heartbeat file (its arbiter watches it) on every turn of its loop, that
+# is on every request: in the default temporary folder, often on disk, each touch is a journaled
+# metadata write; on tmpfs, a write to memory. gunicorn's documentation recommends /dev/shm, which
+# Linux hosts, Docker containers and systemd services all have (docs/benchmarks.md, issue 15).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Workers load the app after forking: a failing import shows in each worker's log, and the
 # database connections and Vox client are never shared between processes.
 preload_app = False

@@ -103,6 +103,14 @@ def test_the_default_is_gthread_workers_with_threads(monkeypatch):
     assert (sync["worker_class"], sync["workers"], sync["threads"]) == ("sync", 5, 1)
 
 
+def test_the_workers_heartbeat_file_is_in_memory(monkeypatch):
+    # A Linux host has /dev/shm (a tmpfs); elsewhere gunicorn's default folder stays.
+    assert CONF["worker_tmp_dir"] == "/dev/shm"
+    assert Config().worker_tmp_dir is None  # gunicorn's own default: the temporary folder
+    monkeypatch.setattr("os.path.isdir", lambda path: False)
+    assert _conf(monkeypatch)["worker_tmp_dir"] is None
+
+
 @pytest.mark.parametrize(
     "name, value, message",
     [
