@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from voxdash.calls.models import Call
+from voxdash.lib import caching
 from voxdash.webhooks import views_log
 from voxdash.webhooks.models import WebhookEvent
 
@@ -331,7 +332,7 @@ def test_more_events_than_the_cap_read_as_a_lower_bound_and_every_page_still_sho
     assert 'rel="next"' not in staff.get(LOG, {"type": "vox.call.started", "page": 12}).content.decode()
 
     # Below the cap, the count is exact.
-    assert result_count(staff, outcome=Outcome.IGNORED) == "1 delivery match these filters"
+    assert result_count(staff, outcome=Outcome.IGNORED) == "1 delivery matches these filters"
 
 
 def test_a_capped_count_stops_at_the_cap(staff, small_pages):
@@ -370,3 +371,33 @@ def test_a_call_id_is_cut_as_truncatechars_cut_it(call_id):
     from django.utils.text import Truncator
 
     assert views_log.call_id_short(call_id) == Truncator(call_id).chars(14)
+
+
+def type_filter(client, **params) -> list[str]:
+    """The side panel's event types, in order (after "All")."""
+    body = client.get(LOG, params).content.decode()
+    panel = body[body.index("By type") : body.index("</details>", body.index("By type"))]
+    return [label for label in re.findall(r">([^<]+)</a>", panel) if label != "All"]
+
+
+def test_the_types_are_kept_and_the_next_view_does_not_ask_for_them(staff, events):
+    kinds = type_filter(staff)
+    with CaptureQueriesContext(connection) as queries:
+        assert type_filter(staff) == kinds == ["vox.agent.updated", "vox.call.completed", "vox.call.started"]
+    assert not [q["sql"] for q in queries if "RECURSIVE" in q["sql"]]
+
+
+def test_a_type_that_just_arrived_filters_at_once_and_joins_the_panel_within_the_kept_seconds(
+    staff, events, monkeypatch
+):
+    assert "vox.call.ringing" not in type_filter(staff)
+    store(event("vox.call.ringing", call_data("call_new"), event_id="evt_new"))
+    # A link to it (from the event's own page, say) filters by it, though the kept list lacks it.
+    assert result_count(staff, type="vox.call.ringing") == "1 delivery matches these filters"
+    assert "vox.call.ringing" in type_filter(staff)
+    # Without that, the panel shows a new type once the kept list has expired everywhere.
+    store(event("vox.recording.ready", call_data("call_new"), event_id="evt_rec"))
+    assert "vox.recording.ready" not in type_filter(staff)
+    later = caching.time.time() + views_log.TYPES_KEPT_SECONDS + 1
+    monkeypatch.setattr(caching.time, "time", lambda: later)
+    assert "vox.recording.ready" in type_filter(staff)

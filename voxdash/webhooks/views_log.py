@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 
+from voxdash.lib.caching import cached_or_fetch
 from voxdash.lib.filter_links import filter_choices
 from voxdash.lib.formatting import Moment, moment
 from voxdash.lib.links import RowLinks
@@ -45,7 +46,27 @@ class WebhookLogFiltersForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", "All"), *((t, t) for t in received_event_types())]
+        asked = self.data.get("type") if self.is_bound else None
+        types = received_event_types_kept(asked=asked or None)
+        self.fields["type"].choices = [("", "All"), *((t, t) for t in types)]
+
+
+# The types received change when a kind of event first arrives: the side panel's list is kept
+# for everyone a minute (and 5 s in each process), where asking PostgreSQL was one more round
+# trip on every view of the log (issue 15). A type asked for that the kept list lacks (a link to
+# one that just arrived) is looked up again, so its filter works at once.
+TYPES_KEY = "voxdash:webhooks:types"
+TYPES_KEPT_SECONDS = 60
+TYPES_KEPT_HERE = 5
+
+
+def received_event_types_kept(*, asked: str | None = None) -> list[str]:
+    types = cached_or_fetch(TYPES_KEY, TYPES_KEPT_SECONDS, received_event_types, kept_here=TYPES_KEPT_HERE)
+    if asked is not None and asked not in types:
+        types = cached_or_fetch(
+            TYPES_KEY, TYPES_KEPT_SECONDS, received_event_types, refresh=True, kept_here=TYPES_KEPT_HERE
+        )
+    return types
 
 
 def received_event_types() -> list[str]:
