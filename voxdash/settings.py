@@ -248,8 +248,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend with a health check that needs no round trip (voxdash/lib/postgresql).
-    DATABASES["default"]["ENGINE"] = "voxdash.lib.postgresql"
     # A database that does not answer fails the request within seconds (the webhook receiver then
     # answers 503, and Vox retries) instead of holding a worker. `?connect_timeout=` in the URL wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
