@@ -1,6 +1,6 @@
 """The staff's "Alerts" menu entry says how many alerts are open, on every page: kept for everyone
 and a few seconds in each process (alerts.selectors.open_alert_count), forgotten when an alert is
-saved or deleted, so the page after a change shows it, and a change another process made shows
+opened, resolved or deleted, so the page after a change shows it, and a change another process made shows
 within OPEN_COUNT_KEPT_HERE seconds."""
 
 import re
@@ -97,3 +97,11 @@ def test_a_change_made_in_another_process_shows_within_the_kept_seconds(staff, m
     later = caching.time.time() + OPEN_COUNT_KEPT_HERE + 0.1
     monkeypatch.setattr(caching.time, "time", lambda: later)
     assert badge(staff) == "Alerts 1 open"
+
+
+def test_a_save_that_leaves_the_count_keeps_it(staff):  # noqa: F811
+    opened = alert(AlertRule.objects.get(kind="failure_rate", builtin=True))
+    assert badge(staff) == "Alerts 1 open"
+    opened.summary = "Still failing"
+    opened.save(update_fields=["summary"])  # an evaluation that finds it still holding
+    assert cache.get(OPEN_COUNT_KEY) == 1  # not forgotten: the next pages still count nothing

@@ -11,11 +11,11 @@ class AlertsConfig(AppConfig):
         from .models import Alert
         from .notify import deliveries_created
         from .queue import alert_deliveries_request
-        from .selectors import open_alert_count_forget
+        from .selectors import open_alert_count_deleted, open_alert_count_saved
         from .services import alert_rules_ensure_builtin
 
         deliveries_created.connect(alert_deliveries_request, dispatch_uid="alerts-send-on-commit")
-        post_save.connect(open_alert_count_forget, sender=Alert, dispatch_uid="alerts-open-count-save")
-        post_delete.connect(open_alert_count_forget, sender=Alert, dispatch_uid="alerts-open-count-delete")
+        post_save.connect(open_alert_count_saved, sender=Alert, dispatch_uid="alerts-open-count-save")
+        post_delete.connect(open_alert_count_deleted, sender=Alert, dispatch_uid="alerts-open-count-delete")
         # flush (the live-server tests, a reset demo) empties the rules the migration made.
         post_migrate.connect(alert_rules_ensure_builtin, sender=self, dispatch_uid="alerts-builtin-rules")

@@ -29,9 +29,10 @@ from .models import Alert, AlertChannel, AlertDelivery, AlertRule
 HISTORY_PER_PAGE = 25
 # The staff menu's count of open alerts is on every staff page. A COUNT there cost ~0.4 ms a page
 # (issue 15), for a figure that changes when an evaluation opens or resolves one: it is kept for
-# everyone, and a few seconds in each web process, and forgotten whenever an alert is saved or
-# deleted (AlertsConfig.ready). So the process that changed it shows the new count at once, and
-# the others within OPEN_COUNT_KEPT_HERE seconds.
+# everyone, and a few seconds in each web process, and forgotten whenever an alert is opened,
+# resolved or deleted (AlertsConfig.ready). So the process that changed it shows the new count at
+# once, and the others within OPEN_COUNT_KEPT_HERE seconds (within OPEN_COUNT_KEPT_SECONDS while
+# Redis is down: each process then keeps its own copy).
 OPEN_COUNT_KEY = "voxdash:alerts:open-count"
 # Bounds a count re-cached by a page that read it just before a change committed.
 OPEN_COUNT_KEPT_SECONDS = 30
@@ -151,11 +152,24 @@ def open_alert_count() -> int:
     )
 
 
-def open_alert_count_forget(**_signal_arguments) -> None:
-    """An alert was saved or deleted: forget the count now, and again once the change commits (a
-    page counting in between, before the commit, may have kept the old figure)."""
+def open_alert_count_forget() -> None:
+    """The open alerts changed: forget the count now, and again once the change commits (a page
+    counting in between, before the commit, may have kept the old figure)."""
     cached_forget(OPEN_COUNT_KEY)
-    transaction.on_commit(lambda: cached_forget(OPEN_COUNT_KEY))
+    # robust: the alert's notices queue their sending on the same commit, which a cache error
+    # here must not cost.
+    transaction.on_commit(lambda: cached_forget(OPEN_COUNT_KEY), robust=True)
+
+
+def open_alert_count_saved(*, created: bool, update_fields=None, **_signal) -> None:
+    """Alert's post_save: opened, or saved with its resolved_at (not a notice's time or a summary)."""
+    if created or update_fields is None or "resolved_at" in update_fields:
+        open_alert_count_forget()
+
+
+def open_alert_count_deleted(**_signal) -> None:
+    """Alert's post_delete (a rule deleted in the admin takes its alerts along)."""
+    open_alert_count_forget()
 
 
 def alert_deliveries(alert_ids: list[int]) -> dict[int, list[DeliveryRow]]:

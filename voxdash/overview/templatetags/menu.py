@@ -11,4 +11,6 @@ register = template.Library()
 def menu_links(entries, open_alert_count=None):
     """{% menu_links main_menu open_alert_count %}: the context processor's entries, and the count
     of open alerts the context holds (the alerts page's own, else the staff's lazy one)."""
-    return main_menu_html(entries or (), open_alert_count=open_alert_count or None)
+    # The count as the context holds it (lazy for staff, "" for others): asked only by the entry
+    # that shows it.
+    return main_menu_html(entries or (), open_alert_count=open_alert_count)
