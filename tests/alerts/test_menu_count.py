@@ -1,7 +1,7 @@
 """The staff's "Alerts" menu entry says how many alerts are open, on every page: kept for everyone
 and a few seconds in each process (alerts.selectors.open_alert_count), forgotten when an alert is
-opened, resolved or deleted, so the page after a change shows it, and a change another process made shows
-within OPEN_COUNT_KEPT_HERE seconds."""
+opened, resolved or deleted, so the page after a change shows it, and a change another process
+made shows within OPEN_COUNT_KEPT_HERE seconds."""
 
 import re
 from types import SimpleNamespace
