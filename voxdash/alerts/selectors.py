@@ -153,9 +153,11 @@ def open_alert_count() -> int:
 
 
 def open_alert_count_forget() -> None:
-    """The open alerts changed: forget the count now, and again once the change commits (a page
-    counting in between, before the commit, may have kept the old figure)."""
-    cached_forget(OPEN_COUNT_KEY)
+    """The open alerts changed: forget the count once the change commits (a count kept meanwhile,
+    before the commit, is the old figure), and inside a transaction at once too (what this
+    connection reads before the commit sees the change already)."""
+    if transaction.get_connection().in_atomic_block:
+        cached_forget(OPEN_COUNT_KEY)
     # robust: the alert's notices queue their sending on the same commit, which a cache error
     # here must not cost.
     transaction.on_commit(lambda: cached_forget(OPEN_COUNT_KEY), robust=True)

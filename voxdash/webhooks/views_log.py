@@ -61,12 +61,13 @@ TYPES_KEPT_HERE = 5
 
 
 def received_event_types_kept(*, asked: str | None = None) -> list[str]:
-    types = cached_or_fetch(TYPES_KEY, TYPES_KEPT_SECONDS, received_event_types, kept_here=TYPES_KEPT_HERE)
-    if asked is not None and asked not in types:
-        types = cached_or_fetch(
-            TYPES_KEY, TYPES_KEPT_SECONDS, received_event_types, refresh=True, kept_here=TYPES_KEPT_HERE
+    def kept(refresh: bool = False) -> list[str]:
+        return cached_or_fetch(
+            TYPES_KEY, TYPES_KEPT_SECONDS, received_event_types, refresh=refresh, kept_here=TYPES_KEPT_HERE
         )
-    return types
+
+    types = kept()
+    return types if asked is None or asked in types else kept(refresh=True)
 
 
 def received_event_types() -> list[str]:
