@@ -1,8 +1,9 @@
 """The history's agent, number and "placed by" filters select through each placed call's copy of
-its mirrored call (PlacedCall.mirrored_call and its created_at): the right calls, newest first,
-counted once, however the placement and the call met (linked before or after the mirror had the
-call, a webhook first and the list later, repeats of one key), and for records made before the
-copy existed (the migration fills it). And a text search counts to its own, lower cap."""
+its mirrored call (PlacedCall.mirrored_call, its created_at and its status): the right calls,
+newest first, counted once, however the placement and the call met (linked before or after the
+mirror had the call, a webhook first and the list later, repeats of one key), with a status or
+dates as the call has them now, and for records made before the copy existed (the migrations
+fill it). And a text search counts to its own, lower cap."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -161,7 +162,9 @@ def test_a_record_linked_by_id_alone_finds_its_mirrored_call_when_saved():
     record.save(update_fields=["listed_call_id"])
     record.refresh_from_db()
     assert record.mirrored_call_id == Call.objects.get(vox_id="c1").pk
+    assert record.mirrored_call_status == "completed"
     assert page_of(CallFilters(agent="agent-a")) == (["c1"], 1, False)
+    assert page_of(CallFilters(agent="agent-a", status="completed")) == (["c1"], 1, False)
 
 
 BEFORE = [("placements", "0006_list_order_indexes"), ("calls", "0006_local_hour_newest")]
@@ -231,7 +234,9 @@ def test_a_search_counts_to_its_own_cap_and_lists_the_right_calls_newest_first(m
 def unlink_copy(placed: PlacedCall) -> None:
     """The link without its copy: what a link that raced the mirror's insert, or a worker of a
     version before placements 0007, leaves behind."""
-    PlacedCall.objects.filter(pk=placed.pk).update(mirrored_call=None, mirrored_call_created_at=None)
+    PlacedCall.objects.filter(pk=placed.pk).update(
+        mirrored_call=None, mirrored_call_created_at=None, mirrored_call_status=""
+    )
 
 
 @pytest.mark.django_db
@@ -256,16 +261,24 @@ def test_the_sweep_mends_missing_and_old_copies_and_leaves_the_right_ones():
         placed[vox_id] = placement(vox_id)
         placement_link(placed[vox_id], Call.objects.get(vox_id=vox_id))
     unlink_copy(placed["c1"])
-    # c2's copy of created_at is old (Vox's createdAt moved while another transaction linked it).
+    # c2's copy of created_at is old (Vox's createdAt moved while another transaction linked it),
+    # c3's of its status (the call completed while another transaction linked it as ringing).
     PlacedCall.objects.filter(pk=placed["c2"].pk).update(mirrored_call_created_at=T0 - timedelta(days=1))
+    PlacedCall.objects.filter(pk=placed["c3"].pk).update(mirrored_call_status="ringing")
     placement("unlisted")  # never linked: nothing to mend
+    assert page_of(CallFilters(agent="agent-a", status="completed")) == (["c2"], 1, False)
 
-    assert placements_mend() == 2
+    assert placements_mend() == 3
 
     for vox_id in ("c1", "c2", "c3"):
         record, call = PlacedCall.objects.get(pk=placed[vox_id].pk), Call.objects.get(vox_id=vox_id)
-        assert (record.mirrored_call_id, record.mirrored_call_created_at) == (call.pk, call.created_at)
+        assert (record.mirrored_call_id, record.mirrored_call_created_at, record.mirrored_call_status) == (
+            call.pk,
+            call.created_at,
+            call.status,
+        )
     assert page_of(CallFilters(agent="agent-a")) == (["c3", "c2", "c1"], 3, False)
+    assert page_of(CallFilters(agent="agent-a", status="completed")) == (["c3", "c2", "c1"], 3, False)
     assert placements_mend() == 0  # nothing left to write
 
 
@@ -283,3 +296,84 @@ def test_a_full_sync_mends_the_copies(vox_settings):
 
     placed.refresh_from_db()
     assert (placed.mirrored_call_id, placed.mirrored_call_created_at) == (call.pk, call.created_at)
+
+
+@pytest.mark.django_db
+def test_a_status_with_a_placed_call_filter_follows_the_call_as_the_list_and_webhooks_move_it():
+    call_merge_listing(
+        [listed("c1", 1, status="ringing"), listed("c2", 2), listed("c3", 3, status="ringing")]
+    )
+    for vox_id in ("c1", "c2", "c3"):
+        placement_link(placement(vox_id), Call.objects.get(vox_id=vox_id))
+    placement_link(placement("b1", agent="agent-b"), listed("b1", 4))  # the mirror gains it below
+    completed, ringing = (
+        CallFilters(agent="agent-a", status="completed"),
+        CallFilters(agent="agent-a", status="ringing"),
+    )
+    assert page_of(completed) == (["c2"], 1, False)
+    assert page_of(ringing) == (["c3", "c1"], 2, False)
+
+    call_merge_event(CallEvent(call_id="c1", type="vox.call.completed", at=T0 + timedelta(minutes=9)))
+    assert page_of(completed) == (["c2", "c1"], 2, False)
+    call_merge_listing([listed("c3", 3, status="failed"), listed("b1", 4, status="busy")])
+    assert page_of(completed) == (["c2", "c1"], 2, False)
+    assert page_of(ringing) == ([], 0, False)
+    assert page_of(CallFilters(agent="agent-a", status="failed")) == (["c3"], 1, False)
+    assert page_of(CallFilters(agent="agent-b", status="busy")) == (["b1"], 1, False)
+    assert mirror_exact_count(filters=completed) == 2
+    # The copy is what the mirror holds, call by call.
+    for record in PlacedCall.objects.exclude(mirrored_call=None):
+        assert record.mirrored_call_status == Call.objects.get(pk=record.mirrored_call_id).status
+
+
+@pytest.mark.django_db
+def test_dates_and_a_status_with_a_placed_call_filter_are_answered_by_the_placed_calls_copy():
+    call_merge_listing([listed("d1", 0), listed("d2", 24 * 60), listed("d3", 2 * 24 * 60, status="busy")])
+    for vox_id in ("d1", "d2", "d3"):
+        placement_link(placement(vox_id), Call.objects.get(vox_id=vox_id))
+    day = T0.date()
+    later = CallFilters(agent="agent-a", created_after=day + timedelta(days=1))
+    assert later.only_placed_calls  # no look-up of a mirrored call per placed call
+    assert page_of(later) == (["d3", "d2"], 2, False)
+    assert page_of(CallFilters(placed_by="ada", created_before=day + timedelta(days=1))) == (
+        ["d2", "d1"],
+        2,
+        False,
+    )
+    both = CallFilters(
+        agent="agent-a", status="completed", created_after=day, created_before=day + timedelta(days=1)
+    )
+    assert both.only_placed_calls and page_of(both) == (["d2", "d1"], 2, False)
+    # A filter the copy does not hold reads the mirrored calls, with the same answer.
+    assert not CallFilters(agent="agent-a", direction="outbound").only_placed_calls
+    assert page_of(CallFilters(agent="agent-a", direction="outbound", status="busy")) == (["d3"], 1, False)
+
+
+BEFORE_STATUS = [("placements", "0007_mirrored_call")]
+AFTER_STATUS = [("placements", "0008_mirrored_call_status")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_latest")
+def test_the_migration_fills_the_status_copy_for_placed_calls_already_mirrored():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_STATUS)
+    old = executor.loader.project_state(BEFORE_STATUS).apps
+    OldCall, OldPlaced = old.get_model("calls", "Call"), old.get_model("placements", "PlacedCall")
+    call = OldCall.objects.create(
+        vox_id="c1", direction="outbound", status="busy", customer_phone=PHONE, created_at=T0
+    )
+    for mirrored_call_id in (call.pk, call.pk + 1000, None):  # mirrored, a key the mirror lost, none
+        OldPlaced.objects.create(
+            username="ada",
+            payload={"ai_agent_id": "agent-a"},
+            payload_fingerprint="f",
+            customer_phone=PHONE,
+            outcome="queued",
+            listed_call_id="c1",
+            mirrored_call_id=mirrored_call_id,
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER_STATUS)
+    New = executor.loader.project_state(AFTER_STATUS).apps.get_model("placements", "PlacedCall")
+    assert sorted(New.objects.values_list("mirrored_call_status", flat=True)) == ["", "", "busy"]

@@ -9,7 +9,7 @@ parameters for what only the mirror can apply.
 
 import re
 from dataclasses import dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 from urllib.parse import urlencode
 
@@ -24,7 +24,8 @@ from voxdash.placements.models import PlacedCall
 class CallFilters:
     """Every field None means unset (0 is a real duration and a real hour). Dates are whole days
     in the active time zone, both ends included. Agent, from-number and "placed by" are known only
-    for calls placed through voxdash: they select through PlacedCall.mirrored_call."""
+    for calls placed through voxdash: they select through PlacedCall.mirrored_call (and the
+    placed call's copy of that call's created_at and status)."""
 
     direction: str | None = None
     status: str | None = None
@@ -40,6 +41,9 @@ class CallFilters:
 
     # What Vox's list can filter by; any other filter is the mirror's alone.
     API_FIELDS: ClassVar[tuple[str, ...]] = ("direction", "status", "search")
+    # What selects placed calls, and what else a placed call's copy of its call can apply.
+    PLACED_FIELDS: ClassVar[tuple[str, ...]] = ("agent", "from_number", "placed_by")
+    PLACED_COPY_FIELDS: ClassVar[tuple[str, ...]] = ("status", "created_after", "created_before")
 
     def __bool__(self) -> bool:
         return any(value is not None for _, value in self._items())
@@ -94,10 +98,11 @@ class CallFilters:
             q &= Q(status=self.status)
         if self.search:
             q &= search_q(self.search)
-        if self.created_after:
-            q &= Q(created_at__gte=local_day_start(self.created_after))
-        if self.created_before:
-            q &= Q(created_at__lt=local_day_start(self.created_before + timedelta(days=1)))
+        starts, ends = self.created_between()
+        if starts:
+            q &= Q(created_at__gte=starts)
+        if ends:
+            q &= Q(created_at__lt=ends)
         if self.duration_min is not None:
             q &= Q(duration_seconds__gte=self.duration_min)
         if self.duration_max is not None:
@@ -113,16 +118,36 @@ class CallFilters:
 
     def placed_calls(self) -> QuerySet[PlacedCall] | None:
         """The placed calls these filters select (by agent, number or user) that the mirror has
-        the call of; None when they select none of those ways."""
-        return placed_calls_mirrored(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
+        the call of, narrowed by the status and dates their copy of the call holds; None when
+        they select none of those ways."""
+        placed = placed_calls_mirrored(
+            agent=self.agent, from_number=self.from_number, placed_by=self.placed_by
+        )
+        if placed is None:
+            return None
+        if self.status:
+            placed = placed.filter(mirrored_call_status=self.status)
+        starts, ends = self.created_between()
+        if starts:
+            placed = placed.filter(mirrored_call_created_at__gte=starts)
+        if ends:
+            placed = placed.filter(mirrored_call_created_at__lt=ends)
+        return placed
+
+    def created_between(self) -> tuple[datetime | None, datetime | None]:
+        """The dates as times: from the start of the first day to the start of the day after the
+        last (None: that end open), in the active time zone."""
+        starts = local_day_start(self.created_after) if self.created_after else None
+        ends = local_day_start(self.created_before + timedelta(days=1)) if self.created_before else None
+        return starts, ends
 
     @property
     def only_placed_calls(self) -> bool:
-        """True when the filters select by placed calls (agent, number, placed by) and nothing
-        else: then the placed calls alone say which calls match, and in which order."""
-        return self.placed_calls() is not None and not replace(
-            self, agent=None, from_number=None, placed_by=None
-        )
+        """True when the filters select by placed calls (agent, number, placed by) and otherwise
+        only by what the placed calls' copy of their call holds (status, dates): then the placed
+        calls alone say which calls match, and in which order."""
+        unset = dict.fromkeys((*self.PLACED_FIELDS, *self.PLACED_COPY_FIELDS))
+        return self.placed_calls() is not None and not replace(self, **unset)
 
 
 def placed_calls_mirrored(

@@ -192,8 +192,8 @@ def _few_placed_calls(filters: CallFilters, *, cap: int) -> bool:
     those are at most `cap`: then no more calls than that can match."""
     placed = filters.placed_calls()
     # Counting placed calls reads the placements table alone, a small one, with no look-up in the
-    # mirror; at most cap + 1 of them.
-    return placed is not None and placed[: cap + 1].count() <= cap
+    # mirror; at most cap + 1 of them, in no order (their default order would sort them first).
+    return placed is not None and placed.order_by()[: cap + 1].count() <= cap
 
 
 def mirror_exact_count(*, filters: CallFilters) -> int:

@@ -151,7 +151,7 @@ def call_merge_listing(
     """
     with transaction.atomic():
         while True:
-            outcomes, new, changed, moved, delta = _listing_changes(calls)
+            outcomes, new, changed, recopied, delta = _listing_changes(calls)
             try:
                 # A savepoint: a webhook may have created one of the new calls since the read
                 # (no row to lock then). Its row and rollup count are committed, so the page is
@@ -170,10 +170,11 @@ def call_merge_listing(
                 update_fields=[*LISTED_FIELDS, "last_seen_at"],
             )
         rollup_apply(delta)
-        # Placed calls keep their call's key and createdAt (the history's placed-call filters
-        # order by them): a new call may be one a placement was linked to by id, and a call
-        # first known from a webhook is listed with Vox's own createdAt.
-        placements_follow([*new, *moved])
+        # Placed calls keep a copy of their call's key, createdAt and status (the history's
+        # placed-call filters order and filter by it): a new call may be one a placement was
+        # linked to by id, a call first known from a webhook is listed with Vox's own createdAt,
+        # and a listed call's status moves.
+        placements_follow([*new, *recopied])
         if state is not None:
             state.last_page_at = timezone.now()
             state.save(update_fields=["last_page_at", *state_fields])
@@ -186,11 +187,12 @@ def _listing_changes(
     calls: Sequence[types.Call],
 ) -> tuple[list[str], dict[str, Call], dict[str, Call], list[str], RollupDelta]:
     """The page merged into the stored rows (read locked): outcomes, new and changed rows, the
-    ids of the changed ones whose createdAt moved, and the rollup's difference."""
+    ids of the changed ones whose createdAt or status moved (placed calls copy both), and the
+    rollup's difference."""
     outcomes: list[str] = []
     new: dict[str, Call] = {}
     changed: dict[str, Call] = {}
-    moved: list[str] = []
+    recopied: list[str] = []
     delta = RollupDelta()
     stored = {
         row["vox_id"]: row
@@ -215,11 +217,11 @@ def _listing_changes(
             continue
         merged = {**{f: old[f] for f in LISTED_FIELDS}, **changes}
         changed[call.id] = Call(vox_id=call.id, **merged)
-        if "created_at" in changes:
-            moved.append(call.id)
+        if "created_at" in changes or "status" in changes:
+            recopied.append(call.id)
         delta.change(old, merged)
         outcomes.append(UPDATED)
-    return outcomes, new, changed, moved, delta
+    return outcomes, new, changed, recopied, delta
 
 
 # --- webhook events
@@ -299,6 +301,8 @@ def call_merge_event(event: CallEvent) -> Merged:
     if not changes:
         return Merged(False, (), f"call {call_id}: nothing new (stays {call.status})")
     call.save(update_fields=[*changes, "last_seen_at"])
+    if "status" in changes:
+        placements_follow([call_id])  # placed calls copy the status (the history's filters)
     # Changed calls are announced too (the signal's promise): a campaign waits for its calls' ends.
     transaction.on_commit(lambda: calls_mirrored.send(sender=Call, created=[], updated=[call_id]))
     fields = ", ".join(changes)

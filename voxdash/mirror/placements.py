@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from voxdash.calls.models import Call
-from voxdash.placements.models import ACCEPTED_OUTCOMES, PlacedCall
+from voxdash.placements.models import ACCEPTED_OUTCOMES, MIRRORED_COPY, PlacedCall
 
 ROUNDING = timedelta(seconds=1)
 # A placement not found in the listing within this long is not going to be linked by a new call.
@@ -60,30 +61,41 @@ def placement_match(placed: PlacedCall, candidates: Iterable[ListedCall]):
 
 
 def placement_link(placed: PlacedCall, call: ListedCall) -> None:
-    """Record that `placed` (and every attempt of its key) became `call`, and which mirrored call
-    that is when the mirror has it (else `placements_follow` says so once the mirror gains it)."""
+    """Record that `placed` (and every attempt of its key) became `call`, and the copy of the
+    mirrored call when the mirror has it (else `placements_follow` writes it once it does)."""
     listed_call_id = _vox_id(call)
-    if isinstance(call, Call):
-        mirrored = (call.pk, call.created_at)
-    else:  # found in the API's list: the mirror may have it already
-        mirrored = Call.objects.filter(vox_id=listed_call_id).values_list("pk", "created_at").first()
-    key, created_at = mirrored or (None, None)
+    if not isinstance(call, Call):  # found in the API's list: the mirror may have it already
+        call = Call.objects.filter(vox_id=listed_call_id).first()
+    copy = _copy_of(call)
     PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(
-        listed_call_id=listed_call_id, mirrored_call_id=key, mirrored_call_created_at=created_at
+        listed_call_id=listed_call_id, **copy
     )
     placed.listed_call_id = listed_call_id
-    placed.mirrored_call_id, placed.mirrored_call_created_at = key, created_at
+    for field, value in copy.items():
+        setattr(placed, field, value)
+
+
+def _copy_of(call: Call | None) -> dict:
+    """A placed call's copy (MIRRORED_COPY) of this mirrored call; None: not mirrored yet."""
+    if call is None:
+        return {"mirrored_call_id": None, "mirrored_call_created_at": None, "mirrored_call_status": ""}
+    return {field: getattr(call, call_field) for field, call_field in MIRRORED_COPY.items()}
+
+
+def _copy_held(placed: PlacedCall) -> tuple:
+    return tuple(getattr(placed, field) for field in MIRRORED_COPY)
 
 
 def placements_follow(call_ids: Iterable[str]) -> int:
-    """The placed calls linked to these calls (by Vox id) take their mirrored row's key and
-    created_at; return how many placed calls were written.
+    """The placed calls linked to these calls (by Vox id) take their mirrored row's copy (key,
+    created_at, status); return how many placed calls were written.
 
     The mirror's writers call it in their transaction for the calls they create and for those
-    whose createdAt they move (a call first known from a webhook, created at the event's time,
-    then listed with Vox's own), so the history's placed-call filters, which order by the copy,
-    never lag the mirror. One UPDATE, through the placed calls' listed_call_id index: nothing is
-    written unless a placed call is linked to one of the calls."""
+    whose createdAt or status they move (a call first known from a webhook, created at the
+    event's time, then listed with Vox's own; a call that rang and then completed), so the
+    history's placed-call filters, which order and filter by the copy, never lag the mirror. One
+    UPDATE, through the placed calls' listed_call_id index: nothing is written unless a placed
+    call is linked to one of the calls."""
     call_ids = list(call_ids)
     if not call_ids:
         return 0
@@ -91,11 +103,17 @@ def placements_follow(call_ids: Iterable[str]) -> int:
 
 
 def _follow(placed: QuerySet[PlacedCall]) -> int:
-    mirrored = Call.objects.filter(vox_id=OuterRef("listed_call_id"))
-    return placed.update(
-        mirrored_call=Subquery(mirrored.values("pk")[:1]),
-        mirrored_call_created_at=Subquery(mirrored.values("created_at")[:1]),
-    )
+    return placed.update(**_copy_read())
+
+
+def _copy_read() -> dict:
+    """The copy (MIRRORED_COPY) as expressions that read each placed call's listed call in the
+    statement that uses them (an UPDATE, an annotation)."""
+    mirrored = Call.objects.filter(vox_id=OuterRef("listed_call_id")).order_by()  # one row: no sort
+    copy = {field: Subquery(mirrored.values(call_field)[:1]) for field, call_field in MIRRORED_COPY.items()}
+    # The status column is not null: "" where the mirror has no such call, as _copy_of(None).
+    copy["mirrored_call_status"] = Coalesce(copy["mirrored_call_status"], Value(""))
+    return copy
 
 
 # The sweep reads the linked placed calls in pages of this many (a few columns each).
@@ -103,21 +121,23 @@ MEND_BATCH = 5_000
 
 
 def placements_mend() -> int:
-    """Every linked placed call whose copy of its mirrored call's key or created_at is missing or
-    old takes it again; return how many were written. Run after each full sync (calls.sync): the
-    writers keep the copy current as they go, and this catches what they cannot see (a link that
-    raced the mirror's insert of a call that then never changes, a link written by a worker of a
-    version before placements 0007, a mirror emptied and filled again under new keys)."""
-    mirrored = Call.objects.filter(vox_id=OuterRef("listed_call_id"))
+    """Every linked placed call whose copy of its mirrored call (key, created_at, status) is
+    missing or old takes it again; return how many were written. Run after each full sync
+    (calls.sync): the writers keep the copy current as they go, and this catches what they cannot
+    see (a link that raced the mirror's write of a call that then never changes, a link written
+    by a worker of a version before placements 0007 or 0008, a mirror emptied and filled again
+    under new keys)."""
+    found = {f"found_{field}": expression for field, expression in _copy_read().items()}
     linked = (
         PlacedCall.objects.exclude(listed_call_id="")
-        .annotate(key=Subquery(mirrored.values("pk")[:1]), at=Subquery(mirrored.values("created_at")[:1]))
+        .annotate(**found)
         .order_by("pk")
-        .values_list("pk", "mirrored_call_id", "mirrored_call_created_at", "key", "at")
+        .values_list("pk", *MIRRORED_COPY, *found)
     )
+    width = len(MIRRORED_COPY)
     written, after = 0, 0
     while batch := list(linked.filter(pk__gt=after)[:MEND_BATCH]):
-        stale = [pk for pk, key, at, found_key, found_at in batch if (key, at) != (found_key, found_at)]
+        stale = [row[0] for row in batch if row[1 : 1 + width] != row[1 + width :]]
         if stale:
             written += _follow(PlacedCall.objects.filter(pk__in=stale))
         after = batch[-1][0]
@@ -126,14 +146,11 @@ def placements_mend() -> int:
 
 def placement_mirrored_call(placed: PlacedCall) -> Call | None:
     """The mirrored call this placement became (linking it when it is newly found), or None. A
-    linked placement whose copy of the call's key and created_at is missing or old (a link that
-    raced the mirror's insert, a worker of an older version) takes it again here."""
+    linked placement whose copy of the call (key, created_at, status) is missing or old (a link
+    that raced the mirror's write, a worker of an older version) takes it again here."""
     if placed.listed_call_id:
         call = Call.objects.filter(vox_id=placed.listed_call_id).first()
-        if call is not None and (placed.mirrored_call_id, placed.mirrored_call_created_at) != (
-            call.pk,
-            call.created_at,
-        ):
+        if call is not None and _copy_held(placed) != tuple(_copy_of(call).values()):
             placement_link(placed, call)
         return call
     # The rule's candidates, narrowed by the database: the placement's id, or its phone since then.

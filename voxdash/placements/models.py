@@ -13,6 +13,15 @@ def payload_fingerprint(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+# What a placed call keeps of the mirrored call it became: its field -> the mirrored Call's field.
+# Written by voxdash.mirror (and save(), below); read by the history's placed-call filters.
+MIRRORED_COPY = {
+    "mirrored_call_id": "pk",
+    "mirrored_call_created_at": "created_at",
+    "mirrored_call_status": "status",
+}
+
+
 class PlacedCall(models.Model):
     """One attempt to place a call through voxdash: who, when, what, with which key, and the outcome.
 
@@ -57,13 +66,15 @@ class PlacedCall(models.Model):
     error_fields = models.JSONField(default=dict, blank=True)
     # The call in the history, once found (by id, or by phone and time when the ids differ).
     listed_call_id = models.CharField(max_length=64, blank=True, db_index=True)
-    # That call's row in the mirror and its created_at, once the mirror has it: the history's
-    # agent, number and "placed by" filters list and order their calls from this table alone, and
-    # read only the page's rows from the mirror (by key), where matching listed_call_id meant one
-    # look-up by a 36-character id per placed call. voxdash.mirror keeps both current (with
-    # listed_call_id, and when the mirror gains the call or Vox moves its createdAt); save() fills
-    # them for a record written with listed_call_id alone. No constraint: nothing deletes mirrored
-    # calls, and a constraint would refuse the mirror's rebuild (TRUNCATE) and the bulk loads.
+    # That call's row in the mirror, its created_at and its status, once the mirror has it (the
+    # copy, MIRRORED_COPY): the history's agent, number and "placed by" filters, alone or with a
+    # status or dates, list, order and count their calls from this table alone, and read only the
+    # page's rows from the mirror (by key), where matching listed_call_id meant one look-up by a
+    # 36-character id per placed call, and a status one look-up of the mirrored row per placed
+    # call. voxdash.mirror keeps the copy current (with listed_call_id, and when the mirror gains
+    # the call or its createdAt or status moves); save() fills it for a record written with
+    # listed_call_id alone. No constraint: nothing deletes mirrored calls, and a constraint would
+    # refuse the mirror's rebuild (TRUNCATE) and the bulk loads.
     mirrored_call = models.ForeignKey(
         "calls.Call",
         null=True,
@@ -76,6 +87,7 @@ class PlacedCall(models.Model):
         related_name="+",
     )
     mirrored_call_created_at = models.DateTimeField(null=True, blank=True)
+    mirrored_call_status = models.CharField(max_length=32, blank=True)  # empty: not mirrored yet
     answered_locally = models.BooleanField(
         default=False, help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox"
     )
@@ -138,11 +150,12 @@ class PlacedCall(models.Model):
             # mirrored): the mirror's row, if it has it yet, so that the filters find this call.
             # The model through the relation: placements does not import calls (tests/test_dependencies).
             mirrored = self._meta.get_field("mirrored_call").related_model._default_manager
-            found = mirrored.filter(vox_id=self.listed_call_id).values_list("pk", "created_at").first()
+            found = mirrored.filter(vox_id=self.listed_call_id).values(*MIRRORED_COPY.values()).first()
             if found is not None:
-                self.mirrored_call_id, self.mirrored_call_created_at = found
+                for field, call_field in MIRRORED_COPY.items():
+                    setattr(self, field, found[call_field])
                 if update_fields is not None:
-                    kwargs["update_fields"] = [*update_fields, "mirrored_call", "mirrored_call_created_at"]
+                    kwargs["update_fields"] = [*update_fields, *MIRRORED_COPY]
         super().save(*args, **kwargs)
 
     @classmethod

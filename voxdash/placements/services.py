@@ -20,7 +20,7 @@ from voxdash.vox.budget import PLACEMENT
 from voxdash.vox.types import CallRequest
 
 from .guard import THROTTLED, Refusal, business_hours, placement_guard
-from .models import ACCEPTED_OUTCOMES, PlacedCall, payload_fingerprint
+from .models import ACCEPTED_OUTCOMES, MIRRORED_COPY, PlacedCall, payload_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +165,8 @@ def _answer_from(settled: PlacedCall, record: PlacedCall) -> Attempt:
         record.vox_placement_id = settled.vox_placement_id
         record.vox_created_at = settled.vox_created_at
         record.listed_call_id = settled.listed_call_id
-        record.mirrored_call_id = settled.mirrored_call_id
-        record.mirrored_call_created_at = settled.mirrored_call_created_at
+        for field in MIRRORED_COPY:
+            setattr(record, field, getattr(settled, field))
         record.save()
         return Attempt(record)
     record.outcome = PlacedCall.Outcome.REJECTED
