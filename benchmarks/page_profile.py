@@ -10,12 +10,15 @@ through Django's test client here, signed in as --user, so that this process can
     work included);
   - with --functions: cProfile's functions by their own time (profiled, so slower than real);
   - with --nodes: template nodes by their own time (each node timed: inflated by ~2x, but the
-    order holds), and the blocks, loops, includes and partials that cost the most.
+    order holds), and the blocks, loops, includes and partials that cost the most;
+  - with --phases: the median wall time of each phase every page passes through (the whole
+    handler, the view with its view middleware, the session's read, the person's row, the
+    template, the Vox request): what is left of the handler is the other middleware.
 
 Figures through gunicorn over HTTP are the other benchmarks' (history_page.py --server, …).
 
     .venv/bin/python benchmarks/page_profile.py /calls/ "/calls/?limit=100" [--user staff]
-        [--requests 300] [--functions] [--nodes]
+        [--requests 300] [--functions] [--nodes] [--phases]
 """
 
 import argparse
@@ -35,6 +38,21 @@ from history_page import seed_mirror  # noqa: E402
 
 # The node kinds whose inclusive time is worth a line: the ones that hold other nodes.
 CONTAINERS = {"ForNode", "IfNode", "IncludeNode", "PartialNode", "BlockNode", "WithNode"}
+PHASE_LABELS = (
+    "handler (all middleware and the view)",
+    "the view and its view middleware",
+    "session read",
+    "person's row (and the health check)",
+)
+
+
+def PHASES(handler, session_store, permissions):  # noqa: N802 (a table, built once Django is set up)
+    return zip(
+        (handler, handler, session_store, permissions),
+        ("get_response", "_get_response", "load", "user_by_id"),
+        PHASE_LABELS,
+        strict=True,
+    )
 
 
 class Timings:
@@ -129,6 +147,7 @@ def main() -> None:
         help="with --functions: by own time, or by time including what they call",
     )
     parser.add_argument("--nodes", action="store_true", help="template nodes by own time")
+    parser.add_argument("--phases", action="store_true", help="wall time in each phase of a request")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/voxdash_bench_profile")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12", help="a db of its own: flushed")
     args = parser.parse_args()
@@ -143,13 +162,20 @@ def main() -> None:
         # Imported here: the Deployment has set Django up with the production settings.
         import django.template.backends.django as template_backend
         from django.contrib.auth.models import User
+        from django.core.handlers.base import BaseHandler
         from django.test import Client
 
+        from voxdash.accounts import permissions, sessions
         from voxdash.vox.client import VoxClient
 
         timings = Timings()
         timings.wrap(template_backend.Template, "render", "render")
         timings.wrap(VoxClient, "_request", "vox")
+        if args.phases:
+            # The person's row is read with the request's first query, so it carries the
+            # connection's health check (CONN_HEALTH_CHECKS' SELECT 1) too.
+            for owner, name, label in PHASES(BaseHandler, sessions.SessionStore, permissions):
+                timings.wrap(owner, name, label)
         nodes = NodeTimes()
         if args.nodes:
             nodes.install()
@@ -187,6 +213,12 @@ def main() -> None:
                 stats.sort_stats(args.sort).print_stats(25 if args.sort == "tottime" else 60)
             if args.nodes:
                 nodes.report(args.requests)
+            if args.phases:
+                print("  phases, median wall ms (times a request):")
+                for label in (*PHASE_LABELS, "render", "vox"):
+                    if timings.spent[label]:
+                        each = len(timings.spent[label]) / args.requests
+                        print(f"    {label:<38} {timings.median(label):6.2f}  x{each:g}")
 
 
 if __name__ == "__main__":
