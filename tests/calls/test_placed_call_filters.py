@@ -377,3 +377,20 @@ def test_the_migration_fills_the_status_copy_for_placed_calls_already_mirrored()
     executor.migrate(AFTER_STATUS)
     New = executor.loader.project_state(AFTER_STATUS).apps.get_model("placements", "PlacedCall")
     assert sorted(New.objects.values_list("mirrored_call_status", flat=True)) == ["", "", "busy"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_of_the_version_before_the_status_copy_still_records_the_calls_it_places():
+    # Its model has no mirrored_call_status (a rolling deploy: the column is there, that worker's
+    # INSERT leaves it out): the database's default fills it.
+    before = MigrationExecutor(connection).loader.project_state(BEFORE_STATUS).apps
+    OldPlaced = before.get_model("placements", "PlacedCall")
+    old = OldPlaced.objects.create(
+        username="ada",
+        payload={"ai_agent_id": "agent-a"},
+        payload_fingerprint="f",
+        customer_phone=PHONE,
+        outcome="queued",
+        vox_placement_id="c1",
+    )
+    assert PlacedCall.objects.get(pk=old.pk).mirrored_call_status == ""

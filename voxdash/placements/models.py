@@ -87,7 +87,9 @@ class PlacedCall(models.Model):
         related_name="+",
     )
     mirrored_call_created_at = models.DateTimeField(null=True, blank=True)
-    mirrored_call_status = models.CharField(max_length=32, blank=True)  # empty: not mirrored yet
+    # Empty: not mirrored yet. The database's default too, so that a worker of the version before
+    # this column (a rolling deploy) still records the calls it places.
+    mirrored_call_status = models.CharField(max_length=32, blank=True, default="", db_default="")
     answered_locally = models.BooleanField(
         default=False, help_text="Answered from an earlier attempt's known outcome; nothing was sent to Vox"
     )

@@ -1,7 +1,8 @@
 """Each placed call's copy of its mirrored call's status, filled for every placed call already
 linked to a mirrored call, as 0007 filled the key and created_at.
 
-One column with a constant default: PostgreSQL adds it without rewriting the table. The fill runs
+One column with a constant default, in the database too (a worker of the version before it, in a
+rolling deploy, inserts placed calls without it): PostgreSQL adds it without rewriting the table. The fill runs
 in batches of placed calls by key, each its own short transaction (hence atomic = False), so that
 a large placements table stays writable while it runs. Each placed call costs a look-up of its
 mirrored call by the mirror's primary key; the mirror is only read.
@@ -42,7 +43,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="placedcall",
             name="mirrored_call_status",
-            field=models.CharField(blank=True, max_length=32),
+            field=models.CharField(blank=True, db_default="", default="", max_length=32),
         ),
         migrations.RunPython(fill, migrations.RunPython.noop, elidable=False),
     ]
