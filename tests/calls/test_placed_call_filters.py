@@ -5,21 +5,29 @@ mirror had the call, a webhook first and the list later, repeats of one key), wi
 dates as the call has them now, and for records made before the copy existed (the migrations
 fill it). And a text search counts to its own, lower cap."""
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from voxdash.calls import mirror_query
 from voxdash.calls.filters import CallFilters
 from voxdash.calls.mirror_query import mirror_exact_count, mirror_page
 from voxdash.calls.models import Call
+from voxdash.mirror import placements as mirror_placements
 from voxdash.mirror.calls import CallEvent, call_merge_event, call_merge_listing
-from voxdash.mirror.placements import placement_link, placement_mirrored_call, placements_mend
-from voxdash.placements.models import PlacedCall
+from voxdash.mirror.placements import (
+    placement_link,
+    placement_mirrored_call,
+    placements_link,
+    placements_mend,
+)
+from voxdash.placements.models import NOT_MIRRORED, PlacedCall
 from voxdash.vox import types
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -234,9 +242,7 @@ def test_a_search_counts_to_its_own_cap_and_lists_the_right_calls_newest_first(m
 def unlink_copy(placed: PlacedCall) -> None:
     """The link without its copy: what a link that raced the mirror's insert, or a worker of a
     version before placements 0007, leaves behind."""
-    PlacedCall.objects.filter(pk=placed.pk).update(
-        mirrored_call=None, mirrored_call_created_at=None, mirrored_call_status=""
-    )
+    PlacedCall.objects.filter(pk=placed.pk).update(**NOT_MIRRORED)
 
 
 @pytest.mark.django_db
@@ -344,13 +350,15 @@ def test_dates_and_a_status_with_a_placed_call_filter_are_answered_by_the_placed
         agent="agent-a", status="completed", created_after=day, created_before=day + timedelta(days=1)
     )
     assert both.only_placed_calls and page_of(both) == (["d2", "d1"], 2, False)
-    # A filter the copy does not hold reads the mirrored calls, with the same answer.
+    # With a filter the copy does not hold, the mirrored calls themselves decide, copy or no copy.
     assert not CallFilters(agent="agent-a", direction="outbound").only_placed_calls
+    PlacedCall.objects.filter(listed_call_id="d3").update(mirrored_call_status="ringing")
     assert page_of(CallFilters(agent="agent-a", direction="outbound", status="busy")) == (["d3"], 1, False)
+    assert page_of(CallFilters(agent="agent-a", direction="outbound", status="ringing")) == ([], 0, False)
 
 
 BEFORE_STATUS = [("placements", "0007_mirrored_call")]
-AFTER_STATUS = [("placements", "0008_mirrored_call_status")]
+AFTER_STATUS = [("placements", "0009_fill_mirrored_call_status")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -394,3 +402,87 @@ def test_a_worker_of_the_version_before_the_status_copy_still_records_the_calls_
         vox_placement_id="c1",
     )
     assert PlacedCall.objects.get(pk=old.pk).mirrored_call_status == ""
+
+
+@pytest.mark.django_db
+def test_a_link_made_from_an_old_read_of_the_call_copies_the_call_as_the_mirror_has_it():
+    call_merge_listing([listed("c1", 1, status="ringing")])
+    placed = placement("c1")
+    read_before = Call.objects.get(vox_id="c1")  # what a worker read before another completed it
+    call_merge_event(CallEvent(call_id="c1", type="vox.call.completed", at=T0 + timedelta(minutes=9)))
+
+    placement_link(placed, read_before)
+
+    assert PlacedCall.objects.get(pk=placed.pk).mirrored_call_status == "completed"
+    assert page_of(CallFilters(agent="agent-a", status="completed")) == (["c1"], 1, False)
+
+
+@pytest.mark.django_db
+def test_after_the_mirror_writes_a_call_every_placed_call_of_it_takes_the_copy_again():
+    call_merge_listing([listed("c1", 1)])
+    placed = placement("c1")
+    placement_link(placed, Call.objects.get(vox_id="c1"))
+    # As a link committed after the writer's follow would leave it, key and all.
+    PlacedCall.objects.filter(pk=placed.pk).update(mirrored_call_status="ringing")
+
+    placements_link(["c1"])  # the writer's signal, once it has committed
+
+    assert page_of(CallFilters(agent="agent-a", status="completed")) == (["c1"], 1, False)
+    assert page_of(CallFilters(agent="agent-a", status="ringing")) == ([], 0, False)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_status_moved_while_a_link_is_being_written_reaches_the_placed_call(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("two writers at once are PostgreSQL's case (SQLite has one writer at a time)")
+    call_merge_listing([listed("c1", 1, status="ringing")])
+    placed = placement("c1")
+    read, release = threading.Event(), threading.Event()
+    copy_of = mirror_placements._copy_of
+
+    def pausing_copy_of(call):
+        # The linker pauses between reading the call and writing the copy: the webhook's worker
+        # then tries to complete the call (with the lock, it waits; without, it wins the race).
+        copy = copy_of(call)
+        if threading.current_thread().name == "linker":
+            read.set()
+            release.wait(10)
+        return copy
+
+    monkeypatch.setattr(mirror_placements, "_copy_of", pausing_copy_of)
+    errors = []
+
+    def link():
+        try:
+            placement_link(placed, Call.objects.get(vox_id="c1"))  # reads "ringing"
+        except Exception as error:  # reported below: a thread's exception is otherwise lost
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def complete():
+        try:
+            read.wait(10)
+            with transaction.atomic():
+                call_merge_event(
+                    CallEvent(call_id="c1", type="vox.call.completed", at=T0 + timedelta(minutes=9))
+                )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=link, name="linker"), threading.Thread(target=complete)]
+    for thread in threads:
+        thread.start()
+    read.wait(10)
+    time.sleep(0.5)  # the webhook's worker is at the call's lock (without the lock: long done)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert not errors
+    assert Call.objects.get(vox_id="c1").status == "completed"
+    assert PlacedCall.objects.get(pk=placed.pk).mirrored_call_status == "completed"
+    assert page_of(CallFilters(agent="agent-a", status="completed")) == (["c1"], 1, False)

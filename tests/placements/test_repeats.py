@@ -9,6 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from vox_simulator import keys
+from voxdash.calls.models import Call
+from voxdash.mirror.calls import CallEvent, call_merge_event, call_merge_listing
+from voxdash.mirror.placements import placements_link
 from voxdash.placements.models import PlacedCall
 from voxdash.vox import errors, get_client, reset_client
 
@@ -154,3 +157,22 @@ def test_the_audit_tells_the_placement_from_its_repeats(caller_client, admin_cli
     assert [r.get_outcome_display() for r in rows] == ["Outcome unknown", "Queued", "Repeat of a placed call"]
     changelist = admin_client.get(reverse("admin:placements_placedcall_changelist")).content.decode()
     assert changelist.count("Repeat of a placed call") >= 1 and "Queued" in changelist
+
+
+def test_a_repeat_copies_the_call_as_the_mirror_has_it_not_as_the_first_attempt_last_saw_it(
+    caller_client, simulator
+):
+    data = form_defaults(caller_client)
+    place(caller_client, data)
+    call_merge_listing(get_client().list_calls(limit=100).calls)
+    placements_link()
+    placed = PlacedCall.objects.get()
+    call = Call.objects.get(vox_id=placed.listed_call_id)
+    call_merge_event(CallEvent(call_id=call.vox_id, type="vox.call.completed", at=call.created_at))
+    # The first attempt's copy is older than the call (a link that raced the webhook's write).
+    PlacedCall.objects.update(mirrored_call_status="ringing")
+
+    place(caller_client, data)  # answered from the record: the repeat links to the same call
+
+    repeat = PlacedCall.objects.get(outcome="replayed")
+    assert (repeat.mirrored_call_id, repeat.mirrored_call_status) == (call.pk, "completed")

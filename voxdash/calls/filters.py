@@ -41,7 +41,8 @@ class CallFilters:
 
     # What Vox's list can filter by; any other filter is the mirror's alone.
     API_FIELDS: ClassVar[tuple[str, ...]] = ("direction", "status", "search")
-    # What selects placed calls, and what else a placed call's copy of its call can apply.
+    # What selects placed calls, and what else a placed call's copy of its call can apply
+    # (placed_calls_by_copy applies them).
     PLACED_FIELDS: ClassVar[tuple[str, ...]] = ("agent", "from_number", "placed_by")
     PLACED_COPY_FIELDS: ClassVar[tuple[str, ...]] = ("status", "created_after", "created_before")
 
@@ -118,11 +119,14 @@ class CallFilters:
 
     def placed_calls(self) -> QuerySet[PlacedCall] | None:
         """The placed calls these filters select (by agent, number or user) that the mirror has
-        the call of, narrowed by the status and dates their copy of the call holds; None when
-        they select none of those ways."""
-        placed = placed_calls_mirrored(
-            agent=self.agent, from_number=self.from_number, placed_by=self.placed_by
-        )
+        the call of; None when they select none of those ways."""
+        return placed_calls_mirrored(agent=self.agent, from_number=self.from_number, placed_by=self.placed_by)
+
+    def placed_calls_by_copy(self) -> QuerySet[PlacedCall] | None:
+        """placed_calls() narrowed by the status and dates (PLACED_COPY_FIELDS) their copy of the
+        call holds: with only_placed_calls, the matching calls and their order, the mirror unread.
+        Elsewhere the mirror's own rows decide (q())."""
+        placed = self.placed_calls()
         if placed is None:
             return None
         if self.status:
@@ -134,20 +138,20 @@ class CallFilters:
             placed = placed.filter(mirrored_call_created_at__lt=ends)
         return placed
 
+    @property
+    def only_placed_calls(self) -> bool:
+        """True when the filters select by placed calls (agent, number, placed by) and otherwise
+        only by what the placed calls' copy of their call holds (status, dates): then the placed
+        calls alone say which calls match, and in which order (placed_calls_by_copy)."""
+        unset = dict.fromkeys((*self.PLACED_FIELDS, *self.PLACED_COPY_FIELDS))
+        return self.placed_calls() is not None and not replace(self, **unset)
+
     def created_between(self) -> tuple[datetime | None, datetime | None]:
         """The dates as times: from the start of the first day to the start of the day after the
         last (None: that end open), in the active time zone."""
         starts = local_day_start(self.created_after) if self.created_after else None
         ends = local_day_start(self.created_before + timedelta(days=1)) if self.created_before else None
         return starts, ends
-
-    @property
-    def only_placed_calls(self) -> bool:
-        """True when the filters select by placed calls (agent, number, placed by) and otherwise
-        only by what the placed calls' copy of their call holds (status, dates): then the placed
-        calls alone say which calls match, and in which order."""
-        unset = dict.fromkeys((*self.PLACED_FIELDS, *self.PLACED_COPY_FIELDS))
-        return self.placed_calls() is not None and not replace(self, **unset)
 
 
 def placed_calls_mirrored(

@@ -166,7 +166,7 @@ def _matching_ids_newest_first(calls: QuerySet, *, cap: int) -> list[int]:
 def _placed_newest_ids(filters: CallFilters, *, start: int, stop: int) -> list[int]:
     """The ids of the mirrored calls that the filters' placed calls became, newest first, from
     `start` to `stop` (only_placed_calls filters). Attempts sharing a key share their call: listed once."""
-    placed = filters.placed_calls()
+    placed = filters.placed_calls_by_copy()
     pairs = (
         placed.order_by("-mirrored_call_created_at", "-mirrored_call_id")
         .values_list("mirrored_call_created_at", "mirrored_call_id")

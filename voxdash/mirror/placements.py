@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from voxdash.calls.models import Call
-from voxdash.placements.models import ACCEPTED_OUTCOMES, MIRRORED_COPY, PlacedCall
+from voxdash.placements.models import ACCEPTED_OUTCOMES, MIRRORED_COPY, NOT_MIRRORED, PlacedCall
 
 ROUNDING = timedelta(seconds=1)
 # A placement not found in the listing within this long is not going to be linked by a new call.
@@ -62,14 +63,18 @@ def placement_match(placed: PlacedCall, candidates: Iterable[ListedCall]):
 
 def placement_link(placed: PlacedCall, call: ListedCall) -> None:
     """Record that `placed` (and every attempt of its key) became `call`, and the copy of the
-    mirrored call when the mirror has it (else `placements_follow` writes it once it does)."""
+    mirrored call when the mirror has it (else `placements_follow` writes it once it does).
+
+    The copy is read from the mirror's row under its lock, whichever copy of the call the caller
+    holds: a writer moving the call's status meanwhile waits for this link to commit, and its
+    follow then finds the link. Without the lock, a link read before the writer's commit and
+    committed after its follow kept the old status until the next full sync."""
     listed_call_id = _vox_id(call)
-    if not isinstance(call, Call):  # found in the API's list: the mirror may have it already
-        call = Call.objects.filter(vox_id=listed_call_id).first()
-    copy = _copy_of(call)
-    PlacedCall.objects.filter(idempotency_key=placed.idempotency_key).update(
-        listed_call_id=listed_call_id, **copy
-    )
+    with transaction.atomic():
+        mirrored = Call.objects.select_for_update().filter(vox_id=listed_call_id).first()
+        copy = _copy_of(mirrored)
+        attempts = PlacedCall.objects.filter(idempotency_key=placed.idempotency_key)
+        attempts.update(listed_call_id=listed_call_id, **copy)
     placed.listed_call_id = listed_call_id
     for field, value in copy.items():
         setattr(placed, field, value)
@@ -78,12 +83,12 @@ def placement_link(placed: PlacedCall, call: ListedCall) -> None:
 def _copy_of(call: Call | None) -> dict:
     """A placed call's copy (MIRRORED_COPY) of this mirrored call; None: not mirrored yet."""
     if call is None:
-        return {"mirrored_call_id": None, "mirrored_call_created_at": None, "mirrored_call_status": ""}
+        return dict(NOT_MIRRORED)
     return {field: getattr(call, call_field) for field, call_field in MIRRORED_COPY.items()}
 
 
-def _copy_held(placed: PlacedCall) -> tuple:
-    return tuple(getattr(placed, field) for field in MIRRORED_COPY)
+def _copy_held(placed: PlacedCall) -> dict:
+    return {field: getattr(placed, field) for field in MIRRORED_COPY}
 
 
 def placements_follow(call_ids: Iterable[str]) -> int:
@@ -108,11 +113,13 @@ def _follow(placed: QuerySet[PlacedCall]) -> int:
 
 def _copy_read() -> dict:
     """The copy (MIRRORED_COPY) as expressions that read each placed call's listed call in the
-    statement that uses them (an UPDATE, an annotation)."""
+    statement that uses them (an UPDATE, an annotation); NOT_MIRRORED's where the mirror lacks it."""
     mirrored = Call.objects.filter(vox_id=OuterRef("listed_call_id")).order_by()  # one row: no sort
-    copy = {field: Subquery(mirrored.values(call_field)[:1]) for field, call_field in MIRRORED_COPY.items()}
-    # The status column is not null: "" where the mirror has no such call, as _copy_of(None).
-    copy["mirrored_call_status"] = Coalesce(copy["mirrored_call_status"], Value(""))
+    copy = {}
+    for field, call_field in MIRRORED_COPY.items():
+        found = Subquery(mirrored.values(call_field)[:1])
+        missing = NOT_MIRRORED[field]
+        copy[field] = found if missing is None else Coalesce(found, Value(missing))
     return copy
 
 
@@ -124,23 +131,22 @@ def placements_mend() -> int:
     """Every linked placed call whose copy of its mirrored call (key, created_at, status) is
     missing or old takes it again; return how many were written. Run after each full sync
     (calls.sync): the writers keep the copy current as they go, and this catches what they cannot
-    see (a link that raced the mirror's write of a call that then never changes, a link written
-    by a worker of a version before placements 0007 or 0008, a mirror emptied and filled again
-    under new keys)."""
+    see (a link that raced the mirror's insert of a call that then never changes, a link written
+    or a status moved by a worker of a version before placements 0007 or 0008, a mirror emptied
+    and filled again under new keys)."""
     found = {f"found_{field}": expression for field, expression in _copy_read().items()}
     linked = (
         PlacedCall.objects.exclude(listed_call_id="")
         .annotate(**found)
         .order_by("pk")
-        .values_list("pk", *MIRRORED_COPY, *found)
+        .values("pk", *MIRRORED_COPY, *found)
     )
-    width = len(MIRRORED_COPY)
     written, after = 0, 0
     while batch := list(linked.filter(pk__gt=after)[:MEND_BATCH]):
-        stale = [row[0] for row in batch if row[1 : 1 + width] != row[1 + width :]]
+        stale = [row["pk"] for row in batch if any(row[f] != row[f"found_{f}"] for f in MIRRORED_COPY)]
         if stale:
             written += _follow(PlacedCall.objects.filter(pk__in=stale))
-        after = batch[-1][0]
+        after = batch[-1]["pk"]
     return written
 
 
@@ -150,7 +156,7 @@ def placement_mirrored_call(placed: PlacedCall) -> Call | None:
     that raced the mirror's write, a worker of an older version) takes it again here."""
     if placed.listed_call_id:
         call = Call.objects.filter(vox_id=placed.listed_call_id).first()
-        if call is not None and _copy_held(placed) != tuple(_copy_of(call).values()):
+        if call is not None and _copy_held(placed) != _copy_of(call):
             placement_link(placed, call)
         return call
     # The rule's candidates, narrowed by the database: the placement's id, or its phone since then.
@@ -174,10 +180,11 @@ def placements_link(call_ids: Iterable[str] | None = None) -> int:
     """
     if call_ids is not None:
         call_ids = list(call_ids)
-        # A placement linked by id while its call was being mirrored, in another transaction,
-        # may have missed the mirrored row (neither saw the other's uncommitted write): both
-        # are committed now.
-        _follow(PlacedCall.objects.filter(listed_call_id__in=call_ids, mirrored_call__isnull=True))
+        # A placement linked by id while its call was being written, in another transaction, may
+        # have missed the write (neither saw the other's uncommitted work: a new call has no row
+        # to lock yet, a repeat's record is saved with the copy as it was): both are committed
+        # now, so every placed call of these calls takes the copy again.
+        _follow(PlacedCall.objects.filter(listed_call_id__in=call_ids))
     since = timezone.now() - LINK_WINDOW
     unlinked = PlacedCall.objects.filter(
         listed_call_id="", attempted_at__gte=since, outcome__in=ACCEPTED_OUTCOMES

@@ -20,6 +20,8 @@ MIRRORED_COPY = {
     "mirrored_call_created_at": "created_at",
     "mirrored_call_status": "status",
 }
+# The copy before the mirror has the call (the status column is not null: empty).
+NOT_MIRRORED = {"mirrored_call_id": None, "mirrored_call_created_at": None, "mirrored_call_status": ""}
 
 
 class PlacedCall(models.Model):

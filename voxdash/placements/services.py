@@ -20,7 +20,7 @@ from voxdash.vox.budget import PLACEMENT
 from voxdash.vox.types import CallRequest
 
 from .guard import THROTTLED, Refusal, business_hours, placement_guard
-from .models import ACCEPTED_OUTCOMES, MIRRORED_COPY, PlacedCall, payload_fingerprint
+from .models import ACCEPTED_OUTCOMES, PlacedCall, payload_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -164,9 +164,9 @@ def _answer_from(settled: PlacedCall, record: PlacedCall) -> Attempt:
         record.outcome = PlacedCall.Outcome.REPLAYED
         record.vox_placement_id = settled.vox_placement_id
         record.vox_created_at = settled.vox_created_at
+        # The listed call's id alone: save() reads the copy of the call from the mirror as it is
+        # now (the settled record's may be older: the call may have moved on since).
         record.listed_call_id = settled.listed_call_id
-        for field in MIRRORED_COPY:
-            setattr(record, field, getattr(settled, field))
         record.save()
         return Attempt(record)
     record.outcome = PlacedCall.Outcome.REJECTED
