@@ -1,5 +1,7 @@
 """The "Sync now" control and its progress panel (staff only)."""
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from voxdash.mirror.sync import SyncSummary, report_progress
@@ -90,3 +92,13 @@ def test_sync_now_with_the_broker_down_says_so_instead_of_a_500(
     assert response.status_code == 200
     body = response.content.decode()
     assert "task queue is unreachable" in body and "every 1s" not in body
+
+
+def test_a_mirror_page_asks_when_the_mirror_was_synced_once_for_the_page_and_the_panel(staff_client, synced):
+    list_url = reverse("calls:list")
+    staff_client.get(list_url, {"duration_min": 0})  # the mirror's facts are cached
+    with CaptureQueriesContext(connection) as queries:
+        body = staff_client.get(list_url, {"duration_min": 0, "page": 2}).content.decode()
+    # The banner's "as of" and the panel's "Local copy as of" are one reading of the sync state.
+    assert "Sync now" in body and "Local copy as of" in body
+    assert sum("calls_syncstate" in q["sql"] for q in queries.captured_queries) == 1

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -65,7 +67,8 @@ def call_list(request):
         else "",
         "last_page_url": links.href({"page": history.meta.total_pages}) if history.past_the_end else "",
         "pager": history_pager(history, sizes=PAGE_SIZES, size=limit, query=request.GET),
-        **_sync_context(request),
+        # A page from the mirror has just read when it was synced: the staff's sync panel says it too.
+        **_sync_context(request, mirror_as_of=history.mirror_as_of),
     }
     return render(request, page_or_partial(request, "calls/list.html", "results"), context)
 
@@ -151,7 +154,7 @@ def sync_status(request):
     return render(request, page_or_partial(request, "calls/sync.html", "panel"), _sync_context(request))
 
 
-def _sync_context(request) -> dict:
+def _sync_context(request, *, mirror_as_of: datetime | None = None) -> dict:
     if not is_staff_member(request.user):
         return {"can_sync": False}
     progress = sync_progress("calls") or {}
@@ -159,5 +162,5 @@ def _sync_context(request) -> dict:
         "can_sync": True,
         "sync": progress,
         "sync_active": progress.get("state") in ("queued", "running"),
-        "mirror_synced_at": mirror_synced_at(),
+        "mirror_synced_at": mirror_as_of or mirror_synced_at(),
     }
