@@ -185,28 +185,36 @@ def back_to_latest():
     call_command("migrate", "placements", verbosity=0)
 
 
+def models_at(state: list[tuple[str, str]], *, migrate: bool = True):
+    """The Call and PlacedCall models as of these migrations (the database migrated back to them)."""
+    executor = MigrationExecutor(connection)
+    if migrate:
+        executor.migrate(state)
+    apps = executor.loader.project_state(state).apps
+    return apps.get_model("calls", "Call"), apps.get_model("placements", "PlacedCall")
+
+
+def migrated_to(state: list[tuple[str, str]]):
+    """The PlacedCall model after migrating forward to these migrations."""
+    return models_at(state)[1]
+
+
+def old_placed_call(model, **fields):
+    """A placed call as a worker of an older version records it (its model: models_at)."""
+    defaults = {"username": "ada", "payload": {"ai_agent_id": "agent-a"}, "payload_fingerprint": "f"}
+    return model.objects.create(**defaults, customer_phone=PHONE, outcome="queued", **fields)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_latest")
 def test_the_migration_fills_the_copy_for_placed_calls_already_linked():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    OldCall, OldPlaced = old.get_model("calls", "Call"), old.get_model("placements", "PlacedCall")
+    OldCall, OldPlaced = models_at(BEFORE)
     call = OldCall.objects.create(
         vox_id="c1", direction="outbound", status="completed", customer_phone=PHONE, created_at=T0
     )
     for listed_call_id in ("c1", "c1", "not-mirrored", ""):
-        OldPlaced.objects.create(
-            username="ada",
-            payload={"ai_agent_id": "agent-a"},
-            payload_fingerprint="f",
-            customer_phone=PHONE,
-            outcome="queued",
-            listed_call_id=listed_call_id,
-        )
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-    New = executor.loader.project_state(AFTER).apps.get_model("placements", "PlacedCall")
+        old_placed_call(OldPlaced, listed_call_id=listed_call_id)
+    New = migrated_to(AFTER)
     copies = sorted(
         New.objects.values_list("listed_call_id", "mirrored_call_id", "mirrored_call_created_at"),
         key=lambda row: row[0],
@@ -364,26 +372,13 @@ AFTER_STATUS = [("placements", "0009_fill_mirrored_call_status")]
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_latest")
 def test_the_migration_fills_the_status_copy_for_placed_calls_already_mirrored():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_STATUS)
-    old = executor.loader.project_state(BEFORE_STATUS).apps
-    OldCall, OldPlaced = old.get_model("calls", "Call"), old.get_model("placements", "PlacedCall")
+    OldCall, OldPlaced = models_at(BEFORE_STATUS)
     call = OldCall.objects.create(
         vox_id="c1", direction="outbound", status="busy", customer_phone=PHONE, created_at=T0
     )
     for mirrored_call_id in (call.pk, call.pk + 1000, None):  # mirrored, a key the mirror lost, none
-        OldPlaced.objects.create(
-            username="ada",
-            payload={"ai_agent_id": "agent-a"},
-            payload_fingerprint="f",
-            customer_phone=PHONE,
-            outcome="queued",
-            listed_call_id="c1",
-            mirrored_call_id=mirrored_call_id,
-        )
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER_STATUS)
-    New = executor.loader.project_state(AFTER_STATUS).apps.get_model("placements", "PlacedCall")
+        old_placed_call(OldPlaced, listed_call_id="c1", mirrored_call_id=mirrored_call_id)
+    New = migrated_to(AFTER_STATUS)
     assert sorted(New.objects.values_list("mirrored_call_status", flat=True)) == ["", "", "busy"]
 
 
@@ -391,16 +386,7 @@ def test_the_migration_fills_the_status_copy_for_placed_calls_already_mirrored()
 def test_a_worker_of_the_version_before_the_status_copy_still_records_the_calls_it_places():
     # Its model has no mirrored_call_status (a rolling deploy: the column is there, that worker's
     # INSERT leaves it out): the database's default fills it.
-    before = MigrationExecutor(connection).loader.project_state(BEFORE_STATUS).apps
-    OldPlaced = before.get_model("placements", "PlacedCall")
-    old = OldPlaced.objects.create(
-        username="ada",
-        payload={"ai_agent_id": "agent-a"},
-        payload_fingerprint="f",
-        customer_phone=PHONE,
-        outcome="queued",
-        vox_placement_id="c1",
-    )
+    old = old_placed_call(models_at(BEFORE_STATUS, migrate=False)[1], vox_placement_id="c1")
     assert PlacedCall.objects.get(pk=old.pk).mirrored_call_status == ""
 
 
