@@ -38,21 +38,6 @@ from history_page import seed_mirror  # noqa: E402
 
 # The node kinds whose inclusive time is worth a line: the ones that hold other nodes.
 CONTAINERS = {"ForNode", "IfNode", "IncludeNode", "PartialNode", "BlockNode", "WithNode"}
-PHASE_LABELS = (
-    "handler (all middleware and the view)",
-    "the view and its view middleware",
-    "session read",
-    "person's row (and the health check)",
-)
-
-
-def PHASES(handler, session_store, permissions):  # noqa: N802 (a table, built once Django is set up)
-    return zip(
-        (handler, handler, session_store, permissions),
-        ("get_response", "_get_response", "load", "user_by_id"),
-        PHASE_LABELS,
-        strict=True,
-    )
 
 
 class Timings:
@@ -171,10 +156,17 @@ def main() -> None:
         timings = Timings()
         timings.wrap(template_backend.Template, "render", "render")
         timings.wrap(VoxClient, "_request", "vox")
+        # --phases: what each phase is (the owner and name of the function timed), by its label.
+        # The person's row is read with the request's first query, so it carries the
+        # connection's health check (CONN_HEALTH_CHECKS' SELECT 1) too.
+        phases = {
+            "handler (all middleware and the view)": (BaseHandler, "get_response"),
+            "the view and its view middleware": (BaseHandler, "_get_response"),
+            "session read": (sessions.SessionStore, "load"),
+            "person's row (and the health check)": (permissions, "user_by_id"),
+        }
         if args.phases:
-            # The person's row is read with the request's first query, so it carries the
-            # connection's health check (CONN_HEALTH_CHECKS' SELECT 1) too.
-            for owner, name, label in PHASES(BaseHandler, sessions.SessionStore, permissions):
+            for label, (owner, name) in phases.items():
                 timings.wrap(owner, name, label)
         nodes = NodeTimes()
         if args.nodes:
@@ -215,7 +207,7 @@ def main() -> None:
                 nodes.report(args.requests)
             if args.phases:
                 print("  phases, median wall ms (times a request):")
-                for label in (*PHASE_LABELS, "render", "vox"):
+                for label in (*phases, "render", "vox"):
                     if timings.spent[label]:
                         each = len(timings.spent[label]) / args.requests
                         print(f"    {label:<38} {timings.median(label):6.2f}  x{each:g}")

@@ -134,20 +134,26 @@ def placements_mend() -> int:
     see (a link that raced the mirror's insert of a call that then never changes, a link written
     or a status moved by a worker of a version before placements 0007 or 0008, a mirror emptied
     and filled again under new keys)."""
-    found = {f"found_{field}": expression for field, expression in _copy_read().items()}
-    linked = (
-        PlacedCall.objects.exclude(listed_call_id="")
-        .annotate(**found)
-        .order_by("pk")
-        .values("pk", *MIRRORED_COPY, *found)
-    )
+    linked = _with_copy_found(PlacedCall.objects.exclude(listed_call_id="")).order_by("pk")
     written, after = 0, 0
     while batch := list(linked.filter(pk__gt=after)[:MEND_BATCH]):
-        stale = [row["pk"] for row in batch if any(row[f] != row[f"found_{f}"] for f in MIRRORED_COPY)]
-        if stale:
-            written += _follow(PlacedCall.objects.filter(pk__in=stale))
+        written += _follow_stale(batch)
         after = batch[-1]["pk"]
     return written
+
+
+def _with_copy_found(placed: QuerySet[PlacedCall]) -> QuerySet:
+    """These placed calls as rows of their pk, the copy they hold and the copy the mirror gives
+    (each field of MIRRORED_COPY, and again prefixed found_)."""
+    found = {f"found_{field}": expression for field, expression in _copy_read().items()}
+    return placed.annotate(**found).values("pk", *MIRRORED_COPY, *found)
+
+
+def _follow_stale(rows: list[dict]) -> int:
+    """Of these rows (_with_copy_found), the placed calls whose copy is missing or old take it
+    again: a write only where one is needed; return how many were written."""
+    stale = [row["pk"] for row in rows if any(row[f] != row[f"found_{f}"] for f in MIRRORED_COPY)]
+    return _follow(PlacedCall.objects.filter(pk__in=stale)) if stale else 0
 
 
 def placement_mirrored_call(placed: PlacedCall) -> Call | None:
@@ -183,8 +189,9 @@ def placements_link(call_ids: Iterable[str] | None = None) -> int:
         # A placement linked by id while its call was being written, in another transaction, may
         # have missed the write (neither saw the other's uncommitted work: a new call has no row
         # to lock yet, a repeat's record is saved with the copy as it was): both are committed
-        # now, so every placed call of these calls takes the copy again.
-        _follow(PlacedCall.objects.filter(listed_call_id__in=call_ids))
+        # now, so the placed calls of these calls whose copy differs from the mirror take it
+        # again. Read first: the writer's own follow has written most of them already.
+        _follow_stale(list(_with_copy_found(PlacedCall.objects.filter(listed_call_id__in=call_ids))))
     since = timezone.now() - LINK_WINDOW
     unlinked = PlacedCall.objects.filter(
         listed_call_id="", attempted_at__gte=since, outcome__in=ACCEPTED_OUTCOMES
